@@ -1,0 +1,3 @@
+from ccaas_emulator.cli import main
+
+main()

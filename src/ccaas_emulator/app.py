@@ -1,0 +1,94 @@
+"""create_app(settings): routers, middleware and error handlers; nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ccaas_emulator import __version__, operations
+from ccaas_emulator.auth import routes as auth_routes
+from ccaas_emulator.clock import Clock
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.intake import routes as intake_routes
+from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.settings import Settings, get_settings
+from ccaas_emulator.wire.errors import (
+    INTERNAL_ERROR,
+    INVALID_ARGUMENT,
+    METHOD_NOT_ALLOWED,
+    RESOURCE_NOT_FOUND,
+    DataverseError,
+)
+from ccaas_emulator.wire.fallback import build_fallback_router
+from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, request_id_of
+from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
+
+log = logging.getLogger("ccaas_emulator")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> FastAPI:
+    """The emulator as an ASGI app. The database must be migrated (see runtime.prepare_database)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = Runtime.start(settings, clock=clock, database=database)
+        app.state.head_revision = operations.expected_head()
+        try:
+            yield
+        finally:
+            if database is None:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="ccaas-emulator",
+        version=__version__,
+        description="A local, faithful emulator of the Dynamics 365 Contact Center proactive engagement APIs.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(DataverseHeadersMiddleware)
+    _install_error_handlers(app)
+    app.include_router(operations.router)
+    app.include_router(auth_routes.router)
+    for version in ("v9.2", "v9.1", "v9.0"):
+        app.include_router(intake_routes.build_router(version, documented=version == "v9.2"))
+    app.include_router(build_fallback_router(intake_routes.ACTION_NAMES))
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """One place renders every error in the Dataverse envelope; no FastAPI default body reaches a client."""
+
+    @app.exception_handler(DataverseError)
+    async def dataverse_error(_request: Request, exc: DataverseError) -> ODataJSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> ODataJSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error_response(INVALID_ARGUMENT(message=f"{where}: {first.get('msg')}"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> ODataJSONResponse:
+        if exc.status_code == 405:
+            return error_response(METHOD_NOT_ALLOWED(method=request.method))
+        if exc.status_code == 404:
+            segment = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+            return error_response(RESOURCE_NOT_FOUND(segment=segment))
+        return error_response(DataverseError(exc.status_code, "0x80040216", str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> ODataJSONResponse:
+        request_id = request_id_of(request.scope)
+        log.error("unexpected error on request %s", request_id, exc_info=exc)
+        return error_response(INTERNAL_ERROR(request_id=request_id))
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `ccaas-emulator serve` for several worker processes)."""
+    return create_app(get_settings())

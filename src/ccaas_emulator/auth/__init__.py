@@ -1,0 +1,1 @@
+"""Entra-ID-style bearer tokens: signing keys, minting, verification, callers and roles."""

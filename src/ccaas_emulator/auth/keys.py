@@ -1,0 +1,106 @@
+"""The emulator's RSA signing keys: created on first start, kept in the database, published as JWKS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+
+from ccaas_emulator.clock import Clock
+from ccaas_emulator.db.models import SigningKey
+from ccaas_emulator.db.transaction import Database
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _int_b64url(value: int) -> str:
+    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    """One key pair, ready to sign (private PEM) and to verify (public PEM, JWK)."""
+
+    kid: str
+    private_pem: str
+    public_pem: str
+    jwk: dict[str, Any]
+
+    @classmethod
+    def from_private_pem(cls, kid: str, private_pem: str) -> LoadedKey:
+        private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        assert isinstance(private, rsa.RSAPrivateKey)
+        public = private.public_key()
+        numbers = public.public_numbers()
+        public_pem = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        jwk = {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": kid,
+            "x5t": kid,
+            "n": _int_b64url(numbers.n),
+            "e": _int_b64url(numbers.e),
+            "alg": "RS256",
+        }
+        return cls(kid=kid, private_pem=private_pem, public_pem=public_pem, jwk=jwk)
+
+
+def _generate() -> tuple[str, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    kid = _b64url(hashlib.sha1(der).digest())  # noqa: S324  Entra's kid/x5t are SHA-1 thumbprints too
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return kid, pem
+
+
+class SigningKeys:
+    """The keys the emulator trusts; the oldest one signs, so every process signs with the same key."""
+
+    def __init__(self, keys: list[LoadedKey]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        self._keys = keys
+        self._by_kid = {key.kid: key for key in keys}
+
+    @classmethod
+    def load_or_create(cls, database: Database, clock: Clock) -> SigningKeys:
+        """Load the stored keys, generating and storing the first one if there is none."""
+        with database.read() as session:
+            rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
+            stored = [(row.kid, row.private_key_pem) for row in rows]
+        if not stored:
+            kid, pem = _generate()
+            with database.transaction() as session:
+                # Two processes starting together may both get here; both keys are then trusted, and
+                # ordering by (created_on, kid) below makes every process sign with the same one.
+                session.add(SigningKey(kid=kid, private_key_pem=pem, created_on=clock.now()))
+            with database.read() as session:
+                rows = session.scalars(
+                    select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)
+                ).all()
+                stored = [(row.kid, row.private_key_pem) for row in rows]
+        return cls([LoadedKey.from_private_pem(kid, pem) for kid, pem in stored])
+
+    @property
+    def signing_key(self) -> LoadedKey:
+        return self._keys[0]
+
+    def find(self, kid: str) -> LoadedKey | None:
+        return self._by_kid.get(kid)
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set, shaped like Entra's /discovery/v2.0/keys."""
+        return {"keys": [key.jwk for key in self._keys]}

@@ -1,0 +1,1 @@
+"""Persistence: engine, units of work, column types and the table models."""

@@ -1,0 +1,19 @@
+"""The tables: Dataverse names at the table edge, readable Python names inside."""
+
+from ccaas_emulator.db.models.contact import Contact
+from ccaas_emulator.db.models.delivery import DeliveryAttribute, ProactiveDelivery
+from ccaas_emulator.db.models.engagement import EngagementConfig
+from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
+from ccaas_emulator.db.models.task import DeliveryTask
+
+__all__ = [
+    "Contact",
+    "DeliveryAttribute",
+    "DeliveryTask",
+    "EngagementConfig",
+    "ProactiveDelivery",
+    "SecurityRole",
+    "SigningKey",
+    "SystemUser",
+    "SystemUserRole",
+]

@@ -1,0 +1,107 @@
+"""msdyn_proactive_delivery and msdyn_proactive_delivery_attribute (wire-facts B1, B2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ccaas_emulator.db.base import Base
+from ccaas_emulator.db.types import ChoiceType, UtcDateTime
+from ccaas_emulator.domain import AttributeType
+
+
+class OwnedRecordColumns:
+    """System columns every user-owned Dataverse row carries."""
+
+    created_on: Mapped[datetime] = mapped_column("createdon", UtcDateTime)
+    modified_on: Mapped[datetime] = mapped_column("modifiedon", UtcDateTime)
+    created_by: Mapped[uuid.UUID | None] = mapped_column("createdby", Uuid)
+    modified_by: Mapped[uuid.UUID | None] = mapped_column("modifiedby", Uuid)
+    created_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("createdonbehalfby", Uuid)
+    modified_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("modifiedonbehalfby", Uuid)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column("ownerid", Uuid)
+    owner_type: Mapped[str] = mapped_column("owneridtype", String(64), default="systemuser")
+    owning_business_unit: Mapped[uuid.UUID | None] = mapped_column("owningbusinessunit", Uuid)
+    owning_user: Mapped[uuid.UUID | None] = mapped_column("owninguser", Uuid)
+    owning_team: Mapped[uuid.UUID | None] = mapped_column("owningteam", Uuid)
+    version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1)
+    import_sequence_number: Mapped[int | None] = mapped_column("importsequencenumber", Integer)
+    overridden_created_on: Mapped[datetime | None] = mapped_column("overriddencreatedon", UtcDateTime)
+    # Elastic tables: partitionid defaults to the primary key; ttlinseconds auto-expires (B5).
+    partition_id: Mapped[str | None] = mapped_column("partitionid", String(100))
+    ttl_seconds: Mapped[int | None] = mapped_column("ttlinseconds", Integer)
+
+
+class ProactiveDelivery(OwnedRecordColumns, Base):
+    """One dial (or one SMS) of a proactive engagement: what the service accepted and what happened."""
+
+    __tablename__ = "msdyn_proactive_delivery"
+
+    id: Mapped[uuid.UUID] = mapped_column("msdyn_proactive_deliveryid", Uuid, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column("msdyn_delivery_id", String(850))
+    batch_id: Mapped[str | None] = mapped_column("msdyn_batch_id", String(100))
+    call_id: Mapped[str | None] = mapped_column("msdyn_call_id", String(100))
+    channel: Mapped[str | None] = mapped_column("msdyn_channel", String(100))
+    channel_sent_date: Mapped[datetime | None] = mapped_column("msdyn_channel_sent_date", UtcDateTime)
+    contact_id: Mapped[str | None] = mapped_column("msdyn_contact_id", String(100))
+    conversation_id: Mapped[str | None] = mapped_column("msdyn_conversation_id", String(100))
+    dial_mode: Mapped[str] = mapped_column("msdyn_dialmode_type", String(100))
+    disposition_codes: Mapped[str | None] = mapped_column("msdyn_disposition_codes", String(1000))
+    earliest_schedule_date: Mapped[datetime | None] = mapped_column("msdyn_earliest_schedule_date", UtcDateTime)
+    end_date: Mapped[datetime | None] = mapped_column("msdyn_end_date", UtcDateTime)
+    expiration_date: Mapped[datetime | None] = mapped_column("msdyn_expiration_date", UtcDateTime)
+    from_address: Mapped[str | None] = mapped_column("msdyn_from_address", String(300))
+    journey_id: Mapped[str | None] = mapped_column("msdyn_journey_id", String(100))
+    journey_run_id: Mapped[str | None] = mapped_column("msdyn_journey_run_id", String(100))
+    parent_conversation_id: Mapped[str | None] = mapped_column("msdyn_parent_conversation_id", String(100))
+    engagement_config_id: Mapped[str] = mapped_column("msdyn_proactive_engagement_config_id", String(100))
+    queue_id: Mapped[str | None] = mapped_column("msdyn_queue_id", String(100))
+    result: Mapped[str | None] = mapped_column("msdyn_result", String(100))
+    result_date: Mapped[datetime | None] = mapped_column("msdyn_result_date", UtcDateTime)
+    start_date: Mapped[datetime | None] = mapped_column("msdyn_start_date", UtcDateTime)
+    status: Mapped[str] = mapped_column("msdyn_status", String(100))
+    to_address: Mapped[str] = mapped_column("msdyn_to_address", String(300))
+    tracking_id: Mapped[str | None] = mapped_column("msdyn_tracking_id", String(400))
+    window_start_date: Mapped[datetime | None] = mapped_column("msdyn_window_start_date", UtcDateTime)
+    window_end_date: Mapped[datetime | None] = mapped_column("msdyn_window_end_date", UtcDateTime)
+
+    # Emulator bookkeeping, not Dataverse columns: every window the dial may use (the msdyn_window_*
+    # columns show only the current one), the task that owns the contact chain, the request's priority.
+    windows: Mapped[list[dict[str, Any]]] = mapped_column("emulator_windows", JSON)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(
+        "emulator_task_id", ForeignKey("ccaas_delivery_task.id", ondelete="CASCADE")
+    )
+    request_priority: Mapped[str | None] = mapped_column("emulator_request_priority", String(100))
+
+    attributes: Mapped[list[DeliveryAttribute]] = relationship(
+        back_populates="delivery", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_msdyn_proactive_delivery_status_window", "msdyn_status", "msdyn_window_start_date"),
+        Index("ix_msdyn_proactive_delivery_config", "msdyn_proactive_engagement_config_id"),
+        Index("ix_msdyn_proactive_delivery_createdon", "createdon"),
+        Index("ix_msdyn_proactive_delivery_task", "emulator_task_id"),
+    )
+
+
+class DeliveryAttribute(OwnedRecordColumns, Base):
+    """A name/value pair of a delivery: an input the caller sent, or a result the call produced."""
+
+    __tablename__ = "msdyn_proactive_delivery_attribute"
+
+    id: Mapped[uuid.UUID] = mapped_column("msdyn_proactive_delivery_attributeid", Uuid, primary_key=True)
+    keyword: Mapped[str] = mapped_column("msdyn_keyword", String(850))
+    value: Mapped[str] = mapped_column("msdyn_value", String(4000))
+    type: Mapped[AttributeType] = mapped_column("msdyn_type", ChoiceType(AttributeType))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        "msdyn_proactive_delivery",
+        ForeignKey("msdyn_proactive_delivery.msdyn_proactive_deliveryid", ondelete="CASCADE"),
+        index=True,
+    )
+
+    delivery: Mapped[ProactiveDelivery] = relationship(back_populates="attributes")

@@ -1,0 +1,1 @@
+"""The intake actions: CCaaS_CreateProactiveVoiceDelivery and CCaaS_CreateProactiveDelivery."""

@@ -1,0 +1,306 @@
+"""What the actions' values must mean: one rule set, shared by every intake action.
+
+Each function takes the wire value (already of the right JSON type, see schemas.py) and returns a plain
+Python value, or raises the catalogued Dataverse error naming the parameter and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from ccaas_emulator.domain import Channel, PhoneType
+from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISSING, STRING_TOO_LONG
+
+SUPPORTED_API_VERSION = "1.0"
+MAX_CONTACTS = 5  # 001_...: "one or more contacts (up to 5)"
+MAX_WINDOWS = 50
+MAX_ATTRIBUTES = 100
+DEFAULT_WINDOW = timedelta(hours=24)  # 000_..., 001_...: "defaults to a 24-hour window starting immediately"
+
+# Column limits the values end up in (wire-facts B1, B2; contact columns of Dataverse).
+KEYWORD_LIMIT = 850
+ATTRIBUTE_VALUE_LIMIT = 4000
+TO_ADDRESS_LIMIT = 300
+TRACKING_ID_LIMIT = 400
+PRIORITY_LIMIT = 100
+MESSAGE_LIMIT = 4000
+TIMEZONE_LIMIT = 300
+
+_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of time in which a delivery may be dialled, in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": format_timestamp(self.start), "end": format_timestamp(self.end)}
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One number of a contact, with the type it came in as."""
+
+    type: PhoneType
+    number: str
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    """A contact object of CCaaS_CreateProactiveDelivery, validated."""
+
+    unique_identifier: str
+    first_name: str
+    last_name: str
+    phones: list[Phone]
+    email: str | None = None
+    postal_code: str | None = None
+    state: str | None = None
+    country: str | None = None
+    address_line: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    windows: list[Window] = field(default_factory=list)
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC with milliseconds and Z: the yyyy-MM-ddTHH:mm:ss.fffZ form the documents use."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def require_api_version(value: str) -> None:
+    if value != SUPPORTED_API_VERSION:
+        raise INVALID_ARGUMENT(
+            message=f"Unsupported ApiVersion '{value}'. The supported version is '{SUPPORTED_API_VERSION}'."
+        )
+
+
+def parse_guid(value: str, *, parameter: str) -> uuid.UUID:
+    """A GUID in any of .NET's forms; the error quotes .NET's own Guid.Parse message."""
+    text = value.strip()
+    try:
+        if len(text) in (32, 36, 38) and not text.lower().startswith("urn"):
+            return uuid.UUID(text)
+    except ValueError:
+        pass
+    raise INVALID_ARGUMENT(
+        message=f"Invalid {parameter} '{value}': Guid should contain 32 digits with 4 dashes "
+        "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
+    )
+
+
+def decode_json_string(value: Any, *, parameter: str) -> Any:
+    """Windows, Contacts and InputAttributes may be sent as JSON-encoded strings (wire-facts A11)."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise INVALID_ARGUMENT(
+            message=f"The {parameter} parameter is a string but not valid JSON: {exc.msg} at position {exc.pos}."
+        ) from None
+
+
+def parse_timestamp(value: Any, *, parameter: str) -> datetime:
+    """ISO 8601 with or without Z and milliseconds; no offset means UTC (the documents require UTC)."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value.strip()):
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} must be a UTC timestamp in the yyyy-MM-ddTHH:mm:ss.fffZ format; got {value!r}."
+        )
+    text = value.strip().replace("z", "Z").replace("t", "T")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise INVALID_ARGUMENT(message=f"{parameter} is not a valid date and time: {value!r}.") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_windows(value: Any, *, parameter: str) -> list[Window]:
+    """A list of {Start, End} (keys in any case), each Start before its End; empty when absent."""
+    value = decode_json_string(value, parameter=parameter)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON array of windows.")
+    if len(value) > MAX_WINDOWS:
+        raise INVALID_ARGUMENT(message=f"{parameter} has {len(value)} windows; at most {MAX_WINDOWS} are allowed.")
+    windows = []
+    for index, item in enumerate(value):
+        where = f"{parameter}[{index}]"
+        if not isinstance(item, dict):
+            raise INVALID_ARGUMENT(message=f"{where} must be an object with Start and End.")
+        keys = {str(key).lower(): item_value for key, item_value in item.items()}
+        for key in ("start", "end"):
+            if keys.get(key) is None:
+                raise INVALID_ARGUMENT(message=f"{where} has no {key.capitalize()}.")
+        start = parse_timestamp(keys["start"], parameter=f"{where}.Start")
+        end = parse_timestamp(keys["end"], parameter=f"{where}.End")
+        if start >= end:
+            raise INVALID_ARGUMENT(message=f"{where}: Start ({keys['start']}) must be before End ({keys['end']}).")
+        windows.append(Window(start, end))
+    return sorted(windows, key=lambda window: (window.start, window.end))
+
+
+def default_windows(now: datetime) -> list[Window]:
+    """No windows given: from now until 24 hours later."""
+    return [Window(now, now + DEFAULT_WINDOW)]
+
+
+def parse_input_attributes(value: Any, *, parameter: str) -> dict[str, str]:
+    """A flat object of string values (Copilot agent variables)."""
+    value = decode_json_string(value, parameter=parameter)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON object of key-value strings.")
+    if len(value) > MAX_ATTRIBUTES:
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} has {len(value)} attributes; at most {MAX_ATTRIBUTES} are allowed."
+        )
+    attributes: dict[str, str] = {}
+    for key, item in value.items():
+        if not key.strip():
+            raise INVALID_ARGUMENT(message=f"{parameter} has an attribute with an empty name.")
+        if not isinstance(item, str):
+            raise INVALID_ARGUMENT(
+                message=f"{parameter}: the value of '{key}' must be a string; "
+                f"got {type(item).__name__ if item is not None else 'null'}."
+            )
+        check_length(key, attribute="msdyn_keyword", entity="msdyn_proactive_delivery_attribute",
+                     limit=KEYWORD_LIMIT)
+        check_length(item, attribute="msdyn_value", entity="msdyn_proactive_delivery_attribute",
+                     limit=ATTRIBUTE_VALUE_LIMIT)
+        attributes[key] = item
+    return attributes
+
+
+def check_length(value: str | None, *, attribute: str, entity: str, limit: int) -> None:
+    """Dataverse refuses a string longer than its column (0x80044331)."""
+    if value is not None and len(value) > limit:
+        raise STRING_TOO_LONG(attribute=attribute, entity=entity, limit=limit)
+
+
+def require_phone_number(value: str, *, parameter: str) -> str:
+    """A number to dial: not blank. Whether it can be reached is the dial's business (InvalidAddress)."""
+    number = value.strip()
+    if not number:
+        raise INVALID_ARGUMENT(message=f"{parameter} must not be empty.")
+    check_length(number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT)
+    return number
+
+
+# Contact object key -> (contact column, its length limit); wire-facts A3 and the Dataverse contact table.
+_CONTACT_TEXT = {
+    "email": ("emailaddress1", 100),
+    "postalcode": ("address1_postalcode", 20),
+    "state": ("address1_stateorprovince", 50),
+    "country": ("address1_country", 80),
+    "addressline": ("address1_line1", 250),
+    "city": ("address1_city", 80),
+}
+_PHONE_KEYS = {
+    "mobilephonenumber": (PhoneType.MOBILE, "mobilephone"),
+    "businessphonenumber": (PhoneType.BUSINESS, "telephone1"),
+    "homephonenumber": (PhoneType.HOME, "telephone2"),
+}
+
+
+def parse_contacts(value: Any, *, channel: Channel) -> list[ContactRequest]:
+    """1 to 5 contacts, each with a unique identifier, names and phones the channel allows (001_...)."""
+    value = decode_json_string(value, parameter="Contacts")
+    if value is None:
+        raise REQUIRED_PARAMETER_MISSING(name="Contacts")
+    if not isinstance(value, list):
+        raise INVALID_ARGUMENT(message="Contacts must be a JSON array of contact objects.")
+    if not value:
+        raise INVALID_ARGUMENT(message="Contacts must contain at least one contact.")
+    if len(value) > MAX_CONTACTS:
+        raise INVALID_ARGUMENT(
+            message=f"Contacts has {len(value)} contacts; at most {MAX_CONTACTS} are allowed on one request."
+        )
+    return [_parse_contact(item, index=index, channel=channel) for index, item in enumerate(value)]
+
+
+def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest:
+    where = f"Contacts[{index}]"
+    if not isinstance(item, dict):
+        raise INVALID_ARGUMENT(message=f"{where} must be a contact object.")
+    # The service reads the contact with a case-insensitive deserializer: the samples mix "start"/"Start".
+    keys = {str(key).lower(): item_value for key, item_value in item.items()}
+
+    def text(key: str, name: str) -> str | None:
+        raw = keys.get(key)
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise INVALID_ARGUMENT(message=f"{where}.{name} must be a string.")
+        return raw.strip() or None
+
+    unique_identifier = text("uniqueidentifier", "uniqueIdentifier")
+    first_name = text("firstname", "firstName")
+    last_name = text("lastname", "lastName")
+    for name, present in (("uniqueIdentifier", unique_identifier), ("firstName", first_name),
+                          ("lastName", last_name)):
+        if present is None:
+            raise INVALID_ARGUMENT(message=f"{where}.{name} is required.")
+    assert unique_identifier is not None and first_name is not None and last_name is not None
+    check_length(unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100)
+    check_length(first_name, attribute="firstname", entity="contact", limit=50)
+    check_length(last_name, attribute="lastname", entity="contact", limit=50)
+
+    phones = []
+    for key, (phone_type, column) in _PHONE_KEYS.items():
+        number = text(key, phone_type.value[0].lower() + phone_type.value[1:])
+        if number is not None:
+            check_length(number, attribute=column, entity="contact", limit=50)
+            phones.append(Phone(phone_type, number))
+    if not phones:
+        raise INVALID_ARGUMENT(
+            message=f"{where} needs at least one of mobilePhoneNumber, businessPhoneNumber or homePhoneNumber."
+        )
+    if channel is Channel.SMS:
+        if phones[0].type is not PhoneType.MOBILE:
+            raise INVALID_ARGUMENT(message=f"{where}: an SMS contact needs a mobilePhoneNumber.")
+        if len(phones) > 1:
+            raise INVALID_ARGUMENT(
+                message=f"{where}: only mobilePhoneNumber is allowed for SMS; "
+                "remove businessPhoneNumber and homePhoneNumber."
+            )
+
+    extras = {}
+    for key, (column, limit) in _CONTACT_TEXT.items():
+        extras[key] = text(key, key)
+        check_length(extras[key], attribute=column, entity="contact", limit=limit)
+    timezone = text("timezone", "timezone")
+    check_length(timezone, attribute="timezone", entity="msdyn_proactive_delivery", limit=TIMEZONE_LIMIT)
+
+    return ContactRequest(
+        unique_identifier=unique_identifier,
+        first_name=first_name,
+        last_name=last_name,
+        phones=phones,
+        email=extras["email"],
+        postal_code=extras["postalcode"],
+        state=extras["state"],
+        country=extras["country"],
+        address_line=extras["addressline"],
+        city=extras["city"],
+        timezone=timezone,
+        attributes=parse_input_attributes(keys.get("inputattributes"), parameter=f"{where}.inputAttributes"),
+        windows=parse_windows(keys.get("windows"), parameter=f"{where}.windows"),
+    )

@@ -1,0 +1,165 @@
+"""Loading configurations, contacts and users from a JSON seed file (the demo seed is one such file)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ccaas_emulator.clock import Clock
+from ccaas_emulator.db.models import Contact, EngagementConfig, SecurityRole, SystemUser
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.domain import DialMode, EngagementPriority, OutreachType, ProcessingOrder, StateCode
+
+ROLE_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000002")
+
+
+def _choice(enum: Any) -> dict[str, Any]:
+    return {member.label: member for member in enum}
+
+
+class _SeedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SeedConfiguration(_SeedModel):
+    id: uuid.UUID
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=200)] = ""
+    channel: Literal["Voice", "SMS"] = "Voice"
+    dialMode: Literal["Copilot", "Progressive", "Preview", "Predictive"] = "Copilot"
+    priority: Literal["Critical", "High", "Normal"] = "Normal"
+    processingOrder: Literal["Earliest Scheduled Date", "First In First Out", "Last In First Out"] = (
+        "Earliest Scheduled Date"
+    )
+    maxConcurrentCalls: Annotated[int, Field(ge=1, le=500)] = 10
+    maxCallsPerAgent: Annotated[int, Field(ge=1, le=5)] = 1
+    ignoreQueueHours: bool = False
+    queueId: uuid.UUID | None = None
+    workstreamId: uuid.UUID | None = None
+    fromAddress: Annotated[str, Field(max_length=300)] | None = None
+    active: bool = True
+
+
+class SeedContact(_SeedModel):
+    contactId: uuid.UUID
+    firstName: Annotated[str, Field(max_length=50)] | None = None
+    lastName: Annotated[str, Field(max_length=50)] | None = None
+    mobilePhone: Annotated[str, Field(max_length=50)] | None = None
+    businessPhone: Annotated[str, Field(max_length=50)] | None = None
+    homePhone: Annotated[str, Field(max_length=50)] | None = None
+    email: Annotated[str, Field(max_length=100)] | None = None
+
+
+class SeedUser(_SeedModel):
+    userName: Annotated[str, Field(min_length=1, max_length=200)]
+    objectId: uuid.UUID
+    fullName: Annotated[str, Field(max_length=200)] | None = None
+    roles: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    disabled: bool = False
+
+
+class SeedFile(_SeedModel):
+    configurations: list[SeedConfiguration] = []
+    contacts: list[SeedContact] = []
+    users: list[SeedUser] = []
+
+
+class SeedError(Exception):
+    """The seed file cannot be read or does not have the documented shape."""
+
+
+def read_seed_file(path: Path) -> SeedFile:
+    try:
+        return SeedFile.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise SeedError(f"cannot read {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:10]
+        )
+        raise SeedError(f"{path} is not a valid seed file: {problems}") from None
+
+
+def demo_seed() -> SeedFile:
+    text = resources.files("ccaas_emulator.seed").joinpath("demo.json").read_text(encoding="utf-8")
+    return SeedFile.model_validate(json.loads(text))
+
+
+def apply_demo_seed(database: Database, clock: Clock) -> None:
+    """The demo rows, added only where missing: changes a user made to them survive restarts."""
+    with database.transaction() as session:
+        apply_seed(session, demo_seed(), clock=clock, overwrite=False)
+
+
+def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: bool = True) -> dict[str, int]:
+    """Insert (or, with overwrite, update) every configuration, contact and user of the seed."""
+    now = clock.now()
+    counts = {"configurations": 0, "contacts": 0, "users": 0}
+    for item in seed.configurations:
+        config = session.get(EngagementConfig, item.id)
+        if config is not None and not overwrite:
+            continue
+        if config is None:
+            config = EngagementConfig(id=item.id, created_on=now, version=0)
+            session.add(config)
+        config.name = item.name
+        config.description = item.description
+        config.outreach_type = _choice(OutreachType)[item.channel]
+        config.dial_mode = _choice(DialMode)[item.dialMode]
+        config.priority = _choice(EngagementPriority)[item.priority]
+        config.processing_order = _choice(ProcessingOrder)[item.processingOrder]
+        config.max_concurrent_calls = item.maxConcurrentCalls
+        config.max_calls_per_agent = item.maxCallsPerAgent
+        config.ignore_queue_hours = item.ignoreQueueHours
+        config.queue_id = item.queueId
+        config.workstream_id = item.workstreamId
+        config.from_address = item.fromAddress
+        config.state = StateCode.ACTIVE if item.active else StateCode.INACTIVE
+        config.status_reason = 1 if item.active else 2
+        config.modified_on = now
+        config.version = (config.version or 0) + 1
+        counts["configurations"] += 1
+    for item in seed.contacts:
+        contact = session.get(Contact, item.contactId)
+        if contact is not None and not overwrite:
+            continue
+        if contact is None:
+            contact = Contact(id=item.contactId, created_on=now, version=0)
+            session.add(contact)
+        contact.first_name, contact.last_name = item.firstName, item.lastName
+        contact.full_name = " ".join(part for part in (item.firstName, item.lastName) if part) or None
+        contact.mobile_phone, contact.business_phone = item.mobilePhone, item.businessPhone
+        contact.home_phone, contact.email = item.homePhone, item.email
+        contact.modified_on = now
+        contact.version = (contact.version or 0) + 1
+        counts["contacts"] += 1
+    for item in seed.users:
+        user = session.scalars(select(SystemUser).where(SystemUser.user_name == item.userName)).one_or_none()
+        if user is not None and not overwrite:
+            continue
+        if user is None:
+            user = SystemUser(id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now)
+            session.add(user)
+        user.object_id = item.objectId
+        user.full_name = item.fullName or item.userName
+        user.is_disabled = item.disabled
+        user.roles = [_role(session, name) for name in dict.fromkeys(item.roles)]
+        counts["users"] += 1
+    session.flush()
+    return counts
+
+
+def _role(session: Session, name: str) -> SecurityRole:
+    role = session.scalars(select(SecurityRole).where(SecurityRole.name == name)).one_or_none()
+    if role is None:
+        role = SecurityRole(id=uuid.uuid5(ROLE_NAMESPACE, name), name=name)
+        session.add(role)
+        session.flush()
+    return role

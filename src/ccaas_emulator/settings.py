@@ -1,0 +1,83 @@
+"""One Settings class, read from CCAAS_* environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
+
+
+class Settings(BaseSettings):
+    """Every knob of the emulator; the README lists them all."""
+
+    model_config = SettingsConfigDict(env_prefix="CCAAS_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./var/ccaas.db"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    org_url: str = ""
+    """Organization URI: used in @odata.context and as the token audience (default http://<host>:<port>)."""
+    tenant_id: uuid.UUID = DEFAULT_TENANT_ID
+    authority_host: str = "https://login.microsoftonline.com"
+    """Where the 401 challenge sends clients to get a token (WWW-Authenticate authorization_uri)."""
+    demo_seed: bool = True
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    clock_skew_seconds: Annotated[int, Field(ge=0, le=300)] = 300
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].lower()
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql") or scheme == "postgres"):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("org_url", "authority_host")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _default_org_url(self) -> Settings:
+        if not self.org_url:
+            object.__setattr__(self, "org_url", f"http://{self.host}:{self.port}")
+        return self
+
+    @property
+    def tenant(self) -> str:
+        """The tenant id as Entra writes it: lowercase, hyphenated."""
+        return str(self.tenant_id)
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names the environment variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings, turning pydantic's error into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "CCAAS_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(f"invalid setting {name}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

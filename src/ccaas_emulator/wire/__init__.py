@@ -1,0 +1,1 @@
+"""Dataverse HTTP conventions: headers, the error envelope and catalogue, @odata.context."""

@@ -1,0 +1,45 @@
+"""Headers every Dataverse response carries: OData-Version, REQ_ID and the service request id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_SCOPE_KEY = "ccaas.request_id"
+
+
+class DataverseHeadersMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware) stamping the wire-facts E4 headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
+        extra = [
+            (b"odata-version", b"4.0"),
+            (b"req_id", request_id.encode()),
+            (b"x-ms-service-request-id", request_id.encode()),
+            (b"cache-control", b"no-cache"),
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[Any] = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in extra if item[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id stamped on this request's REQ_ID header (for logs and 500 bodies)."""
+    return str(scope.get(REQUEST_ID_SCOPE_KEY, ""))
