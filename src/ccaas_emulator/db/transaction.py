@@ -27,12 +27,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work (never takes SQLite's write lock)."""
+        """A read-only unit of work (never takes SQLite's write lock); objects stay readable after it."""
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session  # leaving the block closes the session, ending its transaction
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,38 @@
+# The two commands a new user types: `make run` and `make test`. Only Python 3.11+ is needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
+
+.PHONY: install run test migrate lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccaas-emulator needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP)  ## idempotent: .venv + editable install
+
+run: install  ## migrate, seed the demo data and serve on http://127.0.0.1:8000
+	$(BIN)/ccaas-emulator serve
+
+test: $(DEV)  ## the whole suite (PostgreSQL variants skip if 127.0.0.1:5432 is unreachable)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(BIN)/ccaas-emulator migrate
+
+lint: $(DEV)
+	$(BIN)/ruff check src tests migrations
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""/health and /ready: outside /api/data/, no token needed."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from ccaas_emulator.app import create_app
+from ccaas_emulator.clock import FixedClock
+from ccaas_emulator.db.engine import make_engine
+from ccaas_emulator.db.models import SigningKey
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.settings import Settings
+from tests.conftest import NOW
+
+
+def test_health_answers_without_a_token(client):
+    response = client.get("/health")
+
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_ready_reports_the_database_at_head(client):
+    response = client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+def test_ready_is_503_when_migrations_are_not_at_head(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(make_engine(url))
+    SigningKey.__table__.create(database.engine)  # enough schema to start; no alembic_version at all
+    try:
+        with TestClient(create_app(Settings(database_url=url), clock=FixedClock(NOW), database=database)) as client:
+            response = client.get("/ready")
+    finally:
+        database.dispose()
+
+    assert response.status_code == 503
+    assert "run 'ccaas-emulator migrate'" in response.json()["error"]["message"]
+
+
+def test_ready_is_503_when_the_database_is_gone(client, database):
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    runtime = client.app.state.runtime
+    original = runtime.database
+    runtime.database = Database(make_engine("postgresql://nobody@127.0.0.1:1/none"))
+    try:
+        response = client.get("/ready")
+    finally:
+        runtime.database.dispose()
+        runtime.database = original
+
+    assert response.status_code == 503
+    assert "not reachable" in response.json()["error"]["message"]
