@@ -56,7 +56,9 @@ def _postgres_unavailable_reason() -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
+        with psycopg.connect(
+            POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
+        ):
             return None
     except psycopg.Error as exc:
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip().splitlines()[0]}"
@@ -178,8 +180,12 @@ class Tokens:
 
     def signed(self, claims: dict[str, Any], **header: Any) -> str:
         key = self.keys.signing_key
-        return jws.sign(orjson.dumps(claims), key.private_pem, headers={"kid": key.kid, **header},
-                        algorithm=header.pop("alg", "RS256"))
+        return jws.sign(
+            orjson.dumps(claims),
+            key.private_pem,
+            headers={"kid": key.kid, **header},
+            algorithm=header.pop("alg", "RS256"),
+        )
 
 
 @pytest.fixture

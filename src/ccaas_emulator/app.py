@@ -31,7 +31,9 @@ from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
 log = logging.getLogger("ccaas_emulator")
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None
+) -> FastAPI:
     """The emulator as an ASGI app. The database must be migrated (see runtime.prepare_database)."""
 
     @asynccontextmanager

@@ -38,8 +38,9 @@ async def ready(request: Request) -> ODataJSONResponse:
         raise SERVICE_UNAVAILABLE(
             message=f"The database schema is at revision {revision}, not {expected}; run 'ccaas-emulator migrate'."
         )
-    return ODataJSONResponse({"status": "ready", "database": runtime.database.engine.dialect.name,
-                              "revision": revision})
+    return ODataJSONResponse(
+        {"status": "ready", "database": runtime.database.engine.dialect.name, "revision": revision}
+    )
 
 
 def expected_head() -> str | None:

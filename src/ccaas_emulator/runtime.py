@@ -24,7 +24,9 @@ class Runtime:
     authenticator: Authenticator
 
     @classmethod
-    def start(cls, settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> Runtime:
+    def start(
+        cls, settings: Settings, *, clock: Clock | None = None, database: Database | None = None
+    ) -> Runtime:
         """Connect and load the signing keys (the schema must already be migrated)."""
         clock = clock or SystemClock()
         database = database or Database(make_engine(settings.database_url, pool_size=settings.db_pool_size))

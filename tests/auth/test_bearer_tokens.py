@@ -115,7 +115,9 @@ def test_a_tampered_payload_is_401_tampered(client, tokens, settings):
     header, _, signature = tokens.for_user("agent").split(".")
     forged = b64(orjson.dumps(tokens.claims("agent") | {"oid": "00000000-0000-0000-0000-000000000001"}))
 
-    assert_unauthorized(post(client, bearer(f"{header}.{forged}.{signature}")), "0x8004A105", "signature", settings)
+    assert_unauthorized(
+        post(client, bearer(f"{header}.{forged}.{signature}")), "0x8004A105", "signature", settings
+    )
 
 
 def test_an_unknown_kid_is_401(client, tokens, settings):
@@ -160,8 +162,13 @@ def test_the_jwks_endpoint_publishes_the_key_tokens_are_signed_with(client, toke
     jwks = client.get(f"/{settings.tenant}/discovery/v2.0/keys").json()
     token = tokens.for_user("agent")
 
-    claims = jwt.decode(token, jwks, algorithms=["RS256"], audience=ORG_URL,
-                        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    claims = jwt.decode(
+        token,
+        jwks,
+        algorithms=["RS256"],
+        audience=ORG_URL,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
     assert claims["iss"] == f"https://sts.windows.net/{settings.tenant}/"
     assert jwks["keys"][0]["kid"] == jwt.get_unverified_header(token)["kid"]
 

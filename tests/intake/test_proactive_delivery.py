@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ccaas_emulator.db.models import Contact, DeliveryAttribute, DeliveryTask, ProactiveDelivery
-from tests.conftest import NOW, ORG_URL, fixture_bytes, fixture_json
+from tests.conftest import NOW, ORG_URL, fixture_bytes
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveDelivery"
 CONTEXT = f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveDeliveryResponse"
@@ -19,7 +19,12 @@ SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
 
 
 def contact(**changes):
-    base = {"uniqueIdentifier": "ext-1", "firstName": "Ana", "lastName": "Lima", "mobilePhoneNumber": "+15550300"}
+    base = {
+        "uniqueIdentifier": "ext-1",
+        "firstName": "Ana",
+        "lastName": "Lima",
+        "mobilePhoneNumber": "+15550300",
+    }
     base.update(changes)
     return {key: value for key, value in base.items() if value is not ...}
 
@@ -47,7 +52,9 @@ def test_each_documented_sample_is_accepted_with_delivery_and_task_ids(client, a
         assert str(uuid.UUID(payload[key])) == payload[key]
 
 
-def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(client, agent_headers, database):
+def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(
+    client, agent_headers, database
+):
     payload = client.post(URL, content=fixture_bytes("001_voice_sample.json"), headers=agent_headers).json()
 
     with database.read() as session:
@@ -81,10 +88,22 @@ def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(cl
     assert delivery.contact_id == "f47ac10b-58cc-4372-a567-0e02b2c3d479"
     assert delivery.dial_mode == "Progressive" and delivery.channel == "Voice"
     assert delivery.window_start_date.isoformat() == "2025-12-10T09:00:00+00:00"  # the contact's own window
-    assert {(a.keyword, a.value) for a in attributes} == {("AppointmentTime", "10:00 AM"), ("CustomerNumber", "1234567")}
+    assert {(a.keyword, a.value) for a in attributes} == {
+        ("AppointmentTime", "10:00 AM"),
+        ("CustomerNumber", "1234567"),
+    }
     assert (person.first_name, person.last_name, person.email) == ("John", "Doe", "text@a.com")
-    assert (person.mobile_phone, person.business_phone, person.home_phone) == ("+15550100", "+15550101", "+15550102")
-    assert (person.city, person.state, person.postal_code, person.country) == ("Seattle", "WA", "25642", "USA")
+    assert (person.mobile_phone, person.business_phone, person.home_phone) == (
+        "+15550100",
+        "+15550101",
+        "+15550102",
+    )
+    assert (person.city, person.state, person.postal_code, person.country) == (
+        "Seattle",
+        "WA",
+        "25642",
+        "USA",
+    )
 
 
 def test_the_sms_sample_creates_an_sms_delivery_and_keeps_the_message(client, agent_headers, database):
@@ -104,7 +123,9 @@ def test_contacts_may_be_a_real_json_array(client, agent_headers):
     assert response.status_code == 200, response.text
 
 
-def test_five_contacts_are_chained_in_order_and_only_the_first_is_dialled_first(client, agent_headers, database):
+def test_five_contacts_are_chained_in_order_and_only_the_first_is_dialled_first(
+    client, agent_headers, database
+):
     chain = [contact(uniqueIdentifier=f"ext-{n}", mobilePhoneNumber=f"+1555000{n}") for n in range(5)]
 
     payload = client.post(URL, json=body(chain), headers=agent_headers).json()
@@ -133,7 +154,9 @@ def test_contact_windows_override_the_top_level_windows(client, agent_headers, d
     own = [{"start": "2026-12-02T08:00:00Z", "end": "2026-12-02T10:00:00Z"}]
 
     with_own = client.post(URL, json=body([contact(windows=own)], Windows=top), headers=agent_headers).json()
-    without = client.post(URL, json=body([contact(uniqueIdentifier="ext-2")], Windows=top), headers=agent_headers).json()
+    without = client.post(
+        URL, json=body([contact(uniqueIdentifier="ext-2")], Windows=top), headers=agent_headers
+    ).json()
 
     with database.read() as session:
         first = session.get(ProactiveDelivery, uuid.UUID(with_own["DeliveryId"]))
@@ -178,29 +201,61 @@ def _error(response):
         (body("not json"), 400, "0x80040203", "Contacts parameter is a string but not valid JSON"),
         (body({"uniqueIdentifier": "x"}), 400, "0x80048d19", "'Contacts'"),
         (body(["x"]), 400, "0x80040203", "Contacts[0] must be a contact object"),
-        (body([contact(uniqueIdentifier=...)]), 400, "0x80040203", "Contacts[0].uniqueIdentifier is required"),
+        (
+            body([contact(uniqueIdentifier=...)]),
+            400,
+            "0x80040203",
+            "Contacts[0].uniqueIdentifier is required",
+        ),
         (body([contact(firstName=...)]), 400, "0x80040203", "Contacts[0].firstName is required"),
         (body([contact(lastName="")]), 400, "0x80040203", "Contacts[0].lastName is required"),
         (body([contact(mobilePhoneNumber=...)]), 400, "0x80040203", "at least one of mobilePhoneNumber"),
         (body([contact(firstName="x" * 51)]), 400, "0x80044331", "'firstname' attribute of the 'contact'"),
         (body([contact(inputAttributes={"n": 1})]), 400, "0x80040203", "Contacts[0].inputAttributes"),
-        (body([contact(windows=[{"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}])], ),
-         400, "0x80040203", "Contacts[0].windows[0]"),
-        (body([contact(), contact(uniqueIdentifier="ext-2", mobilePhoneNumber=...)]), 400, "0x80040203",
-         "Contacts[1] needs at least one"),
-        (body([contact()], config=SMS_CONFIG, Message=None) | {"Contacts": [contact(businessPhoneNumber="+1")]},
-         400, "0x80040203", "only mobilePhoneNumber is allowed for SMS"),
-        (body([contact(mobilePhoneNumber=..., homePhoneNumber="+1")], config=SMS_CONFIG), 400, "0x80040203",
-         "an SMS contact needs a mobilePhoneNumber"),
+        (
+            body(
+                [contact(windows=[{"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}])],
+            ),
+            400,
+            "0x80040203",
+            "Contacts[0].windows[0]",
+        ),
+        (
+            body([contact(), contact(uniqueIdentifier="ext-2", mobilePhoneNumber=...)]),
+            400,
+            "0x80040203",
+            "Contacts[1] needs at least one",
+        ),
+        (
+            body([contact()], config=SMS_CONFIG, Message=None)
+            | {"Contacts": [contact(businessPhoneNumber="+1")]},
+            400,
+            "0x80040203",
+            "only mobilePhoneNumber is allowed for SMS",
+        ),
+        (
+            body([contact(mobilePhoneNumber=..., homePhoneNumber="+1")], config=SMS_CONFIG),
+            400,
+            "0x80040203",
+            "an SMS contact needs a mobilePhoneNumber",
+        ),
         (body([contact()], Message="Hi"), 400, "0x80040203", "Message can be used only with an SMS"),
         (body([contact()], RequestId=7), 400, "0x80048d19", "'RequestId'"),
         (body([contact()], RequestId="r" * 401), 400, "0x80044331", "'msdyn_tracking_id'"),
-        (body([contact()], Windows="[{\"Start\":\"2026-01-01T00:00:00Z\"}]"), 400, "0x80040203", "has no End"),
-        (body([contact()], ContactId="761e062f-c734-ef11-8e4f-00224808a166"), 400, "0x80048d19",
-         "The parameter 'ContactId' in the request payload is not a valid parameter for the operation "
-         "'CCaaS_CreateProactiveDelivery'."),
-        (body([contact()], config="11111111-2222-3333-4444-555555555555"), 404, "0x80040217",
-         "Entity 'msdyn_proactive_engagement_config' With Id = 11111111-2222-3333-4444-555555555555"),
+        (body([contact()], Windows='[{"Start":"2026-01-01T00:00:00Z"}]'), 400, "0x80040203", "has no End"),
+        (
+            body([contact()], ContactId="761e062f-c734-ef11-8e4f-00224808a166"),
+            400,
+            "0x80048d19",
+            "The parameter 'ContactId' in the request payload is not a valid parameter for the operation "
+            "'CCaaS_CreateProactiveDelivery'.",
+        ),
+        (
+            body([contact()], config="11111111-2222-3333-4444-555555555555"),
+            404,
+            "0x80040217",
+            "Entity 'msdyn_proactive_engagement_config' With Id = 11111111-2222-3333-4444-555555555555",
+        ),
     ],
 )
 def test_each_documented_rule_rejects_what_breaks_it_and_writes_nothing(
@@ -230,4 +285,6 @@ def test_the_same_contact_twice_in_one_chain_is_one_contact_row(client, agent_he
 
     assert response.status_code == 200
     with database.read() as session:
-        assert session.scalars(select(Contact.first_name).where(Contact.external_id == "ext-1")).all() == ["Again"]
+        assert session.scalars(select(Contact.first_name).where(Contact.external_id == "ext-1")).all() == [
+            "Again"
+        ]

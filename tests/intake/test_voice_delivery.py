@@ -14,7 +14,9 @@ from ccaas_emulator.domain import AttributeType
 from tests.conftest import NOW, ORG_URL, fixture_bytes, fixture_json
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
-CONTEXT = f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
+CONTEXT = (
+    f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
+)
 
 
 def voice_body(**changes):
@@ -45,7 +47,9 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     client, agent_headers, database
 ):
     delivery_id = uuid.UUID(
-        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=agent_headers).json()["DeliveryId"]
+        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=agent_headers).json()[
+            "DeliveryId"
+        ]
     )
 
     with database.read() as session:
@@ -78,8 +82,12 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     }
 
 
-def test_the_malformed_sample_is_rejected_with_a_400_that_names_the_missing_comma(client, agent_headers, database):
-    response = client.post(URL, content=fixture_bytes("000_voice_sample_malformed.json"), headers=agent_headers)
+def test_the_malformed_sample_is_rejected_with_a_400_that_names_the_missing_comma(
+    client, agent_headers, database
+):
+    response = client.post(
+        URL, content=fixture_bytes("000_voice_sample_malformed.json"), headers=agent_headers
+    )
 
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json; odata.metadata=minimal"
@@ -106,7 +114,9 @@ def test_windows_default_to_the_next_24_hours(client, agent_headers, database):
         '[{"Start":"2025-01-30T16:32:45.930Z","End":"2025-01-30T18:32:45.930Z"}]',  # 000_: JSON-encoded string
         [{"start": "2025-01-30T16:32:45.930Z", "end": "2025-01-30T18:32:45.930Z"}],  # lowercase keys
         [{"START": "2025-01-30T16:32:45.93", "END": "2025-01-30T18:32:45.930"}],  # no Z: UTC
-        [{"Start": "2025-01-30T17:32:45.930+01:00", "End": "2025-01-30T18:32:45.9300000Z"}],  # offset, 7 digits
+        [
+            {"Start": "2025-01-30T17:32:45.930+01:00", "End": "2025-01-30T18:32:45.9300000Z"}
+        ],  # offset, 7 digits
     ],
 )
 def test_windows_are_accepted_as_json_or_json_string_in_either_case_with_or_without_z(
@@ -132,8 +142,9 @@ def test_input_attributes_may_be_a_json_encoded_string(client, agent_headers, da
 
 @pytest.mark.parametrize("version", ["v9.0", "v9.1"])
 def test_the_action_answers_under_older_api_versions_with_their_context(client, agent_headers, version):
-    response = client.post(f"/api/data/{version}/CCaaS_CreateProactiveVoiceDelivery", json=voice_body(),
-                           headers=agent_headers)
+    response = client.post(
+        f"/api/data/{version}/CCaaS_CreateProactiveVoiceDelivery", json=voice_body(), headers=agent_headers
+    )
 
     assert response.status_code == 200
     assert response.json()["@odata.context"] == CONTEXT.replace("v9.2", version)
@@ -159,22 +170,46 @@ def _error(response):
         ({"Windows": {"Start": "x"}}, 400, "0x80048d19", "'Windows'"),
         ({"Windows": "[{"}, 400, "0x80040203", "not valid JSON"),
         ({"Windows": [{"Start": "2024-09-10T13:00:00Z"}]}, 400, "0x80040203", "Windows[0] has no End"),
-        ({"Windows": [{"Start": "10/09/2024", "End": "2024-09-10T15:00:00Z"}]}, 400, "0x80040203", "Windows[0].Start"),
+        (
+            {"Windows": [{"Start": "10/09/2024", "End": "2024-09-10T15:00:00Z"}]},
+            400,
+            "0x80040203",
+            "Windows[0].Start",
+        ),
         (
             {"Windows": [{"Start": "2024-09-10T15:00:00Z", "End": "2024-09-10T13:00:00Z"}]},
-            400, "0x80040203", "must be before End",
+            400,
+            "0x80040203",
+            "must be before End",
         ),
         ({"InputAttributes": {"orderNumber": 42}}, 400, "0x80040203", "'orderNumber' must be a string"),
         ({"InputAttributes": ["a"]}, 400, "0x80048d19", "'InputAttributes'"),
         ({"InputAttributes": {"k": "v" * 4001}}, 400, "0x80044331", "'4000'"),
-        ({"Message": "hello"}, 400, "0x80048d19",
-         "The parameter 'Message' in the request payload is not a valid parameter for the operation "
-         "'CCaaS_CreateProactiveVoiceDelivery'."),
-        ({"ProactiveEngagementConfigId": "00000000-0000-0000-0000-000000000001"}, 404, "0x80040217",
-         "Entity 'msdyn_proactive_engagement_config' With Id = 00000000-0000-0000-0000-000000000001 Does Not Exist"),
-        ({"ProactiveEngagementConfigId": "b2c3d4e5-f6a7-8901-bcde-f12345678901"}, 400, "0x80040203",
-         "needs a Voice configuration"),
-        ({"ContactId": "00000000-0000-0000-0000-0000000000c1"}, 404, "0x80040217", "Entity 'contact' With Id"),
+        (
+            {"Message": "hello"},
+            400,
+            "0x80048d19",
+            "The parameter 'Message' in the request payload is not a valid parameter for the operation "
+            "'CCaaS_CreateProactiveVoiceDelivery'.",
+        ),
+        (
+            {"ProactiveEngagementConfigId": "00000000-0000-0000-0000-000000000001"},
+            404,
+            "0x80040217",
+            "Entity 'msdyn_proactive_engagement_config' With Id = 00000000-0000-0000-0000-000000000001 Does Not Exist",
+        ),
+        (
+            {"ProactiveEngagementConfigId": "b2c3d4e5-f6a7-8901-bcde-f12345678901"},
+            400,
+            "0x80040203",
+            "needs a Voice configuration",
+        ),
+        (
+            {"ContactId": "00000000-0000-0000-0000-0000000000c1"},
+            404,
+            "0x80040217",
+            "Entity 'contact' With Id",
+        ),
     ],
 )
 def test_each_documented_rule_rejects_what_breaks_it_and_writes_nothing(
@@ -201,7 +236,9 @@ def test_an_inactive_configuration_is_not_found(client, agent_headers, database)
     from ccaas_emulator.domain import StateCode
 
     with database.transaction() as session:
-        session.get(EngagementConfig, uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")).state = StateCode.INACTIVE
+        session.get(
+            EngagementConfig, uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")
+        ).state = StateCode.INACTIVE
 
     response = client.post(URL, json=voice_body(), headers=agent_headers)
 

@@ -19,21 +19,29 @@ def envelope(response):
 
 
 def test_an_unknown_action_is_404_resource_not_found_for_the_segment(client, agent_headers):
-    response = client.post("/api/data/v9.2/CCaaS_CreateProactiveVoiceDeliveries", json={}, headers=agent_headers)
+    response = client.post(
+        "/api/data/v9.2/CCaaS_CreateProactiveVoiceDeliveries", json={}, headers=agent_headers
+    )
 
     assert envelope(response) == (
-        404, "0x8006088a", "Resource not found for the segment 'CCaaS_CreateProactiveVoiceDeliveries'."
+        404,
+        "0x8006088a",
+        "Resource not found for the segment 'CCaaS_CreateProactiveVoiceDeliveries'.",
     )
 
 
 def test_action_names_are_case_sensitive_like_odata_segments(client, agent_headers):
-    response = client.post("/api/data/v9.2/ccaas_createproactivevoicedelivery", json={}, headers=agent_headers)
+    response = client.post(
+        "/api/data/v9.2/ccaas_createproactivevoicedelivery", json={}, headers=agent_headers
+    )
 
     assert envelope(response)[:2] == (404, "0x8006088a")
 
 
 def test_an_unknown_api_version_is_404(client, agent_headers):
-    response = client.post("/api/data/v8.2/CCaaS_CreateProactiveVoiceDelivery", json={}, headers=agent_headers)
+    response = client.post(
+        "/api/data/v8.2/CCaaS_CreateProactiveVoiceDelivery", json={}, headers=agent_headers
+    )
 
     assert envelope(response) == (404, "0x8006088a", "Resource not found for the segment 'v8.2'.")
 
@@ -43,7 +51,9 @@ def test_other_methods_on_an_action_are_405(client, agent_headers, method):
     response = client.request(method, URL, headers=agent_headers)
 
     assert envelope(response) == (
-        405, "0x80060888", f"The requested resource does not support http method '{method}'."
+        405,
+        "0x80060888",
+        f"The requested resource does not support http method '{method}'.",
     )
     assert response.headers["allow"] == "POST"
 
@@ -62,7 +72,9 @@ def test_a_body_that_is_not_json_is_415(client, agent_headers, content_type):
 def test_json_with_charset_and_odata_parameters_is_accepted(client, agent_headers):
     headers = agent_headers | {"Content-Type": "application/json; charset=utf-8; odata.metadata=minimal"}
 
-    assert client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=headers).status_code == 200
+    assert (
+        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=headers).status_code == 200
+    )
 
 
 def test_a_body_over_one_mebibyte_is_413(client, agent_headers):
@@ -87,14 +99,14 @@ def test_a_chunked_body_over_the_limit_is_413_too(client, agent_headers):
         (b"", "empty"),
         (b"[1, 2]", "JSON object"),
         (b'"a string"', "JSON object"),
-        (b"{\"ApiVersion\": NaN}", "Invalid JSON"),
+        (b'{"ApiVersion": NaN}', "Invalid JSON"),
         (b"\xff\xfe{}", "UTF-8"),
         (b"[" * 5000 + b"]" * 5000, "Invalid JSON"),
         (b'{"ApiVersion": "1.0",}', "property name enclosed in double quotes"),
     ],
 )
 def test_bodies_that_are_not_a_json_object_are_400_in_the_envelope(client, agent_headers, raw, fragment):
-    status, code, message = envelope(client.post(URL, content=raw, headers=agent_headers))
+    status, _code, message = envelope(client.post(URL, content=raw, headers=agent_headers))
 
     assert status == 400
     assert fragment in message

@@ -32,9 +32,7 @@ PRIORITY_LIMIT = 100
 MESSAGE_LIMIT = 4000
 TIMEZONE_LIMIT = 300
 
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
-)
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,9 @@ def parse_windows(value: Any, *, parameter: str) -> list[Window]:
     if not isinstance(value, list):
         raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON array of windows.")
     if len(value) > MAX_WINDOWS:
-        raise INVALID_ARGUMENT(message=f"{parameter} has {len(value)} windows; at most {MAX_WINDOWS} are allowed.")
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} has {len(value)} windows; at most {MAX_WINDOWS} are allowed."
+        )
     windows = []
     for index, item in enumerate(value):
         where = f"{parameter}[{index}]"
@@ -151,7 +151,9 @@ def parse_windows(value: Any, *, parameter: str) -> list[Window]:
         start = parse_timestamp(keys["start"], parameter=f"{where}.Start")
         end = parse_timestamp(keys["end"], parameter=f"{where}.End")
         if start >= end:
-            raise INVALID_ARGUMENT(message=f"{where}: Start ({keys['start']}) must be before End ({keys['end']}).")
+            raise INVALID_ARGUMENT(
+                message=f"{where}: Start ({keys['start']}) must be before End ({keys['end']})."
+            )
         windows.append(Window(start, end))
     return sorted(windows, key=lambda window: (window.start, window.end))
 
@@ -181,10 +183,15 @@ def parse_input_attributes(value: Any, *, parameter: str) -> dict[str, str]:
                 message=f"{parameter}: the value of '{key}' must be a string; "
                 f"got {type(item).__name__ if item is not None else 'null'}."
             )
-        check_length(key, attribute="msdyn_keyword", entity="msdyn_proactive_delivery_attribute",
-                     limit=KEYWORD_LIMIT)
-        check_length(item, attribute="msdyn_value", entity="msdyn_proactive_delivery_attribute",
-                     limit=ATTRIBUTE_VALUE_LIMIT)
+        check_length(
+            key, attribute="msdyn_keyword", entity="msdyn_proactive_delivery_attribute", limit=KEYWORD_LIMIT
+        )
+        check_length(
+            item,
+            attribute="msdyn_value",
+            entity="msdyn_proactive_delivery_attribute",
+            limit=ATTRIBUTE_VALUE_LIMIT,
+        )
         attributes[key] = item
     return attributes
 
@@ -200,7 +207,9 @@ def require_phone_number(value: str, *, parameter: str) -> str:
     number = value.strip()
     if not number:
         raise INVALID_ARGUMENT(message=f"{parameter} must not be empty.")
-    check_length(number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT)
+    check_length(
+        number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT
+    )
     return number
 
 
@@ -254,12 +263,17 @@ def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest
     unique_identifier = text("uniqueidentifier", "uniqueIdentifier")
     first_name = text("firstname", "firstName")
     last_name = text("lastname", "lastName")
-    for name, present in (("uniqueIdentifier", unique_identifier), ("firstName", first_name),
-                          ("lastName", last_name)):
+    for name, present in (
+        ("uniqueIdentifier", unique_identifier),
+        ("firstName", first_name),
+        ("lastName", last_name),
+    ):
         if present is None:
             raise INVALID_ARGUMENT(message=f"{where}.{name} is required.")
     assert unique_identifier is not None and first_name is not None and last_name is not None
-    check_length(unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100)
+    check_length(
+        unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100
+    )
     check_length(first_name, attribute="firstname", entity="contact", limit=50)
     check_length(last_name, attribute="lastname", entity="contact", limit=50)
 

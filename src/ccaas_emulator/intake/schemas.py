@@ -90,7 +90,7 @@ class CreateProactiveVoiceDeliveryParameters(ActionParameters):
 
     action: ClassVar[str] = "CCaaS_CreateProactiveVoiceDelivery"
 
-    ApiVersion: str = _string("a string (\"1.0\")")
+    ApiVersion: str = _string('a string ("1.0")')
     ProactiveEngagementConfigId: str = _string("a string holding a GUID")
     DestinationPhoneNumber: str = _string()
     ContactId: str = _string("a string holding a GUID")
@@ -105,7 +105,7 @@ class CreateProactiveDeliveryParameters(ActionParameters):
 
     action: ClassVar[str] = "CCaaS_CreateProactiveDelivery"
 
-    ApiVersion: str = _string("a string (\"1.0\")")
+    ApiVersion: str = _string('a string ("1.0")')
     ProactiveEngagementConfigId: str = _string("a string holding a GUID")
     RequestId: str | None = _string(optional=True)
     Priority: str | None = _string(optional=True)

@@ -14,7 +14,10 @@ from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus
 from ccaas_emulator.intake import repository, rules
 from ccaas_emulator.intake.records import Author, attribute_rows, delivery_row
-from ccaas_emulator.intake.schemas import CreateProactiveDeliveryParameters, CreateProactiveVoiceDeliveryParameters
+from ccaas_emulator.intake.schemas import (
+    CreateProactiveDeliveryParameters,
+    CreateProactiveVoiceDeliveryParameters,
+)
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
 
 CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
@@ -49,9 +52,13 @@ def create_voice_delivery(
 ) -> Accepted:
     """CCaaS_CreateProactiveVoiceDelivery: one Pending voice delivery with its input attributes."""
     rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
+    config_id = rules.parse_guid(
+        parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId"
+    )
     contact_id = rules.parse_guid(parameters.ContactId, parameter="ContactId")
-    to_address = rules.require_phone_number(parameters.DestinationPhoneNumber, parameter="DestinationPhoneNumber")
+    to_address = rules.require_phone_number(
+        parameters.DestinationPhoneNumber, parameter="DestinationPhoneNumber"
+    )
     windows = rules.parse_windows(parameters.Windows, parameter="Windows") or rules.default_windows(now)
     attributes = rules.parse_input_attributes(parameters.InputAttributes, parameter="InputAttributes")
 
@@ -88,13 +95,24 @@ def create_proactive_delivery(
 ) -> Accepted:
     """CCaaS_CreateProactiveDelivery: the delivery task (the contact chain) and its first delivery."""
     rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
-    rules.check_length(parameters.RequestId, attribute="msdyn_tracking_id", entity="msdyn_proactive_delivery",
-                       limit=rules.TRACKING_ID_LIMIT)
-    rules.check_length(parameters.Priority, attribute="priority", entity="msdyn_proactive_delivery",
-                       limit=rules.PRIORITY_LIMIT)
-    rules.check_length(parameters.Message, attribute="message", entity="msdyn_proactive_delivery",
-                       limit=rules.MESSAGE_LIMIT)
+    config_id = rules.parse_guid(
+        parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId"
+    )
+    rules.check_length(
+        parameters.RequestId,
+        attribute="msdyn_tracking_id",
+        entity="msdyn_proactive_delivery",
+        limit=rules.TRACKING_ID_LIMIT,
+    )
+    rules.check_length(
+        parameters.Priority,
+        attribute="priority",
+        entity="msdyn_proactive_delivery",
+        limit=rules.PRIORITY_LIMIT,
+    )
+    rules.check_length(
+        parameters.Message, attribute="message", entity="msdyn_proactive_delivery", limit=rules.MESSAGE_LIMIT
+    )
     top_windows = rules.parse_windows(parameters.Windows, parameter="Windows")
 
     config = _active_config(session, config_id)
@@ -112,7 +130,9 @@ def create_proactive_delivery(
     contact_rows: dict[uuid.UUID, dict[str, Any]] = {}
     for contact in contacts:
         contact_id, external_id = contact_id_for(contact.unique_identifier)
-        contact_rows[contact_id] = _contact_row(contact, contact_id, external_id, now)  # a repeated contact: last wins
+        contact_rows[contact_id] = _contact_row(
+            contact, contact_id, external_id, now
+        )  # a repeated contact: last wins
         chain.append(
             {
                 "contactId": str(contact_id),

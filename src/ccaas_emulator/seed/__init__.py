@@ -145,7 +145,9 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         if user is not None and not overwrite:
             continue
         if user is None:
-            user = SystemUser(id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now)
+            user = SystemUser(
+                id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now
+            )
             session.add(user)
         user.object_id = item.objectId
         user.full_name = item.fullName or item.userName

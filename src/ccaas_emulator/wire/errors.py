@@ -98,6 +98,8 @@ PRIVILEGE_DENIED = ErrorKind(
 
 # --- the emulator itself ---------------------------------------------------------------------
 INTERNAL_ERROR = ErrorKind(
-    500, "0x80040216", "An unexpected error occurred. The emulator has logged it with request id {request_id}."
+    500,
+    "0x80040216",
+    "An unexpected error occurred. The emulator has logged it with request id {request_id}.",
 )
 SERVICE_UNAVAILABLE = ErrorKind(503, "0x80040216", "{message}")

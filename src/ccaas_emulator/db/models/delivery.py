@@ -51,7 +51,9 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
     conversation_id: Mapped[str | None] = mapped_column("msdyn_conversation_id", String(100))
     dial_mode: Mapped[str] = mapped_column("msdyn_dialmode_type", String(100))
     disposition_codes: Mapped[str | None] = mapped_column("msdyn_disposition_codes", String(1000))
-    earliest_schedule_date: Mapped[datetime | None] = mapped_column("msdyn_earliest_schedule_date", UtcDateTime)
+    earliest_schedule_date: Mapped[datetime | None] = mapped_column(
+        "msdyn_earliest_schedule_date", UtcDateTime
+    )
     end_date: Mapped[datetime | None] = mapped_column("msdyn_end_date", UtcDateTime)
     expiration_date: Mapped[datetime | None] = mapped_column("msdyn_expiration_date", UtcDateTime)
     from_address: Mapped[str | None] = mapped_column("msdyn_from_address", String(300))

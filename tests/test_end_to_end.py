@@ -1,0 +1,153 @@
+"""The emulator as a new user runs it: `ccaas-emulator serve` in its own process, tokens from the CLI,
+the reference samples posted over a real socket, rows read back from the database. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from ccaas_emulator.db.engine import make_engine
+from ccaas_emulator.db.models import DeliveryAttribute, DeliveryTask, ProactiveDelivery
+from ccaas_emulator.db.transaction import Database
+from tests.conftest import BACKENDS, create_postgres_database, fixture_bytes
+
+CLI = [sys.executable, "-m", "ccaas_emulator"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.port = env, port
+        self.base = f"http://127.0.0.1:{port}"
+
+    def token(self, *args: str) -> str:
+        result = run_cli(self.env, "token", *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'var' / 'ccaas.db'}", None
+    else:
+        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"}
+    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"serve did not become ready: {output}")
+            time.sleep(0.2)
+        server = Server(env, port)
+        server.database_url = url  # type: ignore[attr-defined]
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if drop is not None:
+            drop()
+
+
+def test_a_new_user_posts_every_reference_sample_and_finds_the_rows(server):
+    token = server.token()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    with httpx.Client(base_url=server.base, headers=headers, timeout=10) as http:
+        voice = http.post(
+            "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery",
+            content=fixture_bytes("000_voice_sample.json"),
+        )
+        chained = http.post(
+            "/api/data/v9.2/CCaaS_CreateProactiveDelivery", content=fixture_bytes("001_voice_sample.json")
+        )
+        sms = http.post(
+            "/api/data/v9.2/CCaaS_CreateProactiveDelivery", content=fixture_bytes("001_sms_sample.json")
+        )
+        malformed = http.post(
+            "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery",
+            content=fixture_bytes("000_voice_sample_malformed.json"),
+        )
+
+    assert [voice.status_code, chained.status_code, sms.status_code, malformed.status_code] == [
+        200,
+        200,
+        200,
+        400,
+    ]
+    assert voice.json()["@odata.context"] == (
+        f"{server.base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
+    )
+    assert malformed.json()["error"]["code"] == "0x80048d19"
+    database = Database(make_engine(server.database_url))  # type: ignore[attr-defined]
+    try:
+        with database.read() as session:
+            delivery_ids = set(session.scalars(select(ProactiveDelivery.id)))
+            attributes = session.scalar(select(func.count()).select_from(DeliveryAttribute))
+            tasks = session.scalar(select(func.count()).select_from(DeliveryTask))
+    finally:
+        database.dispose()
+    assert delivery_ids == {uuid.UUID(r.json()["DeliveryId"]) for r in (voice, chained, sms)}
+    assert attributes == 3 + 2 + 2
+    assert tasks == 2
+
+
+def test_cli_tokens_cover_the_expired_and_the_roleless_cases(server):
+    url = f"{server.base}/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
+    body = fixture_bytes("000_voice_sample.json")
+
+    def post(token: str) -> httpx.Response:
+        return httpx.post(
+            url,
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+
+    expired = post(server.token("--expires-in", "-3600"))
+    foreign = post(server.token("--tenant", "11111111-1111-1111-1111-111111111111"))
+    elsewhere = post(server.token("--audience", "https://fabrikam.crm.dynamics.com"))
+    roleless = post(server.token("--user", "norole"))
+
+    assert (expired.status_code, expired.json()["error"]["code"]) == (401, "0x8005F101")
+    assert foreign.status_code == 401 and "WWW-Authenticate" in foreign.headers
+    assert elsewhere.status_code == 401
+    assert (roleless.status_code, roleless.json()["error"]["code"]) == (403, "0x80040220")
+
+
+def test_token_for_an_unknown_user_lists_the_seeded_ones(server):
+    result = run_cli(server.env, "token", "--user", "nobody")
+
+    assert result.returncode == 1
+    assert "agent, norole, supervisor" in result.stderr
