@@ -175,3 +175,16 @@ def test_the_jwks_endpoint_publishes_the_key_tokens_are_signed_with(client, toke
 
 def test_the_jwks_endpoint_refuses_other_tenants(client):
     assert client.get("/11111111-1111-1111-1111-111111111111/discovery/v2.0/keys").status_code == 400
+
+
+def test_a_user_without_a_role_gets_403_whatever_the_parameters_say(client, tokens):
+    response = client.post(URL, json={}, headers=bearer(tokens.for_user("norole")))
+
+    assert response.status_code == 403
+
+
+def test_malformed_json_is_400_even_for_a_user_without_a_role(client, tokens):
+    response = client.post(URL, content=fixture_bytes("000_voice_sample_malformed.json"),
+                           headers=bearer(tokens.for_user("norole")))
+
+    assert response.status_code == 400

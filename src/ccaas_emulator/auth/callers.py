@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ccaas_emulator.db.models import SystemUser
+from ccaas_emulator.db.models import SecurityRole, SystemUser, SystemUserRole
 from ccaas_emulator.domain import OMNICHANNEL_ROLES
 from ccaas_emulator.wire.errors import PRIVILEGE_DENIED, USER_DISABLED, USER_NOT_FOUND
 
@@ -25,16 +25,22 @@ class Caller:
 
 def load_caller(session: Session, *, object_id: uuid.UUID) -> Caller:
     """The active system user with this Entra object id; 403 when there is none."""
-    user = session.scalars(select(SystemUser).where(SystemUser.object_id == object_id)).one_or_none()
-    if user is None:
+    rows = session.execute(  # one round trip for the user and the names of their roles
+        select(SystemUser.id, SystemUser.user_name, SystemUser.is_disabled, SecurityRole.name)
+        .outerjoin(SystemUserRole, SystemUserRole.user_id == SystemUser.id)
+        .outerjoin(SecurityRole, SecurityRole.id == SystemUserRole.role_id)
+        .where(SystemUser.object_id == object_id)
+    ).all()
+    if not rows:
         raise USER_NOT_FOUND(object_id=object_id)
-    if user.is_disabled:
-        raise USER_DISABLED(user_id=user.id)
+    user_id, user_name, is_disabled, _ = rows[0]
+    if is_disabled:
+        raise USER_DISABLED(user_id=user_id)
     return Caller(
-        user_id=user.id,
-        object_id=user.object_id,
-        user_name=user.user_name,
-        roles=frozenset(role.name for role in user.roles),
+        user_id=user_id,
+        object_id=object_id,
+        user_name=user_name,
+        roles=frozenset(role for *_, role in rows if role is not None),
     )
 
 

@@ -31,7 +31,9 @@ def make_engine(raw_url: str, *, pool_size: int = 20) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request. A connection the server dropped fails once
+        # and is replaced (the pool invalidates it); recycling bounds how stale a connection gets.
+        pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
 

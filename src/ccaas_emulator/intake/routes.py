@@ -74,11 +74,13 @@ async def _run_action(
     token = runtime.authenticator.authenticate(request)
     check_json_content_type(request)
     body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
-    parameters = parameters_type.bind(body)
 
     def unit_of_work() -> service.Accepted:
         with runtime.database.transaction() as session:
+            # The caller's privilege is checked before the operation looks at its parameters, so a user
+            # without an Omnichannel role gets 403 whatever the (well-formed JSON) body says.
             caller = _authorized_caller(session, token.object_id, parameters_type.action)
+            parameters = parameters_type.bind(body)
             return call(session, parameters=parameters, caller=caller, now=runtime.clock.now())
 
     accepted = await run_in_threadpool(unit_of_work)
