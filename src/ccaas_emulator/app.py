@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.clock import Clock
+from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.intake import routes as intake_routes
 from ccaas_emulator.runtime import Runtime
@@ -38,13 +39,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = Runtime.start(settings, clock=clock, database=database)
+        runtime = Runtime.start(settings, clock=clock, database=database)
+        app.state.runtime = runtime
         app.state.head_revision = operations.expected_head()
+        if runtime.dialer is not None and settings.dialer == "embedded":
+            runtime.dialer.start_in_background()
         try:
             yield
         finally:
+            if runtime.dialer is not None:
+                runtime.dialer.stop()
             if database is None:
-                app.state.runtime.close()
+                runtime.close()
 
     app = FastAPI(
         title="ccaas-emulator",
@@ -56,6 +62,8 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(operations.router)
     app.include_router(auth_routes.router)
+    if settings.control_api:
+        app.include_router(control_routes.router)
     for version in ("v9.2", "v9.1", "v9.0"):
         app.include_router(intake_routes.build_router(version, documented=version == "v9.2"))
     app.include_router(build_fallback_router(intake_routes.ACTION_NAMES))

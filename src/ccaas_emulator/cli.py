@@ -77,6 +77,33 @@ def serve(
 
 
 @cli.command()
+def worker() -> None:
+    """Run the dialer on its own (set CCAAS_DIALER=off on the API processes); SIGTERM drains and exits."""
+    import logging
+    import signal
+
+    from ccaas_emulator.runtime import Runtime
+
+    settings = _settings()
+    _prepare(settings)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = Runtime.start(settings)
+    assert runtime.dialer is not None
+    dialer = runtime.dialer
+
+    def drain(signum: int, _frame: object) -> None:
+        logging.getLogger("ccaas_emulator.dialer").info("signal %s: finishing the current tick", signum)
+        dialer.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, drain)
+    signal.signal(signal.SIGINT, drain)
+    try:
+        dialer.run()
+    finally:
+        runtime.database.dispose()
+
+
+@cli.command()
 def migrate() -> None:
     """Apply every database migration not yet applied (and the demo seed, unless CCAAS_DEMO_SEED=0)."""
     settings = _settings()

@@ -1,13 +1,32 @@
-"""The one place that reads the time: everything else asks a Clock."""
+"""The one place that reads the time: everything else asks a Clock.
+
+The emulator's clock is simulated and shared: its state is one database row (an anchor in simulated
+time, the real time it was set, and a speed), so every API and worker process tells the same time, and
+tests can set it or move it forward.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Protocol
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import select, update
+
+if TYPE_CHECKING:
+    from ccaas_emulator.db.transaction import Database
+
+CLOCK_ROW = 1
+
+
+def real_now() -> datetime:
+    """This machine's wall-clock time (for leases and the clock's own anchor, never for the domain)."""
+    return datetime.now(UTC)
 
 
 class Clock(Protocol):
-    """Something that tells the current UTC time."""
+    """Something that tells the current (simulated) UTC time."""
 
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
@@ -18,11 +37,11 @@ class SystemClock:
     """Real wall-clock time."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return real_now()
 
 
 class FixedClock:
-    """A clock that only moves when told to (tests)."""
+    """A clock that only moves when told to (unit tests)."""
 
     def __init__(self, at: datetime) -> None:
         self._at = at.astimezone(UTC)
@@ -32,3 +51,78 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._at = at.astimezone(UTC)
+
+
+class SharedClock:
+    """The simulated clock kept in the emulator_clock row, cached per process for `refresh` seconds."""
+
+    def __init__(self, database: Database, *, refresh_seconds: float = 0.25) -> None:
+        self._database = database
+        self._refresh = refresh_seconds
+        self._lock = threading.Lock()
+        self._state: tuple[datetime, datetime, float] | None = None
+        self._read_at = 0.0
+
+    @staticmethod
+    def ensure(database: Database, *, speed: float) -> None:
+        """Create the clock row at real time, or re-anchor it when the configured speed changed."""
+        from ccaas_emulator.db.models import ClockState
+
+        with database.transaction() as session:
+            state = session.get(ClockState, CLOCK_ROW)
+            now = real_now()
+            if state is None:
+                session.add(ClockState(id=CLOCK_ROW, anchor=now, real_anchor=now, speed=speed, version=1))
+            elif state.speed != speed:
+                state.anchor = _project(state.anchor, state.real_anchor, state.speed, now)
+                state.real_anchor, state.speed, state.version = now, speed, state.version + 1
+
+    def now(self) -> datetime:
+        anchor, real_anchor, speed = self._current()
+        return _project(anchor, real_anchor, speed, real_now())
+
+    @property
+    def speed(self) -> float:
+        return self._current()[2]
+
+    def set(self, at: datetime) -> datetime:
+        """Jump to `at` (either direction); the clock keeps running at its speed from there."""
+        from ccaas_emulator.db.models import ClockState
+
+        at = at.astimezone(UTC)
+        now = real_now()
+        with self._database.transaction() as session:
+            session.execute(
+                update(ClockState)
+                .where(ClockState.id == CLOCK_ROW)
+                .values(anchor=at, real_anchor=now, version=ClockState.version + 1)
+            )
+            speed = session.scalar(select(ClockState.speed).where(ClockState.id == CLOCK_ROW))
+        with self._lock:
+            self._state, self._read_at = (at, now, float(speed or 0.0)), time.monotonic()
+        return at
+
+    def advance(self, by: timedelta) -> datetime:
+        return self.set(self.now() + by)
+
+    def _current(self) -> tuple[datetime, datetime, float]:
+        with self._lock:
+            if self._state is not None and time.monotonic() - self._read_at < self._refresh:
+                return self._state
+        from ccaas_emulator.db.models import ClockState
+
+        with self._database.read() as session:
+            row = session.get(ClockState, CLOCK_ROW)
+            state = (row.anchor, row.real_anchor, row.speed) if row else (real_now(), real_now(), 1.0)
+        with self._lock:
+            self._state, self._read_at = state, time.monotonic()
+        return state
+
+    def forget(self) -> None:
+        """Drop the cached state so the next read goes to the database."""
+        with self._lock:
+            self._state = None
+
+
+def _project(anchor: datetime, real_anchor: datetime, speed: float, real: datetime) -> datetime:
+    return anchor + (real - real_anchor) * speed

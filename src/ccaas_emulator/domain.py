@@ -20,6 +20,39 @@ class DeliveryStatus(StrEnum):
     ERROR = "Error"
 
 
+class DeliveryResult(StrEnum):
+    """msdyn_proactive_delivery.msdyn_result for voice (wire-facts C1, newest list)."""
+
+    LIVE_ANSWER = "LiveAnswer"
+    ANSWERING_MACHINE = "AnsweringMachine"
+    ANSWERING_MACHINE_HANGUP = "AnsweringMachineHangup"
+    UNDETERMINED = "Undetermined"
+    NOT_A_HANDSET = "NotAHandset"
+    BOT_FAILED = "BotFailed"
+    CALL_ENDED = "CallEnded"
+    NO_ANSWER = "NoAnswer"
+    INVALID_ADDRESS = "InvalidAddress"
+    CALL_FAILED = "CallFailed"
+    NON_RETRIABLE_ERROR = "NonRetriableError"
+    ABANDONED = "Abandoned"
+    TERMINATED = "Terminated"
+    CSR_CANCELLED = "CSRCancelled"
+    UNKNOWN = "Unknown"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+    ERROR = "Error"
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The status a delivery ends in with this result (the README's status table)."""
+        return _STATUS_OF_RESULT.get(self, DeliveryStatus.COMPLETE)
+
+    @property
+    def answered(self) -> bool:
+        """Someone (or something) picked up: the call gets a conversation."""
+        return self in _ANSWERED
+
+
 class Channel(StrEnum):
     """msdyn_proactive_delivery.msdyn_channel."""
 
@@ -71,11 +104,17 @@ class EngagementPriority(ChoiceEnum):
 
 
 class ProcessingOrder(ChoiceEnum):
-    """msdyn_proactive_engagement_config.msdyn_processing_order (call order)."""
+    """msdyn_proactive_engagement_config.msdyn_processing_order (call order).
+
+    The first three are documented option values (wire-facts B3). 002_... also documents custom priority
+    ascending/descending, whose option values are not published: 700610003/700610004 are the emulator's.
+    """
 
     EARLIEST_SCHEDULED_DATE = 700610000
     FIRST_IN_FIRST_OUT = 700610001
     LAST_IN_FIRST_OUT = 700610002
+    CUSTOM_PRIORITY_ASCENDING = 700610003
+    CUSTOM_PRIORITY_DESCENDING = 700610004
 
 
 class StateCode(ChoiceEnum):
@@ -110,9 +149,30 @@ _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
         ProcessingOrder.EARLIEST_SCHEDULED_DATE: "Earliest Scheduled Date",
         ProcessingOrder.FIRST_IN_FIRST_OUT: "First In First Out",
         ProcessingOrder.LAST_IN_FIRST_OUT: "Last In First Out",
+        ProcessingOrder.CUSTOM_PRIORITY_ASCENDING: "Custom priority ascending",
+        ProcessingOrder.CUSTOM_PRIORITY_DESCENDING: "Custom priority descending",
     },
     StateCode: {StateCode.ACTIVE: "Active", StateCode.INACTIVE: "Inactive"},
 }
+
+_STATUS_OF_RESULT = {
+    DeliveryResult.NON_RETRIABLE_ERROR: DeliveryStatus.ERROR,
+    DeliveryResult.ERROR: DeliveryStatus.ERROR,
+    DeliveryResult.EXPIRED: DeliveryStatus.EXPIRED,
+    DeliveryResult.TERMINATED: DeliveryStatus.EXPIRED,
+    DeliveryResult.CANCELLED: DeliveryStatus.CANCELLED,
+}
+_ANSWERED = frozenset(
+    {
+        DeliveryResult.LIVE_ANSWER,
+        DeliveryResult.ANSWERING_MACHINE,
+        DeliveryResult.ANSWERING_MACHINE_HANGUP,
+        DeliveryResult.BOT_FAILED,
+        DeliveryResult.CALL_ENDED,
+        DeliveryResult.ABANDONED,
+        DeliveryResult.CSR_CANCELLED,
+    }
+)
 
 OMNICHANNEL_ROLES = frozenset({"Omnichannel agent", "Omnichannel supervisor"})
 """Either role may call the CCaaS actions (000_..., 001_...: prerequisites)."""

@@ -1,4 +1,4 @@
-"""The process-wide pieces a request needs, built once: settings, database, clock, keys, authenticator."""
+"""The process-wide pieces a request needs, built once: settings, database, clock, keys, authenticator, dialer."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from ccaas_emulator.auth.challenge import Authenticator
 from ccaas_emulator.auth.keys import SigningKeys
 from ccaas_emulator.auth.tokens import TokenVerifier
-from ccaas_emulator.clock import Clock, SystemClock
+from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.migrate import upgrade_to_head
 from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.dialer.runner import Dialer
 from ccaas_emulator.seed import apply_demo_seed
 from ccaas_emulator.settings import Settings
 
@@ -22,30 +23,37 @@ class Runtime:
     clock: Clock
     keys: SigningKeys
     authenticator: Authenticator
+    dialer: Dialer | None
 
     @classmethod
-    def start(
-        cls, settings: Settings, *, clock: Clock | None = None, database: Database | None = None
-    ) -> Runtime:
-        """Connect and load the signing keys (the schema must already be migrated)."""
-        clock = clock or SystemClock()
+    def start(cls, settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> Runtime:
+        """Connect, load the signing keys and build the dialer (the schema must already be migrated).
+
+        The clock is the shared, simulated one unless a test hands in another; only on the shared clock
+        is there a dialer (it needs a clock it can set).
+        """
         database = database or Database(make_engine(settings.database_url, pool_size=settings.db_pool_size))
+        clock = clock or SharedClock(database)
         keys = SigningKeys.load_or_create(database, clock)
         verifier = TokenVerifier(
             keys, org_url=settings.org_url, tenant=settings.tenant, skew_seconds=settings.clock_skew_seconds
         )
-        return cls(settings, database, clock, keys, Authenticator(verifier, settings, clock))
+        dialer = Dialer(database, clock, settings) if isinstance(clock, SharedClock) else None
+        return cls(settings, database, clock, keys, Authenticator(verifier, settings, clock), dialer)
 
     def close(self) -> None:
+        if self.dialer is not None:
+            self.dialer.stop()
         self.database.dispose()
 
 
 def prepare_database(settings: Settings, *, clock: Clock | None = None) -> None:
-    """Migrate to head, make sure a signing key exists, and apply the demo seed when it is on."""
-    clock = clock or SystemClock()
+    """Migrate to head, set up the shared clock and a signing key, and apply the demo seed when it is on."""
     database = Database(make_engine(settings.database_url, pool_size=1))
     try:
         upgrade_to_head(database.engine)
+        SharedClock.ensure(database, speed=settings.clock_speed)
+        clock = clock or SharedClock(database)
         SigningKeys.load_or_create(database, clock)
         if settings.demo_seed:
             apply_demo_seed(database, clock)

@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
 
+    clock_speed: Annotated[float, Field(ge=0, le=1_000_000)] = 1.0
+    """Simulated seconds per real second (0 freezes the clock until it is set or advanced)."""
+    dialer: Literal["embedded", "off"] = "embedded"
+    dialer_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2
+    dialer_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    dialer_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    outcome_seed: int = 0
+    outcome_weights: str = ""
+    """e.g. "LiveAnswer=60,NoAnswer=20,CallFailed=5"; empty means the documented defaults."""
+    control_api: bool = True
+    control_token: SecretStr | None = None
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -47,6 +59,14 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if value and not value.lower().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("outcome_weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        from ccaas_emulator.dialer.outcomes import parse_weights
+
+        parse_weights(value)
         return value
 
     @model_validator(mode="after")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +11,8 @@ from typing import Any
 
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.domain import AttributeType, DeliveryStatus
-from ccaas_emulator.intake.rules import Window
+from ccaas_emulator.intake.rules import Window, parse_timestamp
+from ccaas_emulator.wire.errors import DataverseError
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,25 @@ def delivery_row(
         "windows": [window.to_json() for window in windows],
         "task_id": task_id,
         "request_priority": request_priority,
+        "priority_number": priority_number(request_priority),
+        "sequence": time.time_ns(),
         **_system_columns(delivery_id, author),
     }
+
+
+def priority_number(priority: str | None) -> float | None:
+    """The request's Priority for custom call order: a number, or a date (as its timestamp); else None,
+    which orders the delivery first in, first out after the valid ones (002_...: custom priority)."""
+    if priority is None or not priority.strip():
+        return None
+    try:
+        number = float(priority)
+    except ValueError:
+        try:
+            return parse_timestamp(priority, parameter="Priority").timestamp()
+        except DataverseError:
+            return None
+    return number if math.isfinite(number) else None
 
 
 def attribute_rows(

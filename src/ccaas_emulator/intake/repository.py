@@ -9,6 +9,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ccaas_emulator import journal
 from ccaas_emulator.db.models import (
     Contact,
     DeliveryAttribute,
@@ -17,6 +18,7 @@ from ccaas_emulator.db.models import (
     ProactiveDelivery,
 )
 from ccaas_emulator.domain import StateCode
+from ccaas_emulator.journal import StateChange
 
 
 def find_active_config(session: Session, *, config_id: uuid.UUID) -> EngagementConfig | None:
@@ -55,8 +57,11 @@ def insert_task(session: Session, *, row: dict[str, Any]) -> None:
     session.execute(insert(DeliveryTask), [row])
 
 
-def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]]) -> None:
-    """The delivery and its attribute rows, as set-based inserts (no ORM object per row)."""
+def insert_delivery(
+    session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str
+) -> None:
+    """The delivery, its attribute rows and its first journal entry, as set-based inserts."""
     session.execute(insert(ProactiveDelivery), [row])
     if attributes:
         session.execute(insert(DeliveryAttribute), attributes)
+    journal.record(session, [StateChange(row["id"], row["created_on"], None, row["status"])], actor=actor)

@@ -86,6 +86,7 @@ def create_voice_delivery(
         attributes=attribute_rows(
             delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author
         ),
+        actor=caller.user_name,
     )
     return Accepted(delivery_id=delivery_id)
 
@@ -183,6 +184,7 @@ def create_proactive_delivery(
         attributes=attribute_rows(
             delivery_id=delivery_id, attributes=first.attributes, kind=AttributeType.INPUT, author=author
         ),
+        actor=caller.user_name,
     )
     return Accepted(delivery_id=delivery_id, task_id=task_id)
 

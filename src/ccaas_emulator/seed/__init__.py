@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.clock import Clock
-from ccaas_emulator.db.models import Contact, EngagementConfig, SecurityRole, SystemUser
+from ccaas_emulator.db.models import Contact, EngagementConfig, RepresentativePool, SecurityRole, SystemUser
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import DialMode, EngagementPriority, OutreachType, ProcessingOrder, StateCode
 
@@ -35,9 +35,13 @@ class SeedConfiguration(_SeedModel):
     channel: Literal["Voice", "SMS"] = "Voice"
     dialMode: Literal["Copilot", "Progressive", "Preview", "Predictive"] = "Copilot"
     priority: Literal["Critical", "High", "Normal"] = "Normal"
-    processingOrder: Literal["Earliest Scheduled Date", "First In First Out", "Last In First Out"] = (
-        "Earliest Scheduled Date"
-    )
+    processingOrder: Literal[
+        "Earliest Scheduled Date",
+        "First In First Out",
+        "Last In First Out",
+        "Custom priority ascending",
+        "Custom priority descending",
+    ] = "Earliest Scheduled Date"
     maxConcurrentCalls: Annotated[int, Field(ge=1, le=500)] = 10
     maxCallsPerAgent: Annotated[int, Field(ge=1, le=5)] = 1
     ignoreQueueHours: bool = False
@@ -45,6 +49,7 @@ class SeedConfiguration(_SeedModel):
     workstreamId: uuid.UUID | None = None
     fromAddress: Annotated[str, Field(max_length=300)] | None = None
     active: bool = True
+    suspended: bool = False
 
 
 class SeedContact(_SeedModel):
@@ -65,8 +70,15 @@ class SeedUser(_SeedModel):
     disabled: bool = False
 
 
+class SeedQueue(_SeedModel):
+    queueId: uuid.UUID
+    representatives: Annotated[int, Field(ge=0, le=10_000)] = 5
+    averageHandleSeconds: Annotated[int, Field(ge=1, le=86_400)] = 180
+
+
 class SeedFile(_SeedModel):
     configurations: list[SeedConfiguration] = []
+    queues: list[SeedQueue] = []
     contacts: list[SeedContact] = []
     users: list[SeedUser] = []
 
@@ -101,7 +113,7 @@ def apply_demo_seed(database: Database, clock: Clock) -> None:
 def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: bool = True) -> dict[str, int]:
     """Insert (or, with overwrite, update) every configuration, contact and user of the seed."""
     now = clock.now()
-    counts = {"configurations": 0, "contacts": 0, "users": 0}
+    counts = {"configurations": 0, "queues": 0, "contacts": 0, "users": 0}
     for item in seed.configurations:
         config = session.get(EngagementConfig, item.id)
         if config is not None and not overwrite:
@@ -121,11 +133,22 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         config.queue_id = item.queueId
         config.workstream_id = item.workstreamId
         config.from_address = item.fromAddress
+        config.suspended = item.suspended
         config.state = StateCode.ACTIVE if item.active else StateCode.INACTIVE
         config.status_reason = 1 if item.active else 2
         config.modified_on = now
         config.version = (config.version or 0) + 1
         counts["configurations"] += 1
+    for item in seed.queues:
+        queue = session.get(RepresentativePool, item.queueId)
+        if queue is not None and not overwrite:
+            continue
+        if queue is None:
+            queue = RepresentativePool(queue_id=item.queueId)
+            session.add(queue)
+        queue.representatives = item.representatives
+        queue.average_handle_seconds = item.averageHandleSeconds
+        counts["queues"] += 1
     for item in seed.contacts:
         contact = session.get(Contact, item.contactId)
         if contact is not None and not overwrite:

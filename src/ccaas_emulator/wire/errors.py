@@ -96,6 +96,11 @@ PRIVILEGE_DENIED = ErrorKind(
     "Omnichannel supervisor role required to call {action}.",
 )
 
+# --- the emulator's control API -------------------------------------------------------------
+CONTROL_UNAUTHORIZED = ErrorKind(
+    401, "0x80072560", "The emulator control API needs the bearer token set in CCAAS_CONTROL_TOKEN."
+)
+
 # --- the emulator itself ---------------------------------------------------------------------
 INTERNAL_ERROR = ErrorKind(
     500,

@@ -28,3 +28,8 @@ def error_response(error: DataverseError) -> ODataJSONResponse:
         status_code=error.status,
         headers=error.headers,
     )
+
+
+def no_content() -> Response:
+    """204: an operation that returns nothing (wire-facts E8)."""
+    return Response(status_code=204)

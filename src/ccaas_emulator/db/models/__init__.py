@@ -2,16 +2,28 @@
 
 from ccaas_emulator.db.models.contact import Contact
 from ccaas_emulator.db.models.delivery import DeliveryAttribute, ProactiveDelivery
+from ccaas_emulator.db.models.dialer import (
+    ClockState,
+    DeliveryEvent,
+    EngagementPacing,
+    RepresentativePool,
+    ScriptedOutcome,
+)
 from ccaas_emulator.db.models.engagement import EngagementConfig
 from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
 from ccaas_emulator.db.models.task import DeliveryTask
 
 __all__ = [
+    "ClockState",
     "Contact",
     "DeliveryAttribute",
+    "DeliveryEvent",
     "DeliveryTask",
     "EngagementConfig",
+    "EngagementPacing",
     "ProactiveDelivery",
+    "RepresentativePool",
+    "ScriptedOutcome",
     "SecurityRole",
     "SigningKey",
     "SystemUser",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
@@ -78,6 +78,16 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
         "emulator_task_id", ForeignKey("ccaas_delivery_task.id", ondelete="CASCADE")
     )
     request_priority: Mapped[str | None] = mapped_column("emulator_request_priority", String(100))
+    # Order of acceptance (nanoseconds of real time): FIFO/LIFO tie-break when createdon is equal.
+    sequence: Mapped[int] = mapped_column("emulator_sequence", BigInteger, default=0, server_default="0")
+    # The request's Priority as a number, for custom call order; None when missing or not a number.
+    priority_number: Mapped[float | None] = mapped_column("emulator_priority_number", Float)
+    # The dialer's state of a call in progress: its planned outcome (decided once, when it is dialled,
+    # so that no worker ever dials it again), when it ends, and which worker holds it until when.
+    call_plan: Mapped[dict[str, Any] | None] = mapped_column("emulator_call_plan", JSON)
+    call_ends_at: Mapped[datetime | None] = mapped_column("emulator_call_ends_at", UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column("emulator_lease_owner", String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column("emulator_lease_expires_at", UtcDateTime)
 
     attributes: Mapped[list[DeliveryAttribute]] = relationship(
         back_populates="delivery", cascade="all, delete-orphan", passive_deletes=True
@@ -88,6 +98,29 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
         Index("ix_msdyn_proactive_delivery_config", "msdyn_proactive_engagement_config_id"),
         Index("ix_msdyn_proactive_delivery_createdon", "createdon"),
         Index("ix_msdyn_proactive_delivery_task", "emulator_task_id"),
+        # The dialer's claims: due deliveries of one engagement in each call order, calls that end, windows
+        # that close.
+        Index(
+            "ix_delivery_claim_created",
+            "msdyn_proactive_engagement_config_id",
+            "msdyn_status",
+            "createdon",
+            "emulator_sequence",
+        ),
+        Index(
+            "ix_delivery_claim_window_end",
+            "msdyn_proactive_engagement_config_id",
+            "msdyn_status",
+            "msdyn_window_end_date",
+        ),
+        Index(
+            "ix_delivery_claim_priority",
+            "msdyn_proactive_engagement_config_id",
+            "msdyn_status",
+            "emulator_priority_number",
+        ),
+        Index("ix_delivery_call_ends", "msdyn_status", "emulator_call_ends_at"),
+        Index("ix_delivery_window_end", "msdyn_status", "msdyn_window_end_date"),
     )
 
 

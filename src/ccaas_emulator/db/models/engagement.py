@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccaas_emulator.db.base import Base
@@ -41,3 +41,5 @@ class EngagementConfig(Base):
     # Emulator extension: the number calls come from. In a real org it belongs to the outbound
     # workstream's phone-number setup, which the emulator does not model as its own table.
     from_address: Mapped[str | None] = mapped_column("emulator_from_address", String(300))
+    # Suspended engagements keep their deliveries Pending (set by CCaaS_CreateOperation once it exists).
+    suspended: Mapped[bool] = mapped_column("emulator_suspended", Boolean, default=False, server_default=false())

@@ -1,0 +1,228 @@
+"""/emulator/v1: the control API (outside /api/data/, no Dataverse token; CCAAS_CONTROL_TOKEN if set)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ccaas_emulator.clock import SharedClock
+from ccaas_emulator.control import service
+from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
+from ccaas_emulator.domain import DeliveryResult
+from ccaas_emulator.intake.rules import format_timestamp, parse_timestamp
+from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.wire.errors import CONTROL_UNAUTHORIZED, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
+from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def require_control_token(request: Request) -> None:
+    """When CCAAS_CONTROL_TOKEN is set, the control API needs it as a bearer token."""
+    expected = _runtime(request).settings.control_token
+    if expected is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    secret = expected.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), secret):
+        error = CONTROL_UNAUTHORIZED()
+        error.headers["WWW-Authenticate"] = 'Bearer realm="ccaas-emulator control API"'
+        raise error
+
+
+router = APIRouter(prefix="/emulator/v1", tags=["Emulator control"], dependencies=[Depends(require_control_token)])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClockChange(_Body):
+    now: str | None = Field(default=None, description="Set the clock to this UTC time (ISO 8601).")
+    advance: timedelta | None = Field(
+        default=None, description="Move the clock forward by an ISO 8601 duration, e.g. PT2H."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ClockChange:
+        if (self.now is None) == (self.advance is None):
+            raise ValueError("give exactly one of 'now' and 'advance'")
+        if self.advance is not None and self.advance < timedelta(0):
+            raise ValueError("'advance' must not be negative; set 'now' to go back in time")
+        return self
+
+
+class OutcomeSpec(_Body):
+    result: DeliveryResult
+    talkSeconds: Annotated[int, Field(ge=0, le=86_400)] | None = None
+    ringSeconds: Annotated[int, Field(ge=0, le=3_600)] | None = None
+    dispositionCodes: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    attributes: dict[Annotated[str, Field(min_length=1, max_length=850)], Annotated[str, Field(max_length=4000)]] = {}
+
+
+class OutcomeScript(_Body):
+    phoneNumber: Annotated[str, Field(min_length=1, max_length=300)]
+    outcomes: Annotated[list[DeliveryResult | OutcomeSpec], Field(min_length=1, max_length=100)]
+
+
+class QueueSettings(_Body):
+    representatives: Annotated[int, Field(ge=0, le=10_000)]
+    averageHandleSeconds: Annotated[int, Field(ge=1, le=86_400)] = 180
+
+
+class ResetRequest(_Body):
+    reseed: bool = False
+
+
+def _shared_clock(runtime: Runtime) -> SharedClock:
+    if not isinstance(runtime.clock, SharedClock):
+        raise INVALID_ARGUMENT(message="This emulator runs on a fixed clock; it cannot be set.")
+    return runtime.clock
+
+
+def _clock_body(runtime: Runtime, **extra: Any) -> dict[str, Any]:
+    clock = runtime.clock
+    speed = clock.speed if isinstance(clock, SharedClock) else 0.0
+    return {"now": format_timestamp(clock.now()), "speed": speed, **extra}
+
+
+@router.get("/clock", summary="The emulator's current (simulated) time")
+async def read_clock(request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+    return ODataJSONResponse(await run_in_threadpool(_clock_body, runtime))
+
+
+@router.post("/clock", summary="Set or advance the clock; every delivery that becomes due runs before it returns")
+async def change_clock(change: ClockChange, request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+    clock = _shared_clock(runtime)
+
+    def apply() -> dict[str, Any]:
+        target = parse_timestamp(change.now, parameter="now") if change.now is not None else None
+        if target is None:
+            assert change.advance is not None
+            target = clock.now() + change.advance
+        if runtime.dialer is None or target <= clock.now():
+            clock.set(target)
+            return _clock_body(runtime, processed={})
+        report = runtime.dialer.advance_to(target)
+        return _clock_body(runtime, processed=report.to_json())
+
+    return ODataJSONResponse(await run_in_threadpool(apply))
+
+
+def _calls(script: OutcomeScript) -> list[ScriptedCall]:
+    calls = []
+    for item in script.outcomes:
+        spec = item if isinstance(item, OutcomeSpec) else OutcomeSpec(result=item)
+        if spec.result not in DIALLABLE_RESULTS:
+            raise INVALID_ARGUMENT(
+                message=f"'{spec.result.value}' is not an outcome a call can have; scriptable results: "
+                + ", ".join(sorted(result.value for result in DIALLABLE_RESULTS))
+            )
+        calls.append(ScriptedCall(spec.result, spec.talkSeconds, spec.ringSeconds, spec.dispositionCodes,
+                                  spec.attributes))  # fmt: skip
+    return calls
+
+
+@router.post("/outcomes", summary="Script the outcomes of the next dials of a number")
+async def post_outcomes(script: OutcomeScript, request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+    calls = _calls(script)
+
+    def apply() -> int:
+        with runtime.database.transaction() as session:
+            return service.script_outcomes(session, phone_number=script.phoneNumber.strip(), calls=calls,
+                                           clock=runtime.clock)  # fmt: skip
+
+    queued = await run_in_threadpool(apply)
+    return ODataJSONResponse({"phoneNumber": script.phoneNumber.strip(), "queued": queued}, status_code=201)
+
+
+@router.get("/outcomes", summary="Scripted outcomes not consumed yet")
+async def get_outcomes(request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+
+    def read() -> list[dict[str, Any]]:
+        with runtime.database.read() as session:
+            return service.scripted_outcomes(session)
+
+    return ODataJSONResponse({"value": await run_in_threadpool(read)})
+
+
+@router.delete("/outcomes", summary="Forget every scripted outcome", status_code=204)
+async def delete_outcomes(request: Request) -> Response:
+    runtime = _runtime(request)
+
+    def apply() -> None:
+        with runtime.database.transaction() as session:
+            service.clear_outcomes(session)
+
+    await run_in_threadpool(apply)
+    return no_content()
+
+
+@router.get("/magic-numbers", summary="Destination numbers that always give one result")
+async def magic_numbers() -> ODataJSONResponse:
+    return ODataJSONResponse({"value": [{"phoneNumber": number, "result": result.value, "sipCode": sip}
+                                        for number, (result, sip) in MAGIC_NUMBERS.items()]})  # fmt: skip
+
+
+@router.get("/queues", summary="Simulated representative pools")
+async def get_queues(request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+
+    def read() -> list[dict[str, Any]]:
+        with runtime.database.read() as session:
+            return service.queues(session)
+
+    return ODataJSONResponse({"value": await run_in_threadpool(read)})
+
+
+@router.put("/queues/{queue_id}", summary="Set a queue's representatives and average handle time")
+async def put_queue(queue_id: uuid.UUID, settings: QueueSettings, request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+
+    def apply() -> None:
+        with runtime.database.transaction() as session:
+            service.set_queue(session, queue_id=queue_id, representatives=settings.representatives,
+                              handle_seconds=settings.averageHandleSeconds)  # fmt: skip
+
+    await run_in_threadpool(apply)
+    return ODataJSONResponse({"queueId": str(queue_id), **settings.model_dump()})
+
+
+@router.post("/reset", summary="Empty deliveries, tasks, attributes, scripted outcomes and the journal")
+async def reset(request: Request, body: ResetRequest | None = None) -> Response:
+    runtime = _runtime(request)
+
+    def apply() -> None:
+        with runtime.database.transaction() as session:
+            service.reset(session, reseed=bool(body and body.reseed), clock=runtime.clock)
+
+    await run_in_threadpool(apply)
+    return no_content()
+
+
+@router.get("/deliveries/{delivery_id}/events", summary="The journal of one delivery's state changes")
+async def delivery_events(delivery_id: uuid.UUID, request: Request) -> ODataJSONResponse:
+    runtime = _runtime(request)
+
+    def read() -> list[dict[str, Any]] | None:
+        with runtime.database.read() as session:
+            return service.delivery_events(session, delivery_id=delivery_id)
+
+    events = await run_in_threadpool(read)
+    if events is None:
+        raise OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_delivery", id=delivery_id)
+    return ODataJSONResponse({"value": events})

@@ -1,0 +1,1 @@
+"""The dialer: moves deliveries through their lifecycle on the shared clock, like the real service."""

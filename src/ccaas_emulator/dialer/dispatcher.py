@@ -1,0 +1,248 @@
+"""One tick of the dialer at a moment of simulated time: windows, call ends, then new dials.
+
+Each step is its own unit of work, so a worker killed between two of them leaves every delivery in a
+state another worker can pick up; a delivery is dialled in exactly one committed Pending -> InProcess
+transition, which also stores the call's planned outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ccaas_emulator import journal
+from ccaas_emulator.clock import real_now
+from ccaas_emulator.db.models import EngagementConfig
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.dialer import capacity, repository
+from ccaas_emulator.dialer.outcomes import CallPlan, Runtime
+from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
+from ccaas_emulator.intake.rules import parse_timestamp
+from ccaas_emulator.journal import StateChange
+
+PENDING, IN_PROCESS = DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROCESS.value
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    dialled: int = 0
+    completed: int = 0
+    expired: int = 0
+    rewindowed: int = 0
+    results: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: TickReport) -> None:
+        self.dialled += other.dialled
+        self.completed += other.completed
+        self.expired += other.expired
+        self.rewindowed += other.rewindowed
+        for key, value in other.results.items():
+            self.results[key] += value
+
+    @property
+    def changed(self) -> int:
+        return self.dialled + self.completed + self.expired + self.rewindowed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dialled": self.dialled, "completed": self.completed, "expired": self.expired,
+                "rewindowed": self.rewindowed, "results": dict(self.results)}  # fmt: skip
+
+
+class Dispatcher:
+    """Advances deliveries at a given moment; safe to run in several processes at once on PostgreSQL."""
+
+    def __init__(
+        self, database: Database, runtime: Runtime, *, worker: str, lease_seconds: float, batch_size: int
+    ) -> None:
+        self.database = database
+        self.runtime = runtime
+        self.worker = worker
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch = batch_size
+
+    def tick(self, now: datetime, *, take_over_all: bool = False) -> TickReport:
+        """Everything due at `now`: close windows, finish calls, dial what capacity allows."""
+        report = TickReport()
+        with self.database.transaction() as session:
+            repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
+        while (step := self._close_windows(now)).changed:
+            report.add(step)
+        while (step := self._finish_calls(now, take_over_all)).changed:
+            report.add(step)
+        report.add(self._dial(now))
+        return report
+
+    # --- windows --------------------------------------------------------------------------------------
+
+    def _close_windows(self, now: datetime) -> TickReport:
+        report = TickReport()
+        with self.database.transaction() as session:
+            rows = repository.pending_past_their_window(session, now=now, limit=self.batch)
+            updates, changes = [], []
+            for row in rows:
+                upcoming = [w for w in row.windows if parse_timestamp(w["end"], parameter="window") > now]
+                if upcoming:
+                    start = parse_timestamp(upcoming[0]["start"], parameter="window")
+                    end = parse_timestamp(upcoming[0]["end"], parameter="window")
+                    updates.append({"id": row.id, "window_start_date": start, "window_end_date": end,
+                                    "modified_on": now, "version": row.version + 1})  # fmt: skip
+                    report.rewindowed += 1
+                    continue
+                # 002_/C1: no valid window left -> Expired; a preview call no representative took in time
+                # ends Terminated.
+                preview = row.dial_mode == DialMode.PREVIEW.label
+                result = DeliveryResult.TERMINATED if preview else DeliveryResult.EXPIRED
+                updates.append({"id": row.id, "status": result.status.value, "result": result.value,
+                                "result_date": now, "modified_on": now, "version": row.version + 1})  # fmt: skip
+                changes.append(StateChange(row.id, now, PENDING, result.status.value, result.value))
+                report.expired += 1
+                report.results[result.value] += 1
+            repository.update_deliveries(session, updates)
+            journal.record(session, changes, actor=self.worker)
+        return report
+
+    # --- call ends ------------------------------------------------------------------------------------
+
+    def _finish_calls(self, now: datetime, take_over_all: bool) -> TickReport:
+        report = TickReport()
+        with self.database.transaction() as session:
+            rows = repository.calls_ending(
+                session, now=now, worker=self.worker, real_now=real_now(),
+                take_over_all=take_over_all, limit=self.batch,
+            )  # fmt: skip
+            updates, attributes, changes = [], [], []
+            for row in rows:
+                plan = CallPlan.from_json(row.call_plan)
+                ended = row.call_ends_at
+                status = plan.result.status.value
+                updates.append(
+                    {
+                        "id": row.id,
+                        "status": status,
+                        "result": plan.result.value,
+                        "end_date": ended,
+                        "result_date": ended,
+                        "disposition_codes": ",".join(f'"{code}"' for code in plan.disposition_codes) or None,
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                        "modified_on": now,
+                        "version": row.version + 1,
+                    }
+                )
+                for keyword, value in plan.attributes.items():
+                    attribute_id = uuid.uuid4()
+                    attributes.append({"id": attribute_id, "delivery_id": row.id, "keyword": keyword,
+                                       "value": value, "type": AttributeType.RESULT, "created_on": ended,
+                                       "modified_on": ended, "owner_type": "systemuser", "version": 1,
+                                       "partition_id": str(attribute_id)})  # fmt: skip
+                changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result.value,
+                                           {"sipCode": plan.sip_code, "source": plan.source}))  # fmt: skip
+                report.completed += 1
+                report.results[plan.result.value] += 1
+            repository.update_deliveries(session, updates)
+            repository.insert_attributes(session, attributes)
+            journal.record(session, changes, actor=self.worker)
+        return report
+
+    # --- new dials ------------------------------------------------------------------------------------
+
+    def _dial(self, now: datetime) -> TickReport:
+        report = TickReport()
+        with self.database.read() as session:
+            engagements = repository.dialable_engagements(session)
+        by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
+        for config in engagements:
+            # An engagement without a queue gets a pool of its own.
+            by_queue[config.queue_id or config.id].append(config)
+        for queue_id, configs in by_queue.items():
+            report.add(self._dial_queue(queue_id, configs, now))
+        return report
+
+    def _dial_queue(self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime) -> TickReport:
+        report = TickReport()
+        with self.database.transaction() as session:
+            pool = repository.lock_queue(session, queue_id=queue_id)  # one dispatcher per queue at a time
+            in_flight = repository.calls_in_progress(session)
+            engagements = {}
+            for config in configs:
+                ratio = 1.0
+                if config.dial_mode is DialMode.PREDICTIVE:
+                    ratio = self._predictive_ratio(session, config, now)
+                engagements[config.id] = capacity.Engagement(
+                    id=config.id, dial_mode=config.dial_mode, priority=config.priority,
+                    max_concurrent_calls=config.max_concurrent_calls, max_calls_per_agent=config.max_calls_per_agent,
+                    in_flight=in_flight.get(str(config.id), 0), predictive_ratio=ratio,
+                )  # fmt: skip
+            led = [e for e in engagements.values() if e.representative_led]
+            available = capacity.available_representatives(pool.representatives, led)
+            grants: dict[uuid.UUID, int] = {
+                e.id: capacity.copilot_slots(e) for e in engagements.values() if not e.representative_led
+            }
+            if led:
+                wanted = {e.id: self.batch for e in led}
+                grants |= capacity.allocate(led, representatives=available, cursor=pool.round_robin_cursor,
+                                            wanted=wanted)  # fmt: skip
+                pool.round_robin_cursor += 1
+            by_id = {config.id: config for config in configs}
+            for config_id, slots in grants.items():
+                config = by_id[config_id]
+                rows = repository.claim_due(session, config=config, now=now, limit=min(slots, self.batch))
+                if rows:
+                    self._start_calls(session, config, rows, now, available, pool.average_handle_seconds, report)
+        return report
+
+    def _predictive_ratio(self, session: Any, config: EngagementConfig, now: datetime) -> float:
+        pacing = repository.pacing_scale(session, config_id=config.id, now=now)
+        answer_rate, abandonment = repository.recent_predictive_figures(session, config_id=config.id)
+        if now - pacing.updated_at >= capacity.PACING_INTERVAL:
+            pacing.scale = capacity.next_scale(pacing.scale, abandonment_rate=abandonment)
+            pacing.updated_at = now
+        return capacity.predictive_ratio(scale=pacing.scale, answer_rate=answer_rate)
+
+    def _start_calls(
+        self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, available: float,
+        handle_seconds: int, report: TickReport,
+    ) -> None:  # fmt: skip
+        scripted = repository.take_scripted_outcomes(session, numbers=[row.to_address for row in rows])
+        predictive = config.dial_mode is DialMode.PREDICTIVE and available >= capacity.PREDICTIVE_MIN_REPRESENTATIVES
+        answered = 0
+        lease_until = real_now() + self.lease
+        updates, changes = [], []
+        for row in rows:
+            queued = scripted.get(row.to_address)
+            plan = self.runtime.plan(
+                delivery_id=row.id, to_address=row.to_address, dial_mode=config.dial_mode,
+                handle_seconds=handle_seconds, scripted=queued.pop(0) if queued else None,
+            )  # fmt: skip
+            if predictive and plan.result is DeliveryResult.LIVE_ANSWER:
+                answered += 1
+                if capacity.abandoned_beyond(answered, available):
+                    plan = plan.with_result(DeliveryResult.ABANDONED, "predictive-overdial")
+            updates.append(
+                {
+                    "id": row.id,
+                    "status": IN_PROCESS,
+                    "start_date": now,
+                    "channel_sent_date": now,
+                    "call_id": str(uuid.uuid4()),
+                    "conversation_id": str(uuid.uuid4()) if plan.result.answered else None,
+                    "queue_id": str(config.queue_id) if config.queue_id else None,
+                    "from_address": config.from_address,
+                    "call_plan": plan.to_json(),
+                    "call_ends_at": now + timedelta(seconds=plan.duration_seconds),
+                    "lease_owner": self.worker,
+                    "lease_expires_at": lease_until,
+                    "modified_on": now,
+                    "version": row.version + 1,
+                }
+            )
+            changes.append(StateChange(row.id, now, PENDING, IN_PROCESS, None,
+                                       {"plannedResult": plan.result.value, "source": plan.source}))  # fmt: skip
+        repository.update_deliveries(session, updates)
+        journal.record(session, changes, actor=self.worker)
+        report.dialled += len(rows)

@@ -1,0 +1,216 @@
+"""Every query the dialer makes. Claims lock rows FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of
+workers share the work; SQLite ignores the clause (its one writer holds the whole database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ccaas_emulator.db.models import (
+    DeliveryAttribute,
+    EngagementConfig,
+    EngagementPacing,
+    ProactiveDelivery,
+    RepresentativePool,
+    ScriptedOutcome,
+)
+from ccaas_emulator.dialer.outcomes import ScriptedCall
+from ccaas_emulator.domain import DeliveryResult, DeliveryStatus, OutreachType, ProcessingOrder, StateCode
+
+D = ProactiveDelivery
+PENDING, IN_PROCESS = DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROCESS.value
+
+
+def _upsert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def pending_past_their_window(session: Session, *, now: datetime, limit: int) -> list[Row[Any]]:
+    """Pending deliveries whose current window has closed: they move to their next window or expire."""
+    return list(
+        session.execute(
+            select(D.id, D.status, D.windows, D.dial_mode, D.version)
+            .where(D.status == PENDING, D.window_end_date <= now)
+            .order_by(D.window_end_date)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def calls_ending(
+    session: Session, *, now: datetime, worker: str, real_now: datetime, take_over_all: bool, limit: int
+) -> list[Row[Any]]:
+    """Calls whose planned end has come, held by this worker or by one whose lease ran out."""
+    statement = select(D.id, D.call_plan, D.call_ends_at, D.version).where(
+        D.status == IN_PROCESS, D.call_ends_at <= now
+    )
+    if not take_over_all:
+        statement = statement.where(
+            (D.lease_owner == worker) | (D.lease_owner.is_(None)) | (D.lease_expires_at < real_now)
+        )
+    return list(session.execute(statement.order_by(D.call_ends_at).limit(limit).with_for_update(skip_locked=True)))
+
+
+def renew_leases(session: Session, *, worker: str, until: datetime) -> None:
+    session.execute(update(D).where(D.status == IN_PROCESS, D.lease_owner == worker).values(lease_expires_at=until))
+
+
+def dialable_engagements(session: Session) -> list[EngagementConfig]:
+    """Active, not suspended voice engagements (SMS deliveries wait for the messaging runtime)."""
+    return list(
+        session.scalars(
+            select(EngagementConfig).where(
+                EngagementConfig.state == StateCode.ACTIVE,
+                EngagementConfig.suspended.is_(False),
+                EngagementConfig.outreach_type == OutreachType.VOICE,
+            )
+        )
+    )
+
+
+def calls_in_progress(session: Session) -> dict[str, int]:
+    """In-progress calls per engagement configuration id (as the delivery stores it)."""
+    rows = session.execute(
+        select(D.engagement_config_id, func.count()).where(D.status == IN_PROCESS).group_by(D.engagement_config_id)
+    )
+    return {config_id: count for config_id, count in rows}
+
+
+def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
+    """The queue's pool row, created with defaults if new, locked so one worker dispatches it at a time."""
+    session.execute(
+        _upsert(session)(RepresentativePool)
+        .values(queue_id=queue_id, representatives=5, average_handle_seconds=180, round_robin_cursor=0)
+        .on_conflict_do_nothing(index_elements=["queue_id"])
+    )
+    return session.scalars(
+        select(RepresentativePool).where(RepresentativePool.queue_id == queue_id).with_for_update()
+    ).one()
+
+
+def _call_order(order: ProcessingOrder) -> list[Any]:
+    fifo = [D.created_on.asc(), D.sequence.asc()]
+    if order is ProcessingOrder.EARLIEST_SCHEDULED_DATE:
+        return [D.window_end_date.asc(), *fifo]  # 002_...: closest to the end of its window first
+    if order is ProcessingOrder.LAST_IN_FIRST_OUT:
+        return [D.created_on.desc(), D.sequence.desc()]
+    if order is ProcessingOrder.CUSTOM_PRIORITY_ASCENDING:
+        return [D.priority_number.asc().nulls_last(), *fifo]  # a missing priority falls back to FIFO
+    if order is ProcessingOrder.CUSTOM_PRIORITY_DESCENDING:
+        return [D.priority_number.desc().nulls_last(), *fifo]
+    return fifo
+
+
+def claim_due(session: Session, *, config: EngagementConfig, now: datetime, limit: int) -> list[Row[Any]]:
+    """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order."""
+    if limit <= 0:
+        return []
+    return list(
+        session.execute(
+            select(D.id, D.to_address, D.version)
+            .where(
+                D.engagement_config_id == str(config.id),
+                D.status == PENDING,
+                D.window_start_date <= now,
+                D.window_end_date > now,
+            )
+            .order_by(*_call_order(config.processing_order))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def take_scripted_outcomes(session: Session, *, numbers: list[str]) -> dict[str, list[ScriptedCall]]:
+    """Consume the scripted outcomes for these numbers: one per occurrence of the number, oldest first."""
+    wanted: dict[str, int] = defaultdict(int)
+    for number in numbers:
+        wanted[number] += 1
+    rows = session.scalars(
+        select(ScriptedOutcome)
+        .where(ScriptedOutcome.phone_number.in_(list(wanted)))
+        .order_by(ScriptedOutcome.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    taken: dict[str, list[ScriptedCall]] = defaultdict(list)
+    used: list[int] = []
+    for row in rows:
+        if len(taken[row.phone_number]) < wanted[row.phone_number]:
+            taken[row.phone_number].append(
+                ScriptedCall(
+                    result=DeliveryResult(row.result),
+                    talk_seconds=row.talk_seconds,
+                    ring_seconds=row.ring_seconds,
+                    disposition_codes=list(row.disposition_codes or []),
+                    attributes=dict(row.attributes or {}),
+                )
+            )
+            used.append(row.id)
+    if used:
+        session.execute(delete(ScriptedOutcome).where(ScriptedOutcome.id.in_(used)))
+    return taken
+
+
+def update_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key: one executemany, no ORM object per row."""
+    if rows:
+        session.execute(update(D), rows)
+
+
+def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(
+            DeliveryAttribute.__table__.insert(),
+            [
+                {DeliveryAttribute.__mapper__.attrs[key].columns[0].name: value for key, value in row.items()}
+                for row in rows
+            ],
+        )
+
+
+def recent_predictive_figures(
+    session: Session, *, config_id: uuid.UUID, sample: int = 100
+) -> tuple[float | None, float | None]:
+    """(live-answer rate, abandonment rate among answered) over the engagement's latest finished calls."""
+    results = list(
+        session.scalars(
+            select(D.result)
+            .where(D.engagement_config_id == str(config_id), D.result.is_not(None), D.call_plan.is_not(None))
+            .order_by(D.result_date.desc())
+            .limit(sample)
+        )
+    )
+    if not results:
+        return None, None
+    answered = [r for r in results if r in (DeliveryResult.LIVE_ANSWER.value, DeliveryResult.ABANDONED.value)]
+    abandoned = sum(1 for r in answered if r == DeliveryResult.ABANDONED.value)
+    return len(answered) / len(results), (abandoned / len(answered) if answered else None)
+
+
+def pacing_scale(session: Session, *, config_id: uuid.UUID, now: datetime) -> EngagementPacing:
+    session.execute(
+        _upsert(session)(EngagementPacing)
+        .values(engagement_config_id=config_id, scale=1.0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["engagement_config_id"])
+    )
+    return session.scalars(
+        select(EngagementPacing).where(EngagementPacing.engagement_config_id == config_id).with_for_update()
+    ).one()
+
+
+def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
+    """The earliest moment after `moment` when something can happen: a call ends, a window opens or closes."""
+    candidates = [
+        session.scalar(select(func.min(D.call_ends_at)).where(D.status == IN_PROCESS)),
+        session.scalar(select(func.min(D.window_start_date)).where(D.status == PENDING, D.window_start_date > moment)),
+        session.scalar(select(func.min(D.window_end_date)).where(D.status == PENDING, D.window_end_date > moment)),
+    ]
+    present = [value for value in candidates if value is not None]
+    return min(present) if present else None

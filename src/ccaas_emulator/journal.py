@@ -1,0 +1,63 @@
+"""The delivery event journal: every state change, kept in the database and logged as one JSON line."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ccaas_emulator.db.models import DeliveryEvent
+
+log = logging.getLogger("ccaas_emulator.journal")
+
+
+@dataclass(frozen=True)
+class StateChange:
+    delivery_id: uuid.UUID
+    at: datetime
+    from_status: str | None
+    to_status: str
+    result: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def record(session: Session, changes: list[StateChange], *, actor: str) -> None:
+    """Write the changes in the current unit of work (so they commit or roll back with it) and log them."""
+    if not changes:
+        return
+    session.execute(
+        insert(DeliveryEvent),
+        [
+            {
+                "delivery_id": change.delivery_id,
+                "at": change.at,
+                "from_status": change.from_status,
+                "to_status": change.to_status,
+                "result": change.result,
+                "actor": actor,
+                "detail": change.detail,
+            }
+            for change in changes
+        ],
+    )
+    if log.isEnabledFor(logging.INFO):
+        for change in changes:
+            log.info(
+                orjson.dumps(
+                    {
+                        "event": "delivery.status",
+                        "deliveryId": str(change.delivery_id),
+                        "at": change.at.isoformat(),
+                        "from": change.from_status,
+                        "to": change.to_status,
+                        "result": change.result,
+                        "actor": actor,
+                    }
+                ).decode()
+            )
