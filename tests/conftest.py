@@ -27,7 +27,7 @@ from ccaas_emulator.auth.tokens import mint_token
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.base import Base
 from ccaas_emulator.db.engine import make_engine
-from ccaas_emulator.db.models import SigningKey
+from ccaas_emulator.db.models import ClockState, SigningKey
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.seed import apply_seed, demo_seed
@@ -119,12 +119,13 @@ def session_database(database_url: str) -> Iterator[Database]:
 
 
 def reset_database(database: Database) -> None:
-    """Empty every table but the signing keys, then restore the demo seed."""
+    """Empty every table but the signing keys, restore the demo seed and freeze the shared clock at NOW."""
     with database.transaction() as session:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name != SigningKey.__tablename__:
                 session.execute(delete(table))
         apply_seed(session, demo_seed(), clock=FixedClock(NOW))
+        session.add(ClockState(id=1, anchor=NOW, real_anchor=NOW, speed=0.0, version=1))
 
 
 @pytest.fixture

@@ -60,33 +60,28 @@ def copilot_slots(engagement: Engagement) -> int:
 
 
 def allocate(
-    engagements: list[Engagement], *, representatives: float, cursor: int, wanted: dict[uuid.UUID, int]
+    group: list[Engagement], *, budget: float, pool: float, cursor: int, wanted: dict[uuid.UUID, int]
 ) -> dict[uuid.UUID, int]:
-    """Calls to start per representative-led engagement of one queue.
-
-    Higher priority first; an engagement of lower priority gets representatives only when every
-    engagement above it has nothing more due. Equal priorities share round robin, starting at `cursor`.
-    `wanted` caps each engagement at what it has due (as far as the caller knows).
-    """
-    grants = {engagement.id: 0 for engagement in engagements}
-    remaining = representatives
-    for priority in sorted({e.priority for e in engagements}):
-        group = [e for e in engagements if e.priority == priority]
-        group = group[cursor % len(group) :] + group[: cursor % len(group)]
-        progress = True
-        while progress and remaining > 1e-9:
-            progress = False
-            for engagement in group:
-                if grants[engagement.id] >= wanted.get(engagement.id, 0):
-                    continue
-                cost = engagement.cost_per_call(remaining)
-                if cost > remaining + 1e-9:
-                    continue
-                grants[engagement.id] += 1
-                remaining -= cost
-                progress = True
-        if any(grants[e.id] < wanted.get(e.id, 0) for e in group):
-            break  # this priority still has work: lower priorities wait (002_...: "only when no higher-priority")
+    """Calls to start per engagement of one priority on one queue: round robin from `cursor`, one call at
+    a time, while `budget` representatives last; `pool` (the representatives available when the tick
+    began) decides whether predictive pacing applies; `wanted` caps each engagement."""
+    grants = {engagement.id: 0 for engagement in group}
+    if not group:
+        return {}
+    ordered = group[cursor % len(group) :] + group[: cursor % len(group)]
+    remaining = budget
+    progress = True
+    while progress and remaining > 1e-9:
+        progress = False
+        for engagement in ordered:
+            if grants[engagement.id] >= wanted.get(engagement.id, 0):
+                continue
+            cost = engagement.cost_per_call(pool)
+            if cost > remaining + 1e-9:
+                continue
+            grants[engagement.id] += 1
+            remaining -= cost
+            progress = True
     return {key: value for key, value in grants.items() if value}
 
 

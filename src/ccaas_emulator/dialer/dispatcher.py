@@ -178,23 +178,53 @@ class Dispatcher:
                     max_concurrent_calls=config.max_concurrent_calls, max_calls_per_agent=config.max_calls_per_agent,
                     in_flight=in_flight.get(str(config.id), 0), predictive_ratio=ratio,
                 )  # fmt: skip
-            led = [e for e in engagements.values() if e.representative_led]
-            available = capacity.available_representatives(pool.representatives, led)
-            grants: dict[uuid.UUID, int] = {
-                e.id: capacity.copilot_slots(e) for e in engagements.values() if not e.representative_led
-            }
-            if led:
-                wanted = {e.id: self.batch for e in led}
-                grants |= capacity.allocate(led, representatives=available, cursor=pool.round_robin_cursor,
-                                            wanted=wanted)  # fmt: skip
-                pool.round_robin_cursor += 1
             by_id = {config.id: config for config in configs}
-            for config_id, slots in grants.items():
-                config = by_id[config_id]
-                rows = repository.claim_due(session, config=config, now=now, limit=min(slots, self.batch))
-                if rows:
-                    self._start_calls(session, config, rows, now, available, pool.average_handle_seconds, report)
+            handle = pool.average_handle_seconds
+            # Copilot engagements need no representative: each dials up to its own concurrency limit.
+            for engagement in engagements.values():
+                if not engagement.representative_led:
+                    limit = min(capacity.copilot_slots(engagement), self.batch)
+                    rows = repository.claim_due(session, config=by_id[engagement.id], now=now, limit=limit)
+                    if rows:
+                        self._start_calls(session, by_id[engagement.id], rows, now, 0.0, handle, report)
+            led = [e for e in engagements.values() if e.representative_led]
+            if led:
+                available = capacity.available_representatives(pool.representatives, led)
+                self._dial_representative_led(session, led, by_id, available, pool.round_robin_cursor, now,
+                                              handle, report)  # fmt: skip
+                pool.round_robin_cursor += 1
         return report
+
+    def _dial_representative_led(
+        self, session: Any, led: list[capacity.Engagement], by_id: dict[uuid.UUID, EngagementConfig],
+        available: float, cursor: int, now: datetime, handle: int, report: TickReport,
+    ) -> None:  # fmt: skip
+        """Higher priority first; a lower priority gets representatives only once every engagement above
+        it has nothing more due (002_...). An engagement that returns fewer due deliveries than it was
+        granted has run dry, and what it leaves goes round again to the others."""
+        budget = available
+        for priority in sorted({e.priority for e in led}):
+            group = [e for e in led if e.priority == priority]
+            dry: set[uuid.UUID] = set()
+            # Each round either spends the budget or runs someone dry, so the loop ends.
+            while budget > 1e-9 and (active := [e for e in group if e.id not in dry]):
+                grants = capacity.allocate(active, budget=budget, pool=available, cursor=cursor,
+                                           wanted={e.id: self.batch for e in active})  # fmt: skip
+                if not grants:
+                    break
+                for engagement in active:
+                    granted = grants.get(engagement.id, 0)
+                    if not granted:
+                        continue
+                    config = by_id[engagement.id]
+                    rows = repository.claim_due(session, config=config, now=now, limit=granted)
+                    if len(rows) < granted:
+                        dry.add(engagement.id)
+                    if rows:
+                        self._start_calls(session, config, rows, now, available, handle, report)
+                        budget -= len(rows) * engagement.cost_per_call(available)
+            if len(dry) < len(group):
+                return  # this priority still has due work the representatives cannot take yet
 
     def _predictive_ratio(self, session: Any, config: EngagementConfig, now: datetime) -> float:
         pacing = repository.pacing_scale(session, config_id=config.id, now=now)
