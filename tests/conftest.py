@@ -24,7 +24,7 @@ from sqlalchemy import delete
 from ccaas_emulator.app import create_app
 from ccaas_emulator.auth.keys import SigningKeys
 from ccaas_emulator.auth.tokens import mint_token
-from ccaas_emulator.clock import FixedClock
+from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.base import Base
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import ClockState, SigningKey
@@ -191,7 +191,8 @@ class Tokens:
 
 @pytest.fixture
 def tokens(client: TestClient, settings: Settings, clock: FixedClock) -> Tokens:
-    return Tokens(client.app.state.runtime.keys, settings, clock.now())  # type: ignore[attr-defined]
+    # Token lifetimes are judged on real time, whatever the emulator's clock says.
+    return Tokens(client.app.state.runtime.keys, settings, real_now())  # type: ignore[attr-defined]
 
 
 def bearer(token: str) -> dict[str, str]:

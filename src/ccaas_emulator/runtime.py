@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ccaas_emulator.auth.challenge import Authenticator
 from ccaas_emulator.auth.keys import SigningKeys
 from ccaas_emulator.auth.tokens import TokenVerifier
-from ccaas_emulator.clock import Clock, SharedClock
+from ccaas_emulator.clock import Clock, SharedClock, SystemClock
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.migrate import upgrade_to_head
 from ccaas_emulator.db.transaction import Database
@@ -39,7 +39,10 @@ class Runtime:
             keys, org_url=settings.org_url, tenant=settings.tenant, skew_seconds=settings.clock_skew_seconds
         )
         dialer = Dialer(database, clock, settings) if isinstance(clock, SharedClock) else None
-        return cls(settings, database, clock, keys, Authenticator(verifier, settings, clock), dialer)
+        # Tokens live in real time (Entra issued them); only deliveries live on the simulated clock, so
+        # advancing it never expires a token.
+        authenticator = Authenticator(verifier, settings, SystemClock())
+        return cls(settings, database, clock, keys, authenticator, dialer)
 
     def close(self) -> None:
         if self.dialer is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock as _FixedClock
+from ccaas_emulator.clock import real_now
 from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.intake.rules import format_timestamp
@@ -39,7 +40,9 @@ class Emulator:
         body: dict[str, Any] = {"ApiVersion": "1.0", "ProactiveEngagementConfigId": config,
                                 "DestinationPhoneNumber": number, "ContactId": DEMO_CONTACT, **extra}  # fmt: skip
         if windows is not None:
-            body["Windows"] = [{"Start": format_timestamp(start), "End": format_timestamp(end)} for start, end in windows]
+            body["Windows"] = [
+                {"Start": format_timestamp(start), "End": format_timestamp(end)} for start, end in windows
+            ]
         response = self.client.post(VOICE_URL, json=body, headers=self.headers)
         assert response.status_code == 200, response.text
         return uuid.UUID(response.json()["DeliveryId"])
@@ -108,5 +111,5 @@ def emulator(database_url: str, database: Database) -> Iterator[Emulator]:
     app = create_app(settings, database=database)
     with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
-        tokens = Tokens(runtime.keys, settings, NOW)
+        tokens = Tokens(runtime.keys, settings, real_now())
         yield Emulator(client, database, bearer(tokens.for_user("agent")))
