@@ -1,0 +1,124 @@
+"""Scale-out on PostgreSQL: two `ccaas-emulator worker` processes share 5,000 deliveries; one is killed
+with SIGKILL midway; every delivery still ends terminal and none is dialled twice (issue #4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from ccaas_emulator.clock import SharedClock
+from ccaas_emulator.db.engine import make_engine
+from ccaas_emulator.db.models import DeliveryEvent, EngagementConfig, ProactiveDelivery
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.intake.records import Author, delivery_row
+from ccaas_emulator.intake.rules import Window
+from ccaas_emulator.runtime import prepare_database
+from ccaas_emulator.settings import Settings
+from tests.conftest import create_postgres_database
+
+DEMO_VOICE_CONFIG = uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")
+TERMINAL = ("Complete", "Expired", "Error", "Cancelled")
+COUNT = 5000
+
+
+def insert_deliveries(database: Database, count: int) -> None:
+    clock = SharedClock(database)
+    now = clock.now()
+    with database.transaction() as session:
+        config = session.get(EngagementConfig, DEMO_VOICE_CONFIG)
+        config.max_concurrent_calls = 500
+        author = Author(user_id=uuid.uuid4(), at=now)
+        windows = [Window(now, now + timedelta(days=1))]
+        rows = [
+            delivery_row(
+                delivery_id=uuid.uuid4(),
+                config=config,
+                to_address=f"+1555{n:07d}",
+                contact_id="c",
+                windows=windows,
+                author=author,
+            )
+            for n in range(count)
+        ]
+        session.execute(insert(ProactiveDelivery), rows)
+
+
+def counts(database: Database) -> dict[str, int]:
+    with database.read() as session:
+        return dict(
+            session.execute(select(ProactiveDelivery.status, func.count()).group_by(ProactiveDelivery.status)).all()
+        )
+
+
+@pytest.mark.postgres
+def test_two_workers_share_the_work_and_survive_a_sigkill(postgres_admin_url, tmp_path):
+    url, drop = create_postgres_database(postgres_admin_url)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")} | {
+        "CCAAS_DATABASE_URL": url, "CCAAS_CLOCK_SPEED": "600", "CCAAS_DIALER_LEASE_SECONDS": "2",
+        "CCAAS_DIALER_POLL_SECONDS": "0.05", "CCAAS_LOG_LEVEL": "warning", "CCAAS_OUTCOME_SEED": "4",
+    }  # fmt: skip
+    prepare_database(Settings(database_url=url, clock_speed=600))
+    database = Database(make_engine(url, pool_size=2))
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        insert_deliveries(database, COUNT)
+        for _ in range(2):
+            log = (tmp_path / f"worker{len(workers)}.log").open("wb")
+            workers.append(subprocess.Popen([sys.executable, "-m", "ccaas_emulator", "worker"], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        deadline = time.monotonic() + 120
+        while sum(v for k, v in counts(database).items() if k != "Pending") < COUNT * 0.4:
+            assert time.monotonic() < deadline, counts(database)
+            time.sleep(0.1)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(10)
+        killed_with_calls = counts(database).get("InProcess", 0)
+
+        while sum(counts(database).get(status, 0) for status in TERMINAL) < COUNT:
+            assert time.monotonic() < deadline, counts(database)
+            assert workers[1].poll() is None, (tmp_path / "worker1.log").read_text()
+            time.sleep(0.2)
+
+        workers[1].send_signal(signal.SIGTERM)
+        assert workers[1].wait(30) == 0  # drains the tick in progress and exits cleanly
+
+        with database.read() as session:
+            dials = session.execute(
+                select(DeliveryEvent.delivery_id, func.count())
+                .where(DeliveryEvent.to_status == "InProcess")
+                .group_by(DeliveryEvent.delivery_id)
+            ).all()
+            dialled_by = set(session.scalars(select(DeliveryEvent.actor).where(DeliveryEvent.to_status == "InProcess")))
+            dialler = dict(
+                session.execute(
+                    select(DeliveryEvent.delivery_id, DeliveryEvent.actor).where(DeliveryEvent.to_status == "InProcess")
+                ).all()
+            )
+            finisher = dict(
+                session.execute(
+                    select(DeliveryEvent.delivery_id, DeliveryEvent.actor).where(
+                        DeliveryEvent.from_status == "InProcess"
+                    )
+                ).all()
+            )
+        assert len(dials) == COUNT  # every delivery was dialled...
+        assert {count for _, count in dials} == {1}  # ...exactly once
+        assert len(dialled_by) == 2  # both workers took a share
+        assert killed_with_calls > 0
+        taken_over = [d for d, actor in finisher.items() if actor != dialler[d]]
+        assert taken_over  # calls the killed worker dialled were finished by the survivor once its lease ran out
+        assert len(set(finisher.values())) >= 1 and len(finisher) == COUNT
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        database.dispose()
+        drop()
