@@ -76,8 +76,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('emulator_lease_expires_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_delivery_call_ends', ['msdyn_status', 'emulator_call_ends_at'], unique=False)
         batch_op.create_index('ix_delivery_claim_created', ['msdyn_proactive_engagement_config_id', 'msdyn_status', 'createdon', 'emulator_sequence'], unique=False)
-        batch_op.create_index('ix_delivery_claim_priority', ['msdyn_proactive_engagement_config_id', 'msdyn_status', 'emulator_priority_number'], unique=False)
-        batch_op.create_index('ix_delivery_claim_window_end', ['msdyn_proactive_engagement_config_id', 'msdyn_status', 'msdyn_window_end_date'], unique=False)
+        batch_op.create_index('ix_delivery_claim_priority', ['msdyn_proactive_engagement_config_id', 'msdyn_status', 'emulator_priority_number', 'createdon', 'emulator_sequence'], unique=False)
+        batch_op.create_index('ix_delivery_claim_window_end', ['msdyn_proactive_engagement_config_id', 'msdyn_status', 'msdyn_window_end_date', 'createdon', 'emulator_sequence'], unique=False)
         batch_op.create_index('ix_delivery_window_end', ['msdyn_status', 'msdyn_window_end_date'], unique=False)
 
     with op.batch_alter_table('msdyn_proactive_engagement_config', schema=None) as batch_op:

@@ -107,17 +107,23 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "createdon",
             "emulator_sequence",
         ),
+        # Each claim index carries its whole ORDER BY, so a claim reads the first rows instead of sorting
+        # every due row of the engagement.
         Index(
             "ix_delivery_claim_window_end",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
             "msdyn_window_end_date",
+            "createdon",
+            "emulator_sequence",
         ),
         Index(
             "ix_delivery_claim_priority",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
             "emulator_priority_number",
+            "createdon",
+            "emulator_sequence",
         ),
         Index("ix_delivery_call_ends", "msdyn_status", "emulator_call_ends_at"),
         Index("ix_delivery_window_end", "msdyn_status", "msdyn_window_end_date"),
