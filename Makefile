@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: install run test migrate lint clean
+.PHONY: install run test migrate lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccaas-emulator needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -31,8 +31,12 @@ test: $(DEV)  ## the whole suite (PostgreSQL variants skip if 127.0.0.1:5432 is 
 migrate: install
 	$(BIN)/ccaas-emulator migrate
 
+bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
+	$(BIN)/python bench/dialer.py
+	$(BIN)/python bench/dialer.py --postgres
+
 lint: $(DEV)
-	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff check src tests migrations bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -47,7 +47,7 @@ def insert_pending(database: Database, count: int, *, chunk: int = 20_000) -> No
     for offset in range(0, count, chunk):
         rows = [
             delivery_row(delivery_id=uuid.uuid4(), config=config, to_address=f"+1555{n:07d}", contact_id="c",
-                         windows=windows, author=author)  # fmt: skip
+                         windows=windows, author=author)
             for n in range(offset, min(count, offset + chunk))
         ]
         with database.transaction() as session:
@@ -113,7 +113,7 @@ def claim_plan(database: Database) -> str:
             select(ProactiveDelivery.id)
             .where(ProactiveDelivery.engagement_config_id == str(config.id), ProactiveDelivery.status == "Pending",
                    ProactiveDelivery.window_start_date <= func.now(), ProactiveDelivery.window_end_date > func.now())
-            .order_by(*repository._call_order(config.processing_order))  # noqa: SLF001
+            .order_by(*repository._call_order(config.processing_order))
             .limit(1)
         )  # fmt: skip
         compiled = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
@@ -127,7 +127,7 @@ def fresh_database(postgres: bool, folder: Path) -> tuple[str, object]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.conftest import POSTGRES_URL, create_postgres_database
+    from tests.scratch import POSTGRES_URL, create_postgres_database
 
     return create_postgres_database(POSTGRES_URL)
 

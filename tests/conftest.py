@@ -32,11 +32,11 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.seed import apply_seed, demo_seed
 from ccaas_emulator.settings import Settings
+from tests.scratch import POSTGRES_URL, create_postgres_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORG_URL = "https://contoso.crm.dynamics.com"
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
-POSTGRES_URL = os.environ.get("CCAAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CCAAS_REQUIRE_POSTGRES") == "1"
 DEMO_USERS = {user.userName: user.objectId for user in demo_seed().users}
 
@@ -72,24 +72,6 @@ def postgres_admin_url() -> str:
             pytest.fail(f"{reason} (CCAAS_REQUIRE_POSTGRES=1 makes this a failure)")
         pytest.skip(reason)
     return POSTGRES_URL
-
-
-def create_postgres_database(admin_url: str) -> tuple[str, Any]:
-    """A fresh database on the test server; returns its URL and a function that drops it."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"ccaas_test_{uuid.uuid4().hex[:12]}"
-    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    url = make_url(plain).set(database=name).render_as_string(hide_password=False)
-    return url, drop
 
 
 # --- backends ---------------------------------------------------------------------------------------------

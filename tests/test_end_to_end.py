@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import DeliveryAttribute, DeliveryTask, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
-from tests.conftest import BACKENDS, create_postgres_database, fixture_bytes
+from tests.conftest import BACKENDS, fixture_bytes
+from tests.scratch import create_postgres_database
 
 CLI = [sys.executable, "-m", "ccaas_emulator"]
 
@@ -46,39 +47,55 @@ class Server:
         return result.stdout.strip()
 
 
-@pytest.fixture(params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'var' / 'ccaas.db'}", None
-    else:
-        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
+def start_server(url: str, **settings: str) -> tuple[Server, subprocess.Popen[bytes]]:
+    """`ccaas-emulator serve` on a free port, once /ready answers 200."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"}
-    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"} | settings
+    args = [*CLI, "serve"] + (["--workers", settings["CCAAS_WORKERS"]] if "CCAAS_WORKERS" in settings else [])
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"serve did not become ready: {output}")
+        time.sleep(0.2)
+    server = Server(env, port)
+    server.database_url = url  # type: ignore[attr-defined]
+    return server, process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"serve did not become ready: {output}")
-            time.sleep(0.2)
-        server = Server(env, port)
-        server.database_url = url  # type: ignore[attr-defined]
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_for_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'ccaas.db'}"
+        return
+    url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
+    yield url
+    drop()
+
+
+@pytest.fixture
+def server(database_for_server: str) -> Iterator[Server]:
+    server, process = start_server(database_for_server)
+    try:
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if drop is not None:
-            drop()
+        stop(process)
 
 
 def test_a_new_user_posts_every_reference_sample_and_finds_the_rows(server):
@@ -151,3 +168,64 @@ def test_token_for_an_unknown_user_lists_the_seeded_ones(server):
 
     assert result.returncode == 1
     assert "agent, norole, supervisor" in result.stderr
+
+
+def post_voice(server: Server, token: str, number: str) -> str:
+    response = httpx.post(
+        f"{server.base}/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery",
+        json={"ApiVersion": "1.0", "ProactiveEngagementConfigId": "cbbac510-3e66-ef11-a671-6045bd03d9d8",
+              "DestinationPhoneNumber": number, "ContactId": "761e062f-c734-ef11-8e4f-00224808a166"},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()["DeliveryId"]
+
+
+def wait_terminal(server: Server, ids: list[str], seconds: float = 60) -> dict[str, str]:
+    database = Database(make_engine(server.database_url))  # type: ignore[attr-defined]
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            with database.read() as session:
+                rows = dict(session.execute(select(ProactiveDelivery.id, ProactiveDelivery.result).where(
+                    ProactiveDelivery.id.in_([uuid.UUID(i) for i in ids]))).all())  # fmt: skip
+            if len(rows) == len(ids) and all(rows.values()):
+                return {str(key): value for key, value in rows.items()}
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.2)
+    finally:
+        database.dispose()
+
+
+def test_make_run_dials_in_process_on_its_running_clock(database_for_server):
+    server, process = start_server(database_for_server, CCAAS_CLOCK_SPEED="120")
+    try:
+        token = server.token()
+        ids = [post_voice(server, token, "+15005550001"), post_voice(server, token, "+15005550002")]
+
+        results = wait_terminal(server, ids)
+
+        assert [results[i] for i in ids] == ["LiveAnswer", "NoAnswer"]
+    finally:
+        stop(process)
+
+
+@pytest.mark.postgres
+def test_the_compose_topology_api_processes_without_dialer_and_a_separate_worker(postgres_admin_url):
+    url, drop = create_postgres_database(postgres_admin_url)
+    server, api = start_server(url, CCAAS_DIALER="off", CCAAS_WORKERS="2", CCAAS_CLOCK_SPEED="120")
+    worker = subprocess.Popen([*CLI, "worker"], env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        token = server.token()
+        ids = [post_voice(server, token, f"+1500555000{n}") for n in (1, 2, 3, 4)]
+
+        results = wait_terminal(server, ids)
+
+        assert [results[i] for i in ids] == ["LiveAnswer", "NoAnswer", "InvalidAddress", "CallFailed"]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        stop(api)
+        drop()

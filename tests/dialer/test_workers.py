@@ -22,7 +22,7 @@ from ccaas_emulator.intake.records import Author, delivery_row
 from ccaas_emulator.intake.rules import Window
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
-from tests.conftest import create_postgres_database
+from tests.scratch import create_postgres_database
 
 DEMO_VOICE_CONFIG = uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")
 TERMINAL = ("Complete", "Expired", "Error", "Cancelled")

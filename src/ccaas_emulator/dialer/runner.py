@@ -13,6 +13,7 @@ from ccaas_emulator.clock import SharedClock
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.dispatcher import Dispatcher, TickReport
+from ccaas_emulator.dialer.housekeeping import Housekeeper
 from ccaas_emulator.dialer.outcomes import Runtime, parse_weights
 from ccaas_emulator.settings import Settings
 
@@ -37,6 +38,7 @@ class Dialer:
             batch_size=settings.dialer_batch_size,
         )
         self._database = database
+        self.housekeeper = Housekeeper(database.engine)
         self._poll = settings.dialer_poll_seconds
         self._tick_lock = threading.Lock()
         self._stop = threading.Event()
@@ -44,7 +46,9 @@ class Dialer:
 
     def tick(self) -> TickReport:
         with self._tick_lock:
-            return self.dispatcher.tick(self.clock.now())
+            report = self.dispatcher.tick(self.clock.now())
+            self.housekeeper.maybe_vacuum()
+            return report
 
     def advance_to(self, target: datetime) -> TickReport:
         """Move the clock to `target`, running every delivery that becomes due on the way, in time order."""
@@ -53,6 +57,7 @@ class Dialer:
             moment = self.clock.now()
             for _ in range(MAX_STEPS):
                 report.add(self.dispatcher.tick(moment, take_over_all=True))
+                self.housekeeper.maybe_vacuum()
                 with self._database.read() as session:
                     upcoming = repository.next_event_after(session, moment=moment)
                 if upcoming is None or upcoming > target:
