@@ -64,12 +64,18 @@ class Dispatcher:
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch_size
+        self._next_renewal = real_now()
 
     def tick(self, now: datetime, *, take_over_all: bool = False) -> TickReport:
         """Everything due at `now`: close windows, finish calls, dial what capacity allows."""
         report = TickReport()
-        with self.database.transaction() as session:
-            repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
+        if real_now() >= self._next_renewal:
+            with self.database.transaction() as session:
+                repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
+            self._next_renewal = real_now() + self.lease / 3
+        with self.database.read() as session:
+            if not repository.has_due_work(session, now=now):
+                return report  # an idle tick costs one read and takes no write lock
         while (step := self._close_windows(now)).changed:
             report.add(step)
         while (step := self._finish_calls(now, take_over_all)).changed:
@@ -154,7 +160,11 @@ class Dispatcher:
     def _dial(self, now: datetime) -> TickReport:
         report = TickReport()
         with self.database.read() as session:
-            engagements = repository.dialable_engagements(session)
+            engagements = [
+                config
+                for config in repository.dialable_engagements(session)
+                if repository.has_due(session, config_id=config.id, now=now)
+            ]
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         for config in engagements:
             # An engagement without a queue gets a pool of its own.

@@ -108,6 +108,23 @@ def _call_order(order: ProcessingOrder) -> list[Any]:
     return fifo
 
 
+def has_due(session: Session, *, config_id: uuid.UUID, now: datetime) -> bool:
+    """Whether the engagement has a delivery inside its window now (an index seek, no lock)."""
+    return (
+        session.execute(
+            select(D.id)
+            .where(
+                D.engagement_config_id == str(config_id),
+                D.status == PENDING,
+                D.window_start_date <= now,
+                D.window_end_date > now,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def claim_due(session: Session, *, config: EngagementConfig, now: datetime, limit: int) -> list[Row[Any]]:
     """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order."""
     if limit <= 0:
@@ -203,6 +220,14 @@ def pacing_scale(session: Session, *, config_id: uuid.UUID, now: datetime) -> En
     return session.scalars(
         select(EngagementPacing).where(EngagementPacing.engagement_config_id == config_id).with_for_update()
     ).one()
+
+
+def has_due_work(session: Session, *, now: datetime) -> bool:
+    """Anything to do at `now`: a delivery inside or past its window, or a call that has ended."""
+    due = select(D.id).where(D.status == PENDING, D.window_start_date <= now).limit(1)
+    ending = select(D.id).where(D.status == IN_PROCESS, D.call_ends_at <= now).limit(1)
+    closed = select(D.id).where(D.status == PENDING, D.window_end_date <= now).limit(1)
+    return any(session.execute(statement).first() is not None for statement in (due, ending, closed))
 
 
 def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
