@@ -57,8 +57,18 @@ def serve(
     settings = _settings()
     _prepare(settings)
 
-    import uvicorn
+    import copy
 
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    # uvicorn configures only its own loggers; the journal's one-line JSON events go to the same stream.
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"]["ccaas_emulator"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
     typer.echo(
         f"ccaas-emulator serving {settings.org_url} (database: {_redacted(settings.database_url)})", err=True
     )
@@ -69,6 +79,7 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        log_config=log_config,
         loop="uvloop",
         http="httptools",
         proxy_headers=False,
