@@ -54,13 +54,13 @@ def test_the_audience_matches_with_or_without_trailing_slash_in_any_case(client,
 def test_a_missing_token_is_401_with_the_challenge(client, settings):
     response = post(client, {"Content-Type": "application/json"})
 
-    assert_unauthorized(response, "0x80072560", "no Authorization header", settings)
+    assert_unauthorized(response, "0x8004A103", "no Authorization header", settings)
 
 
 def test_a_non_bearer_scheme_is_401(client, settings):
     response = post(client, {"Authorization": "Basic YWdlbnQ6cGFzcw==", "Content-Type": "application/json"})
 
-    assert_unauthorized(response, "0x80072560", "Bearer", settings)
+    assert_unauthorized(response, "0x8004A103", "Bearer", settings)
 
 
 def test_an_expired_token_is_401_access_token_expired(client, tokens, settings):
@@ -76,39 +76,39 @@ def test_a_token_expired_within_the_five_minute_skew_is_still_accepted(client, t
 def test_a_token_not_yet_valid_is_401(client, tokens, settings):
     claims = tokens.claims() | {"nbf": tokens.claims()["nbf"] + 3600}
 
-    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x80072560", "not yet valid", settings)
+    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x8004A103", "not yet valid", settings)
 
 
 def test_a_token_from_a_foreign_tenant_is_401(client, tokens, settings):
     token = tokens.for_user("agent", tenant="11111111-1111-1111-1111-111111111111")
 
-    assert_unauthorized(post(client, bearer(token)), "0x80072560", "Issuer validation failed", settings)
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "Issuer validation failed", settings)
 
 
 def test_a_token_whose_tid_disagrees_with_its_issuer_is_401(client, tokens, settings):
     claims = tokens.claims() | {"tid": "11111111-1111-1111-1111-111111111111"}
 
-    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x80072560", "tenant", settings)
+    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x8004A103", "tenant", settings)
 
 
 def test_a_token_for_another_audience_is_401(client, tokens, settings):
     token = tokens.for_user("agent", audience="https://fabrikam.crm.dynamics.com")
 
-    assert_unauthorized(post(client, bearer(token)), "0x80072560", "Audience validation failed", settings)
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "Audience validation failed", settings)
 
 
 def test_an_alg_none_token_is_401(client, tokens, settings):
     header = b64(orjson.dumps({"alg": "none", "typ": "JWT"}))
     token = f"{header}.{b64(orjson.dumps(tokens.claims()))}."
 
-    assert_unauthorized(post(client, bearer(token)), "0x80072560", "'none'", settings)
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "'none'", settings)
 
 
 def test_an_hs256_token_signed_with_the_public_key_is_401(client, tokens, settings):
     key = tokens.keys.signing_key
     token = jwt.encode(tokens.claims(), "secret-or-public-key", algorithm="HS256", headers={"kid": key.kid})
 
-    assert_unauthorized(post(client, bearer(token)), "0x80072560", "'HS256'", settings)
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "'HS256'", settings)
 
 
 def test_a_tampered_payload_is_401_tampered(client, tokens, settings):
@@ -123,18 +123,18 @@ def test_a_tampered_payload_is_401_tampered(client, tokens, settings):
 def test_an_unknown_kid_is_401(client, tokens, settings):
     token = tokens.signed(tokens.claims(), kid="not-a-published-key")
 
-    assert_unauthorized(post(client, bearer(token)), "0x80072560", "kid", settings)
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "kid", settings)
 
 
 @pytest.mark.parametrize("garbage", ["abc", "a.b.c", "x" * 20000, "eyJhbGciOiJSUzI1NiJ9..."])
 def test_garbage_and_oversized_tokens_are_401(client, settings, garbage):
-    assert_unauthorized(post(client, bearer(garbage)), "0x80072560", "", settings)
+    assert_unauthorized(post(client, bearer(garbage)), "0x8004A103", "", settings)
 
 
 def test_a_token_without_oid_is_401(client, tokens, settings):
     claims = {k: v for k, v in tokens.claims().items() if k != "oid"}
 
-    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x80072560", "oid", settings)
+    assert_unauthorized(post(client, bearer(tokens.signed(claims))), "0x8004A103", "oid", settings)
 
 
 def test_a_user_without_an_omnichannel_role_is_403_privilege_denied(client, tokens):
@@ -149,7 +149,10 @@ def test_a_token_for_someone_who_is_not_a_user_of_the_org_is_403(client, tokens)
     response = post(client, bearer(tokens.for_user("stranger")))
 
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "0x80040225"
+    assert response.json()["error"] == {
+        "code": "0x80072560",
+        "message": "The user is not a member of the organization.",
+    }
 
 
 def test_authentication_comes_before_routing(client, settings):

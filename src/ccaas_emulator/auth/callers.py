@@ -32,7 +32,7 @@ def load_caller(session: Session, *, object_id: uuid.UUID) -> Caller:
         .where(SystemUser.object_id == object_id)
     ).all()
     if not rows:
-        raise USER_NOT_FOUND(object_id=object_id)
+        raise USER_NOT_FOUND()
     user_id, user_name, is_disabled, _ = rows[0]
     if is_disabled:
         raise USER_DISABLED(user_id=user_id)

@@ -79,15 +79,14 @@ STRING_TOO_LONG = ErrorKind(
 OBJECT_DOES_NOT_EXIST = ErrorKind(404, "0x80040217", "Entity '{entity}' With Id = {id} Does Not Exist")
 
 # --- authentication and authorization (wire-facts E5, E7, F) ---------------------------------
-TOKEN_MISSING = ErrorKind(401, "0x80072560", "The user is not authenticated: {detail}")
-TOKEN_INVALID = ErrorKind(401, "0x80072560", "The user is not authenticated: {detail}")
+# Dataverse's own code -> status map (CrmODataExceptionHandler, decompiled, public) sends 0x8004A100-A103,
+# 0x8004A105 and a few others as 401; 0x8004A103 is InvalidAuthTicket, 0x8004A105 TamperedAuthTicket.
+TOKEN_MISSING = ErrorKind(401, "0x8004A103", "The user is not authenticated: {detail}")
+TOKEN_INVALID = ErrorKind(401, "0x8004A103", "The user is not authenticated: {detail}")
 TOKEN_EXPIRED = ErrorKind(401, "0x8005F101", "The requested resource requires authentication. {detail}")
 TOKEN_TAMPERED = ErrorKind(401, "0x8004A105", "The authentication ticket has been tampered with. {detail}")
-USER_NOT_FOUND = ErrorKind(
-    403,
-    "0x80040225",
-    "The user with Microsoft Entra object id {object_id} is not a member of the organization.",
-)
+# Seen verbatim in real Dataverse answers to a valid token of someone with no user row in the org.
+USER_NOT_FOUND = ErrorKind(403, "0x80072560", "The user is not a member of the organization.")
 USER_DISABLED = ErrorKind(403, "0x8004dc01", "The user with SystemUserId={user_id} is disabled.")
 PRIVILEGE_DENIED = ErrorKind(
     403,
@@ -98,7 +97,7 @@ PRIVILEGE_DENIED = ErrorKind(
 
 # --- the emulator's control API -------------------------------------------------------------
 CONTROL_UNAUTHORIZED = ErrorKind(
-    401, "0x80072560", "The emulator control API needs the bearer token set in CCAAS_CONTROL_TOKEN."
+    401, "0x8004A103", "The emulator control API needs the bearer token set in CCAAS_CONTROL_TOKEN."
 )
 
 # --- the emulator itself ---------------------------------------------------------------------
