@@ -183,6 +183,14 @@ def _error(response):
             "must be before End",
         ),
         ({"InputAttributes": {"orderNumber": 42}}, 400, "0x80040203", "'orderNumber' must be a string"),
+        # PostgreSQL cannot store U+0000: refused on both back ends rather than a 500 on one.
+        ({"DestinationPhoneNumber": "+1\u0000"}, 400, "0x80040203", "NUL character"),
+        ({"InputAttributes": '{"a":"b\\u0000"}'}, 400, "0x80040203", "NUL character"),
+        # Dataverse date-times run from 1753 to 9999; the far ends also overflow when converted to UTC.
+        ({"Windows": [{"Start": "1700-01-01T00:00:00Z", "End": "1700-01-02T00:00:00Z"}]}, 400, "0x80040203",
+         "outside the range"),
+        ({"Windows": [{"Start": "9999-12-31T20:00:00-14:00", "End": "9999-12-31T21:00:00-14:00"}]}, 400,
+         "0x80040203", "not a valid date and time"),
         ({"InputAttributes": ["a"]}, 400, "0x80048d19", "'InputAttributes'"),
         ({"InputAttributes": {"k": "v" * 4001}}, 400, "0x80044331", "'4000'"),
         (

@@ -172,9 +172,9 @@ class Runtime:
 def _fit_to_mode(result: DeliveryResult, dial_mode: DialMode) -> DeliveryResult:
     """A drawn outcome in the words of the dial mode (wire-facts C1-C2)."""
     if result is R.BOT_FAILED and dial_mode is not DialMode.COPILOT:
-        return R.LIVE_ANSWER  # only AI-agent-led calls have a bot to fail
+        result = R.LIVE_ANSWER  # only AI-agent-led calls have a bot to fail
     if result is R.LIVE_ANSWER and dial_mode is DialMode.PREVIEW:
-        return R.CALL_ENDED  # a representative-led preview call ends as CallEnded
+        result = R.CALL_ENDED  # a representative-led preview call ends as CallEnded
     return result
 
 

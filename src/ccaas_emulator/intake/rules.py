@@ -32,6 +32,10 @@ PRIORITY_LIMIT = 100
 MESSAGE_LIMIT = 4000
 TIMEZONE_LIMIT = 300
 
+# Dataverse date-times run from 1753-01-01 to 9999-12-31 (SQL Server's datetime range).
+EARLIEST = datetime(1753, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
@@ -107,11 +111,13 @@ def decode_json_string(value: Any, *, parameter: str) -> Any:
     if not value.strip():
         return None
     try:
-        return orjson.loads(value)
+        decoded = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise INVALID_ARGUMENT(
             message=f"The {parameter} parameter is a string but not valid JSON: {exc.msg} at position {exc.pos}."
         ) from None
+    reject_nul(decoded, parameter=parameter)
+    return decoded
 
 
 def parse_timestamp(value: Any, *, parameter: str) -> datetime:
@@ -123,9 +129,26 @@ def parse_timestamp(value: Any, *, parameter: str) -> datetime:
     text = value.strip().replace("z", "Z").replace("t", "T")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise INVALID_ARGUMENT(message=f"{parameter} is not a valid date and time: {value!r}.") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise INVALID_ARGUMENT(message=f"{parameter} is outside the range of 1753-01-01 to 9999-12-31: {value!r}.")
+    return moment
+
+
+def reject_nul(value: Any, *, parameter: str) -> None:
+    """No string may hold U+0000: PostgreSQL cannot store it, so neither back end accepts it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise INVALID_ARGUMENT(message=f"{parameter} contains a NUL character (U+0000), which is not allowed.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key, parameter=parameter)
+            reject_nul(item, parameter=parameter)
+    elif isinstance(value, list):
+        for item in value:
+            reject_nul(item, parameter=parameter)
 
 
 def parse_windows(value: Any, *, parameter: str) -> list[Window]:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ccaas_emulator.intake.rules import reject_nul
 from ccaas_emulator.wire.errors import (
     NOT_AN_OBJECT,
     REQUIRED_PARAMETER_MISSING,
@@ -41,6 +42,8 @@ class ActionParameters(BaseModel):
             raise NOT_AN_OBJECT()
         # OData instance annotations ("Windows@odata.type", "@odata.context") are not parameters.
         values = {key: value for key, value in body.items() if "@" not in key}
+        for key, value in values.items():
+            reject_nul(value, parameter=key)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
