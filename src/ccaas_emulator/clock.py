@@ -118,11 +118,6 @@ class SharedClock:
             self._state, self._read_at = state, time.monotonic()
         return state
 
-    def forget(self) -> None:
-        """Drop the cached state so the next read goes to the database."""
-        with self._lock:
-            self._state = None
-
 
 def _project(anchor: datetime, real_anchor: datetime, speed: float, real: datetime) -> datetime:
     return anchor + (real - real_anchor) * speed

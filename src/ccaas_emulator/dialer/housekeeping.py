@@ -25,7 +25,6 @@ class Housekeeper:
         self._every = check_every_seconds
         self._min_dead = min_dead_rows
         self._checked = 0.0
-        self.vacuums = 0
 
     def maybe_vacuum(self) -> None:
         if self._engine.dialect.name != "postgresql" or time.monotonic() - self._checked < self._every:
@@ -43,7 +42,6 @@ class Housekeeper:
                 for name in bloated:
                     started = time.perf_counter()
                     connection.execute(text(f'VACUUM (ANALYZE) "{name}"'))  # names from TABLES, not input
-                    self.vacuums += 1
                     log.info("vacuumed %s in %.2f s", name, time.perf_counter() - started)
             finally:
                 connection.execute(text(f"SELECT pg_advisory_unlock({ADVISORY_LOCK})"))
