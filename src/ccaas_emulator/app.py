@@ -16,6 +16,7 @@ from ccaas_emulator.clock import Clock
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.intake import routes as intake_routes
+from ccaas_emulator.odata import routes as odata_routes
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
 from ccaas_emulator.wire.errors import (
@@ -32,9 +33,7 @@ from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
 log = logging.getLogger("ccaas_emulator")
 
 
-def create_app(
-    settings: Settings, *, clock: Clock | None = None, database: Database | None = None
-) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> FastAPI:
     """The emulator as an ASGI app. The database must be migrated (see runtime.prepare_database)."""
 
     @asynccontextmanager
@@ -66,6 +65,7 @@ def create_app(
         app.include_router(control_routes.router)
     for version in ("v9.2", "v9.1", "v9.0"):
         app.include_router(intake_routes.build_router(version, documented=version == "v9.2"))
+        app.include_router(odata_routes.build_router(version, documented=version == "v9.2"))
     app.include_router(build_fallback_router(intake_routes.ACTION_NAMES))
     return app
 

@@ -60,19 +60,19 @@ class Channel(StrEnum):
     SMS = "SMS"
 
 
-class AttributeType(IntEnum):
-    """msdyn_proactive_delivery_attribute.msdyn_type (wire-facts B2)."""
-
-    INPUT = 700610000
-    RESULT = 700610001
-
-
 class ChoiceEnum(IntEnum):
     """A Dataverse choice: the option number is the value, the label is what people read."""
 
     @property
     def label(self) -> str:
         return _LABELS[type(self)][self]
+
+
+class AttributeType(ChoiceEnum):
+    """msdyn_proactive_delivery_attribute.msdyn_type (wire-facts B2)."""
+
+    INPUT = 700610000
+    RESULT = 700610001
 
 
 class OutreachType(ChoiceEnum):
@@ -123,6 +123,22 @@ class StateCode(ChoiceEnum):
     ACTIVE = 0
     INACTIVE = 1
 
+    @property
+    def default_status(self) -> StatusCode:
+        """The status reason a record gets when only its state is set (as Dataverse does)."""
+        return StatusCode.ACTIVE if self is StateCode.ACTIVE else StatusCode.INACTIVE
+
+
+class StatusCode(ChoiceEnum):
+    """statuscode of msdyn_proactive_engagement_config: one status reason per state (wire-facts B3)."""
+
+    ACTIVE = 1
+    INACTIVE = 2
+
+    @property
+    def state(self) -> StateCode:
+        return StateCode.ACTIVE if self is StatusCode.ACTIVE else StateCode.INACTIVE
+
 
 class PhoneType(StrEnum):
     """The three phones a contact may carry, named as GetDeliveryTasks names them (wire-facts A9)."""
@@ -133,6 +149,8 @@ class PhoneType(StrEnum):
 
 
 _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
+    AttributeType: {AttributeType.INPUT: "Input", AttributeType.RESULT: "Result"},
+    StatusCode: {StatusCode.ACTIVE: "Active", StatusCode.INACTIVE: "Inactive"},
     OutreachType: {OutreachType.VOICE: "Voice", OutreachType.SMS: "SMS"},
     DialMode: {
         DialMode.COPILOT: "Copilot",
@@ -176,3 +194,5 @@ _ANSWERED = frozenset(
 
 OMNICHANNEL_ROLES = frozenset({"Omnichannel agent", "Omnichannel supervisor"})
 """Either role may call the CCaaS actions (000_..., 001_...: prerequisites)."""
+ACTION_ROLES = OMNICHANNEL_ROLES | {"System Administrator"}
+"""Who may call the actions: the Omnichannel roles, and the administrator, who holds every privilege."""

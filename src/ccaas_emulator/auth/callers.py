@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import SecurityRole, SystemUser, SystemUserRole
-from ccaas_emulator.domain import OMNICHANNEL_ROLES
+from ccaas_emulator.domain import ACTION_ROLES
 from ccaas_emulator.wire.errors import PRIVILEGE_DENIED, USER_DISABLED, USER_NOT_FOUND
 
 
@@ -46,5 +46,5 @@ def load_caller(session: Session, *, object_id: uuid.UUID) -> Caller:
 
 def require_omnichannel_role(caller: Caller, *, action: str) -> None:
     """The CCaaS actions need the Omnichannel agent or supervisor role (000_..., 001_...: prerequisites)."""
-    if not caller.roles & OMNICHANNEL_ROLES:
+    if not caller.roles & ACTION_ROLES:
         raise PRIVILEGE_DENIED(user_id=caller.user_id, role_count=len(caller.roles), action=action)

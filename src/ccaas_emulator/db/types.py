@@ -48,3 +48,20 @@ class ChoiceType(TypeDecorator[Any]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> Any:
         return None if value is None else self.enum(value)
+
+
+def lookup(target: str, *, navigation: str | None = None) -> dict[str, Any]:
+    """Column info of a Dataverse lookup: the table it points to, and its navigation property's name.
+
+    The Web API shows such a column as `_<column>_value` (wire-facts B2, E10); the OData layer reads this.
+    """
+    return {"lookup": target, "navigation": navigation}
+
+
+def bounds(minimum: int, maximum: int) -> dict[str, Any]:
+    """Column info of a whole-number column's MinValue/MaxValue, enforced on Web API writes."""
+    return {"min": minimum, "max": maximum}
+
+
+NOT_IN_WEB_API: dict[str, Any] = {"web_api": False}
+"""Column info of a column the Web API does not show as a property of its own (e.g. owneridtype)."""

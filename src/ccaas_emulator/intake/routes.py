@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ccaas_emulator.auth.callers import Caller, load_caller, require_omnichannel_role
 from ccaas_emulator.intake import service
 from ccaas_emulator.intake.schemas import (
+    ACTIONS,
     ActionParameters,
     CreateProactiveDeliveryParameters,
     CreateProactiveVoiceDeliveryParameters,
@@ -54,17 +55,17 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
-_GUID = {"type": "string", "format": "uuid"}
-VOICE_RESPONSE = {
-    "type": "object",
-    "required": ["@odata.context", "DeliveryId"],
-    "properties": {"@odata.context": {"type": "string"}, "DeliveryId": _GUID},
-}
-DELIVERY_RESPONSE = {
-    "type": "object",
-    "required": ["@odata.context", "DeliveryId", "DeliveryTaskId"],
-    "properties": {"@odata.context": {"type": "string"}, "DeliveryId": _GUID, "DeliveryTaskId": _GUID},
-}
+
+
+def response_schema(parameters: type[ActionParameters]) -> dict[str, Any]:
+    """The JSON schema of an action's answer: @odata.context and its response fields (GUID strings)."""
+    fields = ("@odata.context", *parameters.response_fields)
+    properties: dict[str, Any] = {name: {"type": "string", "format": "uuid"} for name in parameters.response_fields}
+    return {
+        "type": "object",
+        "required": list(fields),
+        "properties": {"@odata.context": {"type": "string"}, **properties},
+    }
 
 
 async def _run_action(
@@ -106,7 +107,9 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
     @router.post(
         "/CCaaS_CreateProactiveVoiceDelivery",
         summary="Create one proactive voice delivery",
-        openapi_extra=_openapi(CreateProactiveVoiceDeliveryParameters, VOICE_RESPONSE),
+        openapi_extra=_openapi(
+            CreateProactiveVoiceDeliveryParameters, response_schema(CreateProactiveVoiceDeliveryParameters)
+        ),
         response_class=ODataJSONResponse,
         operation_id=f"CCaaS_CreateProactiveVoiceDelivery_{version.replace('.', '_')}",
     )
@@ -118,18 +121,14 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
     @router.post(
         "/CCaaS_CreateProactiveDelivery",
         summary="Create a proactive delivery task (voice or SMS, up to 5 chained contacts)",
-        openapi_extra=_openapi(CreateProactiveDeliveryParameters, DELIVERY_RESPONSE),
+        openapi_extra=_openapi(CreateProactiveDeliveryParameters, response_schema(CreateProactiveDeliveryParameters)),
         response_class=ODataJSONResponse,
         operation_id=f"CCaaS_CreateProactiveDelivery_{version.replace('.', '_')}",
     )
     async def create_proactive_delivery(request: Request) -> ODataJSONResponse:
-        return await _run_action(
-            request, version, CreateProactiveDeliveryParameters, service.create_proactive_delivery
-        )
+        return await _run_action(request, version, CreateProactiveDeliveryParameters, service.create_proactive_delivery)
 
     return router
 
 
-ACTION_NAMES = frozenset(
-    {CreateProactiveVoiceDeliveryParameters.action, CreateProactiveDeliveryParameters.action}
-)
+ACTION_NAMES = frozenset(parameters.action for parameters in ACTIONS)

@@ -34,6 +34,8 @@ class ActionParameters(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
     action: ClassVar[str]
+    response_fields: ClassVar[tuple[str, ...]]
+    """The properties of the action's <Action>Response complex type, all GUIDs written as strings."""
 
     @classmethod
     def bind(cls, body: Any) -> ActionParameters:
@@ -92,6 +94,7 @@ class CreateProactiveVoiceDeliveryParameters(ActionParameters):
     """CCaaS_CreateProactiveVoiceDelivery (000_...): one voice call to one number."""
 
     action: ClassVar[str] = "CCaaS_CreateProactiveVoiceDelivery"
+    response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId",)
 
     ApiVersion: str = _string('a string ("1.0")')
     ProactiveEngagementConfigId: str = _string("a string holding a GUID")
@@ -107,6 +110,7 @@ class CreateProactiveDeliveryParameters(ActionParameters):
     """CCaaS_CreateProactiveDelivery (001_...): up to five chained contacts, voice or SMS."""
 
     action: ClassVar[str] = "CCaaS_CreateProactiveDelivery"
+    response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId", "DeliveryTaskId")  # 001_...: Response
 
     ApiVersion: str = _string('a string ("1.0")')
     ProactiveEngagementConfigId: str = _string("a string holding a GUID")
@@ -119,3 +123,10 @@ class CreateProactiveDeliveryParameters(ActionParameters):
         default=None, description=WINDOWS_DOC, json_schema_extra={"items": WINDOW_SCHEMA}
     )
     Message: str | None = _string("a string (SMS configurations only)", optional=True)
+
+
+ACTIONS: tuple[type[ActionParameters], ...] = (
+    CreateProactiveVoiceDeliveryParameters,
+    CreateProactiveDeliveryParameters,
+)
+"""Every action the emulator serves: its routes, the OpenAPI document and $metadata are made from these."""

@@ -135,7 +135,7 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         config.from_address = item.fromAddress
         config.suspended = item.suspended
         config.state = StateCode.ACTIVE if item.active else StateCode.INACTIVE
-        config.status_reason = 1 if item.active else 2
+        config.status_reason = config.state.default_status
         config.modified_on = now
         config.version = (config.version or 0) + 1
         counts["configurations"] += 1
@@ -168,9 +168,7 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         if user is not None and not overwrite:
             continue
         if user is None:
-            user = SystemUser(
-                id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now
-            )
+            user = SystemUser(id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now)
             session.add(user)
         user.object_id = item.objectId
         user.full_name = item.fullName or item.userName

@@ -35,17 +35,13 @@ class ErrorKind:
 
 # --- request shape (OData layer) -------------------------------------------------------------
 RESOURCE_NOT_FOUND = ErrorKind(404, "0x8006088a", "Resource not found for the segment '{segment}'.")
-METHOD_NOT_ALLOWED = ErrorKind(
-    405, "0x80060888", "The requested resource does not support http method '{method}'."
-)
+METHOD_NOT_ALLOWED = ErrorKind(405, "0x80060888", "The requested resource does not support http method '{method}'.")
 UNSUPPORTED_MEDIA_TYPE = ErrorKind(
     415,
     "0x80060888",
     "The request has a Content-Type of '{content_type}'; this operation accepts only 'application/json'.",
 )
-REQUEST_TOO_LARGE = ErrorKind(
-    413, "0x80060888", "The request body is larger than the limit of {limit} bytes."
-)
+REQUEST_TOO_LARGE = ErrorKind(413, "0x80060888", "The request body is larger than the limit of {limit} bytes.")
 MALFORMED_JSON = ErrorKind(
     400,
     "0x80048d19",
@@ -53,9 +49,7 @@ MALFORMED_JSON = ErrorKind(
     "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
     "Microsoft.OData.ODataException: Invalid JSON. {detail}",
 )
-NOT_AN_OBJECT = ErrorKind(
-    400, "0x80048d19", "The request body must be a JSON object of the action's parameters."
-)
+NOT_AN_OBJECT = ErrorKind(400, "0x80048d19", "The request body must be a JSON object of the action's parameters.")
 UNKNOWN_PARAMETER = ErrorKind(
     400,
     "0x80048d19",
@@ -66,6 +60,104 @@ WRONG_PARAMETER_TYPE = ErrorKind(
     "0x80048d19",
     "Invalid value for the parameter '{name}' of the operation '{action}': {problem}.",
 )
+
+# --- the Web API's query options and entity sets (wire-facts E7, E9) ---------------------------
+QUERY_OPTION_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "The query parameter {option} is not supported")
+# Captured from live orgs for $skip (research notes); $search and $format have no capture.
+SKIP_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "Skip Clause is not supported in CRM")
+QUERY_OPTION_REPEATED = ErrorKind(
+    400, "0x80060888", "Query option '{option}' was specified more than once, but it must be specified at most once."
+)
+QUERY_SYNTAX = ErrorKind(400, "0x80060888", "Syntax error at position {position} in '{text}'.")
+INVALID_TOP = ErrorKind(
+    400,
+    "0x80060888",
+    "Invalid value '{value}' for $top query option found. The $top query option requires a non-negative integer value.",
+)
+INVALID_COUNT = ErrorKind(400, "0x80060888", "'{value}' is not a valid count option.")
+PROPERTY_NOT_FOUND = ErrorKind(
+    400, "0x80060888", "Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{entity}'."
+)
+INCOMPATIBLE_OPERANDS = ErrorKind(
+    400,
+    "0x80060888",
+    "A binary operator with incompatible types was detected. Found operand types '{left}' and '{right}' for "
+    "operator kind '{operator}'.",
+)
+UNKNOWN_FUNCTION = ErrorKind(
+    400,
+    "0x80060888",
+    "An unknown function with name '{name}' was found. This may also be a function import or a key lookup "
+    "on a navigation property, which is not allowed.",
+)
+FILTER_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "{what} is not supported in $filter.")
+FILTER_TOO_COMPLEX = ErrorKind(400, "0x80060888", "The $filter expression is too complex: it exceeds {limit}.")
+INVALID_SKIPTOKEN = ErrorKind(
+    400, "0x80060888", "The $skiptoken is not valid for this query; use the @odata.nextLink of a response as is."
+)
+INVALID_KEY = ErrorKind(400, "0x80060888", "Unrecognized 'Edm.Guid' literal '{key}' in the key of '{entity_set}'.")
+URI_TOO_LONG = ErrorKind(414, "0x80060888", "The request URL is {length} characters long; the limit is {limit}.")
+PRECONDITION_FAILED = ErrorKind(
+    412, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided."
+)
+RECORD_EXISTS = ErrorKind(412, "0x80040237", "A record with matching key values already exists.")
+UNDECLARED_PROPERTY = ErrorKind(
+    400,
+    "0x80048d19",
+    "Error identified in Payload provided by the user for Entity :'{entity_set}', For more information on "
+    "this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ---->  "
+    "InnerException : Microsoft.Crm.CrmException: Invalid property '{name}' was found in entity "
+    "'Microsoft.Dynamics.CRM.{entity}'. ---> Microsoft.OData.ODataException: Does not support untyped value "
+    "in non-open type.",
+)
+PAYLOAD_VALUE = ErrorKind(
+    400,
+    "0x80048d19",
+    "Error identified in Payload provided by the user for Entity :'{entity_set}', For more information on "
+    "this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> "
+    "InnerException : Microsoft.OData.ODataException: Cannot convert the literal '{value}' to the expected "
+    "type '{edm}'.",
+)
+OPTION_OUT_OF_RANGE = ErrorKind(
+    400,
+    "0x8004431a",
+    "A validation error occurred. The value {value} of '{attribute}' on record of type '{entity}' is outside "
+    "the valid range. Accepted Values: {accepted}",
+)
+VALUE_OUT_OF_RANGE = ErrorKind(
+    400,
+    "0x80044330",
+    "A validation error occurred. The value {value} of '{attribute}' on record of type '{entity}' is outside "
+    "the valid range. Minimum: {minimum}, Maximum: {maximum}.",
+)
+INVALID_STATUS = ErrorKind(
+    400,
+    "0x8004431a",
+    "{status} is not a valid status code for state code {state} on {entity} with Id {id}.",
+)
+INVALID_BIND = ErrorKind(
+    400,
+    "0x80048d19",
+    "Error identified in Payload provided by the user for Entity :'{entity_set}', For more information on "
+    "this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> "
+    "InnerException : Microsoft.OData.ODataException: {detail}",
+)
+# Real answers also name the privilege count, access mode and business unit (research notes, 2026).
+TABLE_PRIVILEGE_DENIED = ErrorKind(
+    403,
+    "0x80040220",
+    "Principal user (Id={user_id}, type=8, roleCount={role_count}, accessMode='0 Read-Write', "
+    "AADObjectId='{object_id}'), is missing {privilege} privilege (Id={privilege_id}) on OTC={otc} for entity "
+    "'{entity}' (LocalizedName='{display_name}'). context.Caller={user_id}. Consider adding missed privilege "
+    "to one of the principal (user/team) roles.",
+)
+METADATA_MEDIA_TYPE = ErrorKind(
+    415,
+    "0x80060888",
+    "A supported MIME type could not be found that matches the acceptable MIME types for the request. The "
+    "supported type(s) 'application/xml' do not match any of the acceptable MIME types '{accept}'.",
+)
+EXPAND_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "{what}")
 
 # --- business rules of the actions -----------------------------------------------------------
 REQUIRED_PARAMETER_MISSING = ErrorKind(400, "0x80040200", "Required parameter '{name}' is missing.")

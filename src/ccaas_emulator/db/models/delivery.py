@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
-from ccaas_emulator.db.types import ChoiceType, UtcDateTime
+from ccaas_emulator.db.types import NOT_IN_WEB_API, ChoiceType, UtcDateTime, lookup
 from ccaas_emulator.domain import AttributeType
 
 
@@ -19,15 +19,19 @@ class OwnedRecordColumns:
 
     created_on: Mapped[datetime] = mapped_column("createdon", UtcDateTime)
     modified_on: Mapped[datetime] = mapped_column("modifiedon", UtcDateTime)
-    created_by: Mapped[uuid.UUID | None] = mapped_column("createdby", Uuid)
-    modified_by: Mapped[uuid.UUID | None] = mapped_column("modifiedby", Uuid)
-    created_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("createdonbehalfby", Uuid)
-    modified_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("modifiedonbehalfby", Uuid)
-    owner_id: Mapped[uuid.UUID | None] = mapped_column("ownerid", Uuid)
-    owner_type: Mapped[str] = mapped_column("owneridtype", String(64), default="systemuser")
-    owning_business_unit: Mapped[uuid.UUID | None] = mapped_column("owningbusinessunit", Uuid)
-    owning_user: Mapped[uuid.UUID | None] = mapped_column("owninguser", Uuid)
-    owning_team: Mapped[uuid.UUID | None] = mapped_column("owningteam", Uuid)
+    created_by: Mapped[uuid.UUID | None] = mapped_column("createdby", Uuid, info=lookup("systemuser"))
+    modified_by: Mapped[uuid.UUID | None] = mapped_column("modifiedby", Uuid, info=lookup("systemuser"))
+    created_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("createdonbehalfby", Uuid, info=lookup("systemuser"))
+    modified_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column(
+        "modifiedonbehalfby", Uuid, info=lookup("systemuser")
+    )
+    owner_id: Mapped[uuid.UUID | None] = mapped_column("ownerid", Uuid, info=lookup("owner"))
+    owner_type: Mapped[str] = mapped_column("owneridtype", String(64), default="systemuser", info=NOT_IN_WEB_API)
+    owning_business_unit: Mapped[uuid.UUID | None] = mapped_column(
+        "owningbusinessunit", Uuid, info=lookup("businessunit")
+    )
+    owning_user: Mapped[uuid.UUID | None] = mapped_column("owninguser", Uuid, info=lookup("systemuser"))
+    owning_team: Mapped[uuid.UUID | None] = mapped_column("owningteam", Uuid, info=lookup("team"))
     version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1)
     import_sequence_number: Mapped[int | None] = mapped_column("importsequencenumber", Integer)
     overridden_created_on: Mapped[datetime | None] = mapped_column("overriddencreatedon", UtcDateTime)
@@ -51,9 +55,7 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
     conversation_id: Mapped[str | None] = mapped_column("msdyn_conversation_id", String(100))
     dial_mode: Mapped[str] = mapped_column("msdyn_dialmode_type", String(100))
     disposition_codes: Mapped[str | None] = mapped_column("msdyn_disposition_codes", String(1000))
-    earliest_schedule_date: Mapped[datetime | None] = mapped_column(
-        "msdyn_earliest_schedule_date", UtcDateTime
-    )
+    earliest_schedule_date: Mapped[datetime | None] = mapped_column("msdyn_earliest_schedule_date", UtcDateTime)
     end_date: Mapped[datetime | None] = mapped_column("msdyn_end_date", UtcDateTime)
     expiration_date: Mapped[datetime | None] = mapped_column("msdyn_expiration_date", UtcDateTime)
     from_address: Mapped[str | None] = mapped_column("msdyn_from_address", String(300))
@@ -143,6 +145,21 @@ class DeliveryAttribute(OwnedRecordColumns, Base):
         "msdyn_proactive_delivery",
         ForeignKey("msdyn_proactive_delivery.msdyn_proactive_deliveryid", ondelete="CASCADE"),
         index=True,
+        info=lookup("msdyn_proactive_delivery", navigation="msdyn_proactive_delivery"),
     )
 
     delivery: Mapped[ProactiveDelivery] = relationship(back_populates="attributes")
+
+
+# The Web API compares strings without regard to case (lower() on both sides), and pages in primary-key
+# order; these serve `$filter=msdyn_status eq '…'` and `…config_id eq '…'` straight from the index.
+Index(
+    "ix_delivery_odata_status",
+    func.lower(ProactiveDelivery.status),
+    ProactiveDelivery.id,
+)
+Index(
+    "ix_delivery_odata_config",
+    func.lower(ProactiveDelivery.engagement_config_id),
+    ProactiveDelivery.id,
+)

@@ -1,0 +1,1 @@
+"""The Dataverse read side: entity sets, query options, $metadata."""

@@ -1,0 +1,22 @@
+"""The entity sets the emulator serves under /api/data/v9.x/, and how they relate."""
+
+from __future__ import annotations
+
+from ccaas_emulator.db.models import DeliveryAttribute, EngagementConfig, ProactiveDelivery
+from ccaas_emulator.odata.model import EntitySet, describe, relate
+
+# The Proactive Engagement service adds delivery and attribute rows (003_...); clients only read them.
+DELIVERIES = describe(ProactiveDelivery, entity_set="msdyn_proactive_deliveries", primary_name="msdyn_delivery_id")
+ATTRIBUTES = describe(DeliveryAttribute, entity_set="msdyn_proactive_delivery_attributes", primary_name="msdyn_keyword")
+CONFIGURATIONS = describe(
+    EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name", writable=True
+)
+
+# wire-facts B1: the documented 1:N relationship, which is also the delivery's collection navigation property.
+DELIVERY_ATTRIBUTES = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
+relate(one=DELIVERIES, many=ATTRIBUTES, relationship=DELIVERY_ATTRIBUTES, lookup_column="msdyn_proactive_delivery")
+
+ENTITY_SETS: dict[str, EntitySet] = {
+    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS)
+}
+BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.entity_type: entity_set for entity_set in ENTITY_SETS.values()}

@@ -1,0 +1,105 @@
+"""$metadata (CSDL XML) and the service document, generated from the entity model and the actions.
+
+Shape as Dataverse writes it (research notes 5): namespace Microsoft.Dynamics.CRM aliased mscrm, every
+entity type deriving from the abstract crmbaseentity, lookups as `_x_value` Edm.Guid properties with a
+single-valued navigation property and its referential constraint, unbound actions returning
+`<Action>Response` complex types, one container named System.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from ccaas_emulator.intake.schemas import ACTIONS, ActionParameters
+from ccaas_emulator.odata.entity_sets import ENTITY_SETS
+from ccaas_emulator.odata.model import Edm, EntitySet
+from ccaas_emulator.wire.context import NAMESPACE
+
+ALIAS = "mscrm"
+EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
+EDM = "http://docs.oasis-open.org/odata/ns/edm"
+CONTAINER = "System"
+VOCABULARIES = (
+    ("http://vocabularies.odata.org/OData.Community.Keys.V1.xml", "OData.Community.Keys.V1", "Keys"),
+    ("http://vocabularies.odata.org/OData.Community.Display.V1.xml", "OData.Community.Display.V1", "Display"),
+)
+
+
+@lru_cache(maxsize=1)
+def csdl() -> bytes:
+    """The whole document; the model is fixed for the life of the process, so it is built once."""
+    root = Element("edmx:Edmx", {"Version": "4.0", "xmlns:edmx": EDMX})
+    for uri, namespace, alias in VOCABULARIES:
+        reference = SubElement(root, "edmx:Reference", {"Uri": uri})
+        SubElement(reference, "edmx:Include", {"Namespace": namespace, "Alias": alias})
+    services = SubElement(root, "edmx:DataServices")
+    schema = SubElement(services, "Schema", {"Namespace": NAMESPACE, "Alias": ALIAS, "xmlns": EDM})
+    SubElement(schema, "EntityType", {"Name": "crmbaseentity", "Abstract": "true"})
+    for entity_set in ENTITY_SETS.values():
+        _entity_type(schema, entity_set)
+    for parameters in ACTIONS:
+        _complex_type(schema, parameters)
+        _action(schema, parameters)
+    container = SubElement(schema, "EntityContainer", {"Name": CONTAINER})
+    for entity_set in ENTITY_SETS.values():
+        element = SubElement(container, "EntitySet", {"Name": entity_set.name, "EntityType": entity_set.qualified_type})
+        for navigation in entity_set.navigations.values():
+            SubElement(element, "NavigationPropertyBinding", {"Path": navigation.name, "Target": navigation.target_set})
+    for parameters in ACTIONS:
+        SubElement(container, "ActionImport", {"Name": parameters.action, "Action": f"{NAMESPACE}.{parameters.action}"})
+    return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="unicode").encode()
+
+
+def service_document(context: str) -> dict[str, Any]:
+    """GET /api/data/v9.x/: the entity sets (wire-facts E8)."""
+    return {
+        "@odata.context": context,
+        "value": [{"name": name, "kind": "EntitySet", "url": name} for name in ENTITY_SETS],
+    }
+
+
+def _entity_type(schema: Element, entity_set: EntitySet) -> None:
+    element = SubElement(schema, "EntityType", {"Name": entity_set.entity_type, "BaseType": f"{ALIAS}.crmbaseentity"})
+    key = SubElement(element, "Key")
+    SubElement(key, "PropertyRef", {"Name": entity_set.key.name})
+    for prop in entity_set.properties.values():
+        attributes = {"Name": prop.name, "Type": prop.edm.value}
+        if prop.edm is Edm.STRING:
+            attributes["Unicode"] = "false"
+        SubElement(element, "Property", attributes)
+    for navigation in entity_set.navigations.values():
+        target = ENTITY_SETS[navigation.target_set]
+        type_name = f"{ALIAS}.{target.entity_type}"
+        if navigation.collection:
+            SubElement(
+                element,
+                "NavigationProperty",
+                {"Name": navigation.name, "Type": f"Collection({type_name})", "Partner": navigation.partner},
+            )
+            continue
+        nav = SubElement(
+            element, "NavigationProperty", {"Name": navigation.name, "Type": type_name, "Partner": navigation.partner}
+        )
+        lookup = entity_set.lookup_by_column(navigation.local_column.name)
+        assert lookup is not None
+        SubElement(nav, "ReferentialConstraint", {"Property": lookup.name, "ReferencedProperty": target.key.name})
+
+
+def _complex_type(schema: Element, parameters: type[ActionParameters]) -> None:
+    element = SubElement(schema, "ComplexType", {"Name": f"{parameters.action}Response"})
+    for name in parameters.response_fields:
+        SubElement(element, "Property", {"Name": name, "Type": "Edm.String", "Unicode": "false"})
+
+
+def _action(schema: Element, parameters: type[ActionParameters]) -> None:
+    # The reference documents type every parameter as a String; structured ones (Windows, Contacts,
+    # InputAttributes) are also sent as JSON-encoded strings (wire-facts A11), which only Edm.String admits.
+    element = SubElement(schema, "Action", {"Name": parameters.action})
+    for name, field in parameters.model_fields.items():
+        attributes = {"Name": name, "Type": "Edm.String", "Unicode": "false"}
+        if field.is_required():
+            attributes["Nullable"] = "false"
+        SubElement(element, "Parameter", attributes)
+    SubElement(element, "ReturnType", {"Type": f"{ALIAS}.{parameters.action}Response", "Nullable": "false"})

@@ -1,0 +1,187 @@
+"""The entity data model the Web API serves, read off the table models: sets, types, keys, lookups.
+
+Nothing here is kept by hand per column: a column's Edm type, length, choice and lookup come from its
+SQLAlchemy definition (db/types.py marks lookups and bounds), so a new column shows up in the entity
+sets, in `$metadata` and in `$filter` at once. Columns prefixed `emulator_` are the emulator's own and
+are never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Table, Uuid
+
+from ccaas_emulator.db.types import ChoiceType, UtcDateTime
+from ccaas_emulator.domain import ChoiceEnum
+from ccaas_emulator.wire.context import NAMESPACE
+
+EMULATOR_PREFIX = "emulator_"
+# System columns the platform writes itself; a client's value for them is ignored, as Dataverse does.
+SERVICE_WRITTEN = frozenset(
+    {
+        "createdon",
+        "modifiedon",
+        "createdby",
+        "modifiedby",
+        "createdonbehalfby",
+        "modifiedonbehalfby",
+        "versionnumber",
+        "owningbusinessunit",
+        "owninguser",
+        "owningteam",
+    }
+)
+
+
+class Edm(StrEnum):
+    """The primitive types of the entity data model that the tables use."""
+
+    GUID = "Edm.Guid"
+    STRING = "Edm.String"
+    DATE_TIME = "Edm.DateTimeOffset"
+    INT32 = "Edm.Int32"
+    INT64 = "Edm.Int64"
+    BOOLEAN = "Edm.Boolean"
+    DOUBLE = "Edm.Double"
+
+
+@dataclass(frozen=True)
+class Property:
+    """One structural property of an entity type, as the Web API names and types it."""
+
+    name: str
+    column: Column[Any]
+    edm: Edm
+    max_length: int | None = None
+    choice: type[ChoiceEnum] | None = None
+    lookup_target: str | None = None
+    """For a lookup (`_x_value`): the logical name of the table it points to."""
+    navigation: str | None = None
+    """For a lookup: its single-valued navigation property, when the target is served here."""
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def is_string(self) -> bool:
+        return self.edm is Edm.STRING
+
+    @property
+    def service_written(self) -> bool:
+        return self.column.name in SERVICE_WRITTEN
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """A navigation property: to the one record a lookup points at, or to the records pointing here."""
+
+    name: str
+    target_set: str
+    collection: bool
+    local_column: Column[Any]
+    remote_column: Column[Any]
+    partner: str
+
+
+@dataclass
+class EntitySet:
+    """An entity set and its entity type (wire-facts B1-B3)."""
+
+    name: str
+    entity_type: str
+    table: Table
+    key: Property
+    primary_name: str
+    writable: bool
+    """True where clients create, change and delete rows over OData; False for service-written tables."""
+    properties: dict[str, Property]
+    navigations: dict[str, Navigation] = field(default_factory=dict)
+
+    @property
+    def qualified_type(self) -> str:
+        return f"{NAMESPACE}.{self.entity_type}"
+
+    def lookup_by_column(self, column_name: str) -> Property | None:
+        return next((p for p in self.properties.values() if p.column.name == column_name), None)
+
+
+def describe(model: Any, *, entity_set: str, primary_name: str, writable: bool = False) -> EntitySet:
+    """The entity set of a table model: every Web API column, its Edm type and facets."""
+    table: Table = model.__table__
+    properties: dict[str, Property] = {}
+    key: Property | None = None
+    for column in table.columns:
+        if column.name.startswith(EMULATOR_PREFIX) or column.info.get("web_api") is False:
+            continue
+        prop = _property(column)
+        properties[prop.name] = prop
+        if column.primary_key:
+            key = prop
+    if key is None:
+        raise ValueError(f"{table.name} has no primary key")
+    return EntitySet(
+        name=entity_set,
+        entity_type=table.name,
+        table=table,
+        key=key,
+        primary_name=primary_name,
+        writable=writable,
+        properties=properties,
+    )
+
+
+def relate(*, one: EntitySet, many: EntitySet, relationship: str, lookup_column: str) -> None:
+    """A 1:N relationship: the collection on `one` is named after the relationship (as Dataverse names
+    it), the single-valued one on `many` after the lookup's navigation property."""
+    lookup = many.lookup_by_column(lookup_column)
+    if lookup is None or lookup.navigation is None:
+        raise ValueError(f"{many.entity_type}.{lookup_column} is not a lookup with a navigation property")
+    one.navigations[relationship] = Navigation(
+        name=relationship,
+        target_set=many.name,
+        collection=True,
+        local_column=one.key.column,
+        remote_column=lookup.column,
+        partner=lookup.navigation,
+    )
+    many.navigations[lookup.navigation] = Navigation(
+        name=lookup.navigation,
+        target_set=one.name,
+        collection=False,
+        local_column=lookup.column,
+        remote_column=one.key.column,
+        partner=relationship,
+    )
+
+
+def _property(column: Column[Any]) -> Property:
+    target = column.info.get("lookup")
+    name = f"_{column.name}_value" if target else str(column.name)  # not quoted_name: orjson wants str
+    column_type = column.type
+    common: dict[str, Any] = {
+        "name": name,
+        "column": column,
+        "lookup_target": target,
+        "navigation": column.info.get("navigation"),
+        "minimum": column.info.get("min"),
+        "maximum": column.info.get("max"),
+    }
+    if isinstance(column_type, ChoiceType):
+        return Property(edm=Edm.INT32, choice=column_type.enum, **common)  # type: ignore[arg-type]
+    if isinstance(column_type, UtcDateTime):
+        return Property(edm=Edm.DATE_TIME, **common)
+    if isinstance(column_type, Uuid):
+        return Property(edm=Edm.GUID, **common)
+    if isinstance(column_type, String):
+        return Property(edm=Edm.STRING, max_length=column_type.length, **common)
+    if isinstance(column_type, BigInteger):
+        return Property(edm=Edm.INT64, **common)
+    if isinstance(column_type, Integer):
+        return Property(edm=Edm.INT32, **common)
+    if isinstance(column_type, Boolean):
+        return Property(edm=Edm.BOOLEAN, **common)
+    if isinstance(column_type, Float):
+        return Property(edm=Edm.DOUBLE, **common)
+    raise TypeError(f"no Edm type for {column.table.name}.{column.name} ({column_type!r})")

@@ -1,0 +1,310 @@
+"""HTTP edge of the Web API's entity sets, $metadata and the service document (under /api/data/v9.x/)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ccaas_emulator.auth.callers import Caller, load_caller
+from ccaas_emulator.auth.privileges import Access, require_privilege
+from ccaas_emulator.odata import writes
+from ccaas_emulator.odata.entity_sets import ENTITY_SETS
+from ccaas_emulator.odata.metadata import csdl, service_document
+from ccaas_emulator.odata.model import EntitySet
+from ccaas_emulator.odata.options import QueryOptions, parse_query
+from ccaas_emulator.odata.query import navigation as find_navigation
+from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
+from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
+from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED
+from ccaas_emulator.wire.responses import ODataJSONResponse
+
+T = TypeVar("T")
+_GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+
+
+def build_router(version: str, *, documented: bool) -> APIRouter:
+    """Entity sets under /api/data/<version>/ (v9.0, v9.1 and v9.2 all answer: wire-facts E1)."""
+    router = APIRouter(prefix=f"/api/data/{version}", include_in_schema=documented, tags=["Web API"])
+
+    @router.get("/", summary="Service document: the entity sets")
+    async def service(request: Request) -> ODataJSONResponse:
+        runtime = _runtime(request)
+        runtime.authenticator.authenticate(request)
+        return ODataJSONResponse(service_document(_urls(runtime, version).root + "$metadata"))
+
+    @router.get("/$metadata", summary="CSDL of the entity sets and actions")
+    async def metadata(request: Request) -> Response:
+        runtime = _runtime(request)
+        runtime.authenticator.authenticate(request)
+        accept = request.headers.get("accept", "")
+        if accept and not any(kind in accept for kind in ("xml", "*/*")):
+            raise METADATA_MEDIA_TYPE(accept=accept)
+        return Response(csdl(), media_type="application/xml")
+
+    for entity_set in ENTITY_SETS.values():
+        _add_entity_set_routes(router, version, entity_set)
+    return router
+
+
+def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySet) -> None:
+    name = entity_set.name
+    table = entity_set.entity_type
+
+    @router.get(f"/{name}", summary=f"List {name}", name=f"list_{name}")
+    async def list_rows(request: Request) -> ODataJSONResponse:
+        options, preferences, runtime, token = _read_request(request)
+
+        def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
+            require_privilege(caller, Access.READ, table)
+            reader = Reader(session, _urls(runtime, version), preferences)
+            return reader.collection(entity_set, options, raw_query=request.url.query, path=name)
+
+        body, paged = await _read(runtime, token, work)
+        return _json(body, preferences.applied(paged=paged))
+
+    @router.get(f"/{name}/$count", summary=f"Count {name}", name=f"count_{name}")
+    async def count_rows(request: Request) -> Response:
+        options, preferences, runtime, token = _read_request(request)
+
+        def work(session: Session, caller: Caller) -> int:
+            require_privilege(caller, Access.READ, table)
+            return Reader(session, _urls(runtime, version), preferences).count(entity_set, options, None)
+
+        return Response(str(await _read(runtime, token, work)), media_type="text/plain")
+
+    @router.get(f"/{name}({{key}})", summary=f"Retrieve one {table}", name=f"get_{name}")
+    async def get_row(key: str, request: Request) -> Response:
+        options, preferences, runtime, token = _read_request(request)
+        row_id = parse_key(entity_set, key)
+
+        def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
+            require_privilege(caller, Access.READ, table)
+            return Reader(session, _urls(runtime, version), preferences).entity(entity_set, row_id, options)
+
+        body, etag = await _read(runtime, token, work)
+        # research notes 8: a matching If-None-Match is 304, except with $expand or annotations.
+        if_none_match = request.headers.get("if-none-match")
+        cacheable = not options.expand and not preferences.annotations.patterns
+        if if_none_match and cacheable and etag in [tag.strip() for tag in if_none_match.split(",")]:
+            return Response(status_code=304, headers={"ETag": etag})
+        return _json(body, preferences.applied(paged=False), headers={"ETag": etag})
+
+    @router.get(f"/{name}({{key}})/{{navigation}}", summary=f"Related rows of a {table}", name=f"related_{name}")
+    async def related(key: str, navigation: str, request: Request) -> ODataJSONResponse:
+        return await _related(request, version, entity_set, key, navigation)
+
+    @router.get(
+        f"/{name}({{key}})/{{navigation}}/$count",
+        summary=f"Count related rows of a {table}",
+        name=f"related_count_{name}",
+    )
+    async def related_count(key: str, navigation: str, request: Request) -> Response:
+        options, preferences, runtime, token = _read_request(request)
+        row_id = parse_key(entity_set, key)
+        nav = find_navigation(entity_set, navigation)
+        target = ENTITY_SETS[nav.target_set]
+
+        def work(session: Session, caller: Caller) -> int:
+            require_privilege(caller, Access.READ, table)
+            require_privilege(caller, Access.READ, target.entity_type)
+            reader = Reader(session, _urls(runtime, version), preferences)
+            reader.require_row(entity_set, row_id)
+            return reader.count(target, options, (nav, row_id))
+
+        # research notes 3: a navigation's /$count starts with a byte order mark.
+        return Response("\ufeff" + str(await _read(runtime, token, work)), media_type="text/plain")
+
+    @router.post(f"/{name}", summary=f"Create a {table}", name=f"create_{name}")
+    async def create_row(request: Request) -> Response:
+        runtime, token, payload, preferences, options = await _write_request(request)
+
+        def work(session: Session, caller: Caller) -> uuid.UUID:
+            require_privilege(caller, Access.CREATE, table)
+            return writes.create(
+                session, entity_set=entity_set, payload=payload, caller=caller, now=runtime.clock.now()
+            )
+
+        row_id = await _write(runtime, token, work)
+        return await _written(token, runtime, version, entity_set, row_id, preferences, options, created=True)
+
+    @router.patch(f"/{name}({{key}})", summary=f"Update (or upsert) a {table}", name=f"update_{name}")
+    async def update_row(key: str, request: Request) -> Response:
+        row_id = parse_key(entity_set, key)
+        runtime, token, payload, preferences, options = await _write_request(request)
+        conditions = writes.Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
+
+        def work(session: Session, caller: Caller) -> bool:
+            require_privilege(caller, Access.WRITE, table)
+            created = writes.upsert(
+                session,
+                entity_set=entity_set,
+                key=row_id,
+                payload=payload,
+                caller=caller,
+                now=runtime.clock.now(),
+                preconditions=conditions,
+            )
+            if created:
+                require_privilege(caller, Access.CREATE, table)
+            return created
+
+        created = await _write(runtime, token, work)
+        return await _written(token, runtime, version, entity_set, row_id, preferences, options, created=created)
+
+    @router.delete(f"/{name}({{key}})", summary=f"Delete a {table}", name=f"delete_{name}")
+    async def delete_row(key: str, request: Request) -> Response:
+        runtime = _runtime(request)
+        token = runtime.authenticator.authenticate(request)
+        row_id = parse_key(entity_set, key)
+        conditions = writes.Preconditions(request.headers.get("if-match"))
+
+        def work(session: Session, caller: Caller) -> None:
+            require_privilege(caller, Access.DELETE, table)
+            writes.remove(session, entity_set=entity_set, key=row_id, preconditions=conditions)
+
+        await _write(runtime, token, work)
+        return Response(status_code=204)
+
+    # wire-facts E5: DELETE or PATCH on a collection (and PUT on a row) is 405.
+    @router.api_route(f"/{name}", methods=["PATCH", "DELETE", "PUT"], include_in_schema=False)
+    async def collection_method(request: Request) -> Response:
+        _runtime(request).authenticator.authenticate(request)
+        error = METHOD_NOT_ALLOWED(method=request.method)
+        error.headers["Allow"] = "GET, POST"
+        raise error
+
+    @router.api_route(f"/{name}({{key}})", methods=["PUT", "POST"], include_in_schema=False)
+    async def row_method(key: str, request: Request) -> Response:
+        _runtime(request).authenticator.authenticate(request)
+        error = METHOD_NOT_ALLOWED(method=request.method)
+        error.headers["Allow"] = "GET, PATCH, DELETE"
+        raise error
+
+
+async def _related(
+    request: Request, version: str, entity_set: EntitySet, key: str, navigation: str
+) -> ODataJSONResponse:
+    options, preferences, runtime, token = _read_request(request)
+    row_id = parse_key(entity_set, key)
+    nav = find_navigation(entity_set, navigation)
+    target = ENTITY_SETS[nav.target_set]
+    path = f"{entity_set.name}({row_id})/{nav.name}"
+
+    def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
+        require_privilege(caller, Access.READ, entity_set.entity_type)
+        require_privilege(caller, Access.READ, target.entity_type)
+        reader = Reader(session, _urls(runtime, version), preferences)
+        parent = reader.require_row(entity_set, row_id)
+        if nav.collection:
+            body, paged = reader.collection(
+                target, options, raw_query=request.url.query, path=path, parent=(nav, row_id)
+            )
+            body["@odata.context"] = body["@odata.context"].replace(f"#{path}", f"#{target.name}", 1)
+            return body, paged
+        # research notes 1d: a single related row answers as an entity of its own set.
+        return reader.entity(target, parent[nav.local_column.name], options)[0], False
+
+    body, paged = await _read(runtime, token, work)
+    return _json(body, preferences.applied(paged=paged))
+
+
+# --- shared request plumbing ---------------------------------------------------------------------------
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _urls(runtime: Runtime, version: str) -> Urls:
+    return Urls(runtime.settings.org_url, version)
+
+
+def _read_request(request: Request) -> tuple[QueryOptions, Preferences, Runtime, Any]:
+    runtime = _runtime(request)
+    token = runtime.authenticator.authenticate(request)
+    options = parse_query(list(request.query_params.multi_items()))
+    return options, parse_preferences(request.headers.getlist("prefer")), runtime, token
+
+
+async def _write_request(request: Request) -> tuple[Runtime, Any, Any, Preferences, QueryOptions]:
+    runtime = _runtime(request)
+    token = runtime.authenticator.authenticate(request)
+    check_json_content_type(request)
+    payload = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
+    options = parse_query(list(request.query_params.multi_items()))
+    return runtime, token, payload, parse_preferences(request.headers.getlist("prefer")), options
+
+
+async def _read(runtime: Runtime, token: Any, work: Callable[[Session, Caller], T]) -> T:
+    def unit_of_work() -> T:
+        with runtime.database.read() as session:
+            return work(session, load_caller(session, object_id=token.object_id))
+
+    return await run_in_threadpool(unit_of_work)
+
+
+async def _write(runtime: Runtime, token: Any, work: Callable[[Session, Caller], T]) -> T:
+    def unit_of_work() -> T:
+        with runtime.database.transaction() as session:
+            return work(session, load_caller(session, object_id=token.object_id))
+
+    return await run_in_threadpool(unit_of_work)
+
+
+async def _written(
+    token: Any,
+    runtime: Runtime,
+    version: str,
+    entity_set: EntitySet,
+    row_id: uuid.UUID,
+    preferences: Preferences,
+    options: QueryOptions,
+    *,
+    created: bool,
+) -> Response:
+    """wire-facts E11: 204 with OData-EntityId, or the row itself with return=representation."""
+    urls = _urls(runtime, version)
+    if not preferences.return_representation:
+        return Response(status_code=204, headers={"OData-EntityId": urls.entity_id(entity_set, row_id)})
+
+    def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
+        return Reader(session, urls, preferences).entity(entity_set, row_id, options)
+
+    body, etag = await _read(runtime, token, work)
+    return _json(
+        body,
+        preferences.applied(paged=False, representation=True),
+        status=201 if created else 200,
+        headers={"ETag": etag},
+    )
+
+
+def _json(
+    body: dict[str, Any], applied: list[str], *, status: int = 200, headers: dict[str, str] | None = None
+) -> ODataJSONResponse:
+    response = ODataJSONResponse(body, status_code=status, headers=headers)
+    for preference in applied:
+        response.headers.append("Preference-Applied", preference)
+    return response
+
+
+_KEY = re.compile(rf"(?:(?P<name>[A-Za-z_]+)=)?(?P<guid>{_GUID})(?:,partitionid='(?P<partition>[^']*)')?\Z")
+
+
+def parse_key(entity_set: EntitySet, text: str) -> uuid.UUID:
+    """`(<guid>)`, `(<keyname>=<guid>)` or, for elastic tables, `(<keyname>=<guid>,partitionid='<p>')`."""
+    match = _KEY.match(text.strip())
+    if match is None or (match.group("name") not in (None, entity_set.key.name)):
+        raise INVALID_KEY(key=text[:200], entity_set=entity_set.name)
+    if match.group("partition") is not None and "partitionid" not in entity_set.properties:
+        raise INVALID_KEY(key=text[:200], entity_set=entity_set.name)
+    return uuid.UUID(match.group("guid"))

@@ -1,0 +1,278 @@
+"""Reading entity sets as the Web API answers: pages, single rows, related rows, counts (wire-facts E8-E10)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import RowMapping
+from sqlalchemy.orm import Session
+
+from ccaas_emulator.odata import query
+from ccaas_emulator.odata.entity_sets import ENTITY_SETS
+from ccaas_emulator.odata.model import EntitySet, Navigation
+from ccaas_emulator.odata.options import Expand, QueryOptions
+from ccaas_emulator.odata.paging import cursor_of, decode_skiptoken, encode_skiptoken, sort_keys
+from ccaas_emulator.odata.representation import FORMATTED_VALUE, Annotations, Renderer, lookup_targets
+from ccaas_emulator.wire.context import service_root
+from ccaas_emulator.wire.errors import EXPAND_NOT_SUPPORTED, OBJECT_DOES_NOT_EXIST
+
+MAX_EXPANDS = 15
+TOTAL_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
+TOTAL_COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+GLOBAL_METADATA_VERSION = "Microsoft.Dynamics.CRM.globalmetadataversion"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a request's Prefer headers ask for (wire-facts E2, E3), and what to echo as applied."""
+
+    max_page_size: int | None = None
+    annotations: Annotations = field(default_factory=Annotations)
+    annotations_text: str | None = None
+    return_representation: bool = False
+
+    def applied(self, *, paged: bool, representation: bool = False) -> list[str]:
+        echoed = []
+        if self.annotations_text is not None:
+            echoed.append(f"odata.include-annotations={self.annotations_text}")
+        if paged and self.max_page_size is not None:
+            echoed.append(f"odata.maxpagesize={self.max_page_size}")
+        if representation and self.return_representation:
+            echoed.append("return=representation")
+        return echoed
+
+
+def parse_preferences(headers: list[str]) -> Preferences:
+    """Prefer: odata.maxpagesize=N, odata.include-annotations="...", return=representation (any order)."""
+    max_page_size = None
+    annotations_text = None
+    representation = False
+    for header in headers:
+        for token in _split_preferences(header):
+            name, _, value = token.partition("=")
+            name = name.strip().lower()
+            value = value.strip()
+            if name == "odata.maxpagesize" and value.isdigit() and len(value) <= 9 and int(value) > 0:
+                max_page_size = min(int(value), query.MAX_PAGE_SIZE)
+            elif name == "odata.include-annotations" and value:
+                annotations_text = value
+            elif name == "return" and value.lower() == "representation":
+                representation = True
+    patterns = tuple(item.strip() for item in (annotations_text or "").strip('"').split(",") if item.strip())
+    return Preferences(max_page_size, Annotations(patterns), annotations_text, representation)
+
+
+def _split_preferences(header: str) -> list[str]:
+    tokens, current, quoted = [], [], False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tokens.append("".join(current))
+    return [token for token in tokens if token.strip()]
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The URLs a response names: its service root, @odata.context, entity ids, next links."""
+
+    org_url: str
+    version: str
+
+    @property
+    def root(self) -> str:
+        return service_root(self.org_url, self.version)
+
+    def context(self, target: str, clause: str = "", *, entity: bool = False) -> str:
+        return f"{self.root}$metadata#{target}{clause}{'/$entity' if entity else ''}"
+
+    def entity_id(self, entity_set: EntitySet, key: uuid.UUID) -> str:
+        return f"{self.root}{entity_set.name}({key})"
+
+
+def context_clause(select: tuple[str, ...] | None, expand: tuple[Expand, ...]) -> str:
+    """`(a,b,nav(c))`: the $select list and each expansion with its own (research notes 1a-1c)."""
+    items = list(select or ())
+    items += [f"{item.navigation}({','.join(item.select or ())})" for item in expand]
+    return f"({','.join(items)})" if items else ""
+
+
+@dataclass
+class Reader:
+    """Answers the GETs of one request, inside its read-only unit of work."""
+
+    session: Session
+    urls: Urls
+    preferences: Preferences
+
+    def collection(
+        self,
+        entity_set: EntitySet,
+        options: QueryOptions,
+        *,
+        raw_query: str,
+        path: str,
+        parent: tuple[Navigation, uuid.UUID] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """A page of an entity set (or of a parent's related rows); True when it is a paged answer."""
+        chosen = query.selection(entity_set, options.select)
+        expansions = self._plan_expansions(entity_set, options)
+        condition = query.filter_condition(entity_set, options.filter, options.aliases)
+        if parent is not None:
+            navigation, key = parent
+            by_parent = entity_set.table.c[navigation.remote_column.name] == key
+            condition = by_parent if condition is None else by_parent & condition
+        keys = sort_keys(entity_set, entity_set.table, options.orderby)
+        paged = options.top is None or self.preferences.max_page_size is not None
+        size = (
+            (self.preferences.max_page_size or query.MAX_PAGE_SIZE)
+            if paged
+            else min(options.top or 0, query.MAX_PAGE_SIZE)
+        )
+        cursor, page_number = (None, 1)
+        if options.skiptoken is not None:
+            cursor, page_number = decode_skiptoken(options.skiptoken, keys)
+        page = query.read_page(
+            self.session, entity_set=entity_set, condition=condition, keys=keys, cursor=cursor, size=size
+        )
+        body: dict[str, Any] = {
+            "@odata.context": self.urls.context(path, context_clause(options.select, options.expand))
+        }
+        self._counts(body, entity_set, condition, options.count)
+        body["value"] = self._render(chosen, expansions, page.rows)
+        if paged and page.more and page.rows:
+            token = encode_skiptoken(
+                keys, cursor_of(keys, page.rows[0]), cursor_of(keys, page.rows[-1]), page_number + 1
+            )
+            body["@odata.nextLink"] = self._next_link(path, raw_query, token)
+        return body, paged
+
+    def entity(self, entity_set: EntitySet, key: uuid.UUID, options: QueryOptions) -> tuple[dict[str, Any], str]:
+        """One row by its key, with its ETag; 404 in Dataverse's words when there is none."""
+        row = query.read_one(self.session, entity_set=entity_set, key=key)
+        if row is None:
+            raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
+        chosen = query.selection(entity_set, options.select)
+        expansions = self._plan_expansions(entity_set, options)
+        body: dict[str, Any] = {
+            "@odata.context": self.urls.context(
+                entity_set.name, context_clause(options.select, options.expand), entity=True
+            )
+        }
+        body.update(self._render(chosen, expansions, [row])[0])
+        return body, str(body["@odata.etag"])
+
+    def count(self, entity_set: EntitySet, options: QueryOptions, parent: tuple[Navigation, uuid.UUID] | None) -> int:
+        condition = query.filter_condition(entity_set, options.filter, options.aliases)
+        if parent is not None:
+            navigation, key = parent
+            by_parent = entity_set.table.c[navigation.remote_column.name] == key
+            condition = by_parent if condition is None else by_parent & condition
+        return min(query.count_rows(self.session, entity_set=entity_set, condition=condition), query.COUNT_LIMIT)
+
+    def require_row(self, entity_set: EntitySet, key: uuid.UUID) -> RowMapping:
+        row = query.read_one(self.session, entity_set=entity_set, key=key)
+        if row is None:
+            raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
+        return row
+
+    # --- internals -------------------------------------------------------------------------------------
+    def _plan_expansions(self, entity_set: EntitySet, options: QueryOptions) -> list[query.ExpandPlan]:
+        if len(options.expand) > MAX_EXPANDS:
+            raise EXPAND_NOT_SUPPORTED(what=f"At most {MAX_EXPANDS} $expand options are supported.")
+        plans = [query.plan_expand(entity_set, item, options.aliases) for item in options.expand]
+        for plan, item in zip(plans, options.expand, strict=True):
+            if not plan.navigation.collection and (item.orderby or item.top is not None):
+                raise EXPAND_NOT_SUPPORTED(
+                    what="Only $select and $filter clause can be provided while doing $expand on many-to-one "
+                    "relationship or nested one-to-many relationship."
+                )
+        return plans
+
+    def _counts(self, body: dict[str, Any], entity_set: EntitySet, condition: Any, requested: bool) -> None:
+        annotations = self.preferences.annotations
+        total = None
+        if requested:
+            total = query.count_rows(self.session, entity_set=entity_set, condition=condition)
+            body["@odata.count"] = min(total, query.COUNT_LIMIT)
+        if annotations.wants(TOTAL_COUNT):
+            body[f"@{TOTAL_COUNT}"] = -1 if total is None else min(total, query.COUNT_LIMIT)
+        if annotations.wants(TOTAL_COUNT_EXCEEDED):
+            body[f"@{TOTAL_COUNT_EXCEEDED}"] = total is not None and total > query.COUNT_LIMIT
+        if annotations.wants(GLOBAL_METADATA_VERSION):
+            body[f"@{GLOBAL_METADATA_VERSION}"] = METADATA_VERSION
+
+    def _render(
+        self, chosen: query.Selection, expansions: list[query.ExpandPlan], rows: list[RowMapping]
+    ) -> list[dict[str, Any]]:
+        related = [query.read_expansion(self.session, plan=plan, parents=rows) for plan in expansions]
+        renderer = Renderer(self.preferences.annotations, self._lookup_names(chosen, rows, expansions, related))
+        rendered = []
+        for row in rows:
+            item = renderer.entity(chosen, row)
+            for plan, found in zip(expansions, related, strict=True):
+                local = row[plan.navigation.local_column.name]
+                if plan.navigation.collection:
+                    item[plan.navigation.name] = [
+                        renderer.entity(plan.selection, child) for child in found.get(local, [])
+                    ]
+                    item[f"{plan.navigation.name}@odata.nextLink"] = self._related_link(chosen.entity_set, local, plan)
+                else:
+                    parent = found.get(local)
+                    if parent is None:
+                        item[plan.navigation.name] = None
+                    else:
+                        # An expanded single-valued navigation carries no @odata.etag (research notes 6).
+                        entity = renderer.entity(plan.selection, parent)
+                        entity.pop("@odata.etag")
+                        item[plan.navigation.name] = entity
+            rendered.append(item)
+        return rendered
+
+    def _lookup_names(
+        self,
+        chosen: query.Selection,
+        rows: list[RowMapping],
+        expansions: list[query.ExpandPlan],
+        related: list[dict[Any, Any]],
+    ) -> dict[str, dict[uuid.UUID, str]]:
+        if not self.preferences.annotations.wants(FORMATTED_VALUE):
+            return {}
+        wanted = lookup_targets(chosen, rows)
+        for plan, found in zip(expansions, related, strict=True):
+            children = [child for value in found.values() for child in (value if isinstance(value, list) else [value])]
+            for target, ids in lookup_targets(plan.selection, children).items():
+                wanted.setdefault(target, set()).update(ids)
+        return {target: query.lookup_names(self.session, target=target, ids=ids) for target, ids in wanted.items()}
+
+    def _related_link(self, entity_set: EntitySet, key: Any, plan: query.ExpandPlan) -> str:
+        link = f"{self.urls.root}{entity_set.name}({key})/{plan.navigation.name}"
+        if plan.selection.names:
+            link += "?$select=" + ",".join(plan.selection.names)
+        return link
+
+    def _next_link(self, path: str, raw_query: str, token: str) -> str:
+        """The request's own query string, as sent, with the new $skiptoken last (research notes 2)."""
+        kept = [part for part in raw_query.split("&") if part and not _is_skiptoken(part)]
+        kept.append("$skiptoken=" + quote(token, safe="=/"))
+        return f"{self.urls.root}{path}?{'&'.join(kept)}"
+
+
+def _is_skiptoken(part: str) -> bool:
+    name = part.split("=", 1)[0].lower()
+    return name in ("$skiptoken", "%24skiptoken")
+
+
+METADATA_VERSION = "1"
+"""@Microsoft.Dynamics.CRM.globalmetadataversion: changes when the served model does (a string, as in Dataverse)."""
+
+
+def related_set(entity_set: EntitySet, navigation: Navigation) -> EntitySet:
+    return ENTITY_SETS[navigation.target_set]

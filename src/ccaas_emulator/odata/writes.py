@@ -1,0 +1,282 @@
+"""Creating, changing and deleting rows of a writable entity set (engagement configurations).
+
+A payload is read against the entity model: every property must exist and carry a value of its type,
+strings fit their column, choices are options of their choice, whole numbers keep to their bounds,
+lookups are set with `<navigation>@odata.bind`. Semantics follow wire-facts E2, E11: PATCH is an
+upsert unless `If-Match` says the row must exist; `If-Match` and `If-None-Match` check the ETag.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ccaas_emulator.auth.callers import Caller
+from ccaas_emulator.domain import StateCode, StatusCode
+from ccaas_emulator.odata.model import Edm, EntitySet, Property
+from ccaas_emulator.wire.errors import (
+    INVALID_BIND,
+    INVALID_STATUS,
+    NOT_AN_OBJECT,
+    OBJECT_DOES_NOT_EXIST,
+    OPTION_OUT_OF_RANGE,
+    PAYLOAD_VALUE,
+    PRECONDITION_FAILED,
+    RECORD_EXISTS,
+    REQUIRED_PARAMETER_MISSING,
+    STRING_TOO_LONG,
+    UNDECLARED_PROPERTY,
+    VALUE_OUT_OF_RANGE,
+)
+
+# The entity set each lookup target is bound through (`msdyn_queue@odata.bind: "/queues(<id>)"`).
+BIND_SETS = {
+    "queue": "queues",
+    "msdyn_liveworkstream": "msdyn_liveworkstreams",
+    "systemuser": "systemusers",
+    "team": "teams",
+    "owner": "systemusers",
+}
+# Values a new configuration gets for what the payload leaves out (the table's defaults).
+CREATE_DEFAULTS: dict[str, Any] = {
+    "msdyn_name": "",
+    "msdyn_description": "",
+    "msdyn_type": 100000000,  # Voice
+    "msdyn_dialmode_type": 100000000,  # Copilot
+    "msdyn_priority": 3,  # Normal
+    "msdyn_processing_order": 700610000,  # Earliest Scheduled Date (wire-facts B3: the default)
+    "msdyn_max_concurrent_calls": 10,
+    "msdyn_max_calls_per_agent": 1,
+    "msdyn_ignore_queue_hours": False,
+}
+_BIND = re.compile(r"(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9A-Fa-f-]{36})\)\Z")
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """If-Match / If-None-Match of a request: None, "*", or the ETags listed."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+
+def create(session: Session, *, entity_set: EntitySet, payload: Any, caller: Caller, now: datetime) -> uuid.UUID:
+    """POST: a new row; its id is the payload's key if it names one, else a new GUID."""
+    values = _column_values(entity_set, payload)
+    key_column = entity_set.key.column.name
+    row_id = values.pop(key_column, None) or uuid.uuid4()
+    if _version_of(session, entity_set, row_id) is not None:
+        raise RECORD_EXISTS()
+    _insert(session, entity_set, row_id, values, caller, now)
+    return row_id
+
+
+def upsert(
+    session: Session,
+    *,
+    entity_set: EntitySet,
+    key: uuid.UUID,
+    payload: Any,
+    caller: Caller,
+    now: datetime,
+    preconditions: Preconditions,
+) -> bool:
+    """PATCH: change the row, or create it under this key when it does not exist. True if created."""
+    values = _column_values(entity_set, payload)
+    key_column = entity_set.key.column.name
+    if values.pop(key_column, key) != key:
+        raise PAYLOAD_VALUE(entity_set=entity_set.name, value=payload.get(entity_set.key.name), edm="Edm.Guid")
+    version = _version_of(session, entity_set, key)
+    if preconditions.if_none_match is not None and version is not None:
+        raise RECORD_EXISTS()
+    _check_if_match(entity_set, key, version, preconditions.if_match)
+    if version is None:
+        _insert(session, entity_set, key, values, caller, now)
+        return True
+    current = dict(session.execute(select(entity_set.table).where(entity_set.key.column == key)).mappings().one())
+    _settle_state(entity_set, key, values, current)
+    values.update({"modifiedon": now, "modifiedby": caller.user_id} if "modifiedby" in entity_set.table.c else {})
+    values["modifiedon"] = now
+    values["versionnumber"] = version + 1
+    session.execute(update(entity_set.table).where(entity_set.key.column == key).values(values))
+    return False
+
+
+def remove(session: Session, *, entity_set: EntitySet, key: uuid.UUID, preconditions: Preconditions) -> None:
+    """DELETE: the row must exist (404) and match If-Match when given (412)."""
+    version = _version_of(session, entity_set, key)
+    if version is None:
+        raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
+    _check_if_match(entity_set, key, version, preconditions.if_match)
+    session.execute(delete(entity_set.table).where(entity_set.key.column == key))
+
+
+def check_if_match(entity_set: EntitySet, key: uuid.UUID, version: int | None, if_match: str | None) -> None:
+    _check_if_match(entity_set, key, version, if_match)
+
+
+# --- internals -----------------------------------------------------------------------------------------
+
+
+def _version_of(session: Session, entity_set: EntitySet, key: uuid.UUID) -> int | None:
+    version_column = entity_set.table.c.versionnumber
+    return session.scalar(select(version_column).where(entity_set.key.column == key))
+
+
+def _check_if_match(entity_set: EntitySet, key: uuid.UUID, version: int | None, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    if version is None:
+        raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return
+    current = {f'W/"{version}"', f'"{version}"'}
+    if not current.intersection(tags):
+        raise PRECONDITION_FAILED()
+
+
+def _insert(
+    session: Session, entity_set: EntitySet, row_id: uuid.UUID, values: dict[str, Any], caller: Caller, now: datetime
+) -> None:
+    row = {**CREATE_DEFAULTS, **values}
+    row = {name: value for name, value in row.items() if name in entity_set.table.c}
+    _settle_state(entity_set, row_id, row, {})
+    row.update(
+        {
+            entity_set.key.column.name: row_id,
+            "createdon": now,
+            "modifiedon": now,
+            "versionnumber": 1,
+        }
+    )
+    row.setdefault("ownerid", caller.user_id)
+    session.execute(insert(entity_set.table).values(row))
+
+
+def _settle_state(entity_set: EntitySet, key: uuid.UUID, values: dict[str, Any], current: dict[str, Any]) -> None:
+    """statecode alone brings its default statuscode; a statuscode must belong to its state."""
+    if "statecode" not in entity_set.table.c:
+        return
+    state = values.get("statecode", current.get("statecode", StateCode.ACTIVE))
+    state = StateCode(state)
+    if "statuscode" not in values:
+        if "statecode" in values or not current:
+            values["statuscode"] = state.default_status
+        return
+    status = StatusCode(values["statuscode"])
+    if "statecode" not in values:
+        values["statecode"] = state = status.state
+    if status.state is not state:
+        raise INVALID_STATUS(
+            status=int(status),
+            state=f"{entity_set.entity_type}State.{state.label}",
+            entity=entity_set.entity_type,
+            id=key,
+        )
+
+
+def _column_values(entity_set: EntitySet, payload: Any) -> dict[str, Any]:
+    """The payload as column values, or the error Dataverse gives for its first problem."""
+    if not isinstance(payload, dict):
+        raise NOT_AN_OBJECT()
+    values: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name.endswith("@odata.bind"):
+            column, target = _bind(entity_set, name[: -len("@odata.bind")], value)
+            values[column] = target
+            continue
+        if "@" in name:
+            continue  # instance annotations (@odata.type, @odata.etag) carry no value
+        prop = entity_set.properties.get(name)
+        if prop is None or prop.lookup_target is not None:
+            raise UNDECLARED_PROPERTY(entity_set=entity_set.name, name=name, entity=entity_set.entity_type)
+        if prop.service_written:
+            continue  # the platform keeps these (createdon, versionnumber, ...)
+        values[prop.column.name] = _value(entity_set, prop, value)
+    return values
+
+
+def _value(entity_set: EntitySet, prop: Property, value: Any) -> Any:
+    if value is None:
+        if not prop.column.nullable:
+            raise REQUIRED_PARAMETER_MISSING(name=prop.name)
+        return None
+    mismatch = PAYLOAD_VALUE(entity_set=entity_set.name, value=_literal(value), edm=prop.edm.value)
+    if prop.edm is Edm.STRING:
+        if not isinstance(value, str) or "\x00" in value:
+            raise mismatch
+        if prop.max_length is not None and len(value) > prop.max_length:
+            raise STRING_TOO_LONG(attribute=prop.name, entity=entity_set.entity_type, limit=prop.max_length)
+        return value
+    if prop.edm is Edm.BOOLEAN:
+        if not isinstance(value, bool):
+            raise mismatch
+        return value
+    if prop.edm in (Edm.INT32, Edm.INT64):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise mismatch
+        if prop.choice is not None:
+            accepted = [int(member) for member in prop.choice]
+            if value not in accepted:
+                raise OPTION_OUT_OF_RANGE(
+                    value=value,
+                    attribute=prop.name,
+                    entity=entity_set.entity_type,
+                    accepted=",".join(str(option) for option in accepted),
+                )
+            return value
+        low = prop.minimum if prop.minimum is not None else -(2**31)
+        high = prop.maximum if prop.maximum is not None else 2**31 - 1
+        if not low <= value <= high:
+            raise VALUE_OUT_OF_RANGE(
+                value=value, attribute=prop.name, entity=entity_set.entity_type, minimum=low, maximum=high
+            )
+        return value
+    if prop.edm is Edm.GUID:
+        try:
+            return uuid.UUID(str(value)) if isinstance(value, str) else _raise(mismatch)
+        except ValueError:
+            raise mismatch from None
+    if prop.edm is Edm.DATE_TIME:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else _raise(mismatch)
+        except ValueError:
+            raise mismatch from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    raise mismatch
+
+
+def _bind(entity_set: EntitySet, navigation: str, value: Any) -> tuple[str, uuid.UUID | None]:
+    """`msdyn_queue@odata.bind: "/queues(<id>)"` -> (msdyn_queue, id); null clears the lookup."""
+    prop = entity_set.lookup_by_column(navigation)
+    if prop is None or prop.lookup_target is None or prop.service_written:
+        raise UNDECLARED_PROPERTY(
+            entity_set=entity_set.name, name=f"{navigation}@odata.bind", entity=entity_set.entity_type
+        )
+    if value is None:
+        return prop.column.name, None
+    match = _BIND.match(value) if isinstance(value, str) else None
+    expected = BIND_SETS.get(prop.lookup_target, f"{prop.lookup_target}s")
+    if match is None or match.group(1) != expected:
+        raise INVALID_BIND(
+            entity_set=entity_set.name,
+            detail=f"The value of '{navigation}@odata.bind' must be an entity reference such as "
+            f"'/{expected}(00000000-0000-0000-0000-000000000000)'.",
+        )
+    return prop.column.name, uuid.UUID(match.group(2))
+
+
+def _literal(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 100 else text[:100] + "…"
+
+
+def _raise(error: Exception) -> Any:
+    raise error
