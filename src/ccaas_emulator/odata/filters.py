@@ -19,6 +19,7 @@ from odata_query.exceptions import ODataException
 from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import (
     ColumnElement,
+    Float,
     FromClause,
     and_,
     exists,
@@ -221,6 +222,8 @@ class FilterCompiler:
     def _bind(ref: Ref, value: Any) -> ColumnElement[Any]:
         if ref.prop.is_string:
             return literal(str(value).lower())
+        if isinstance(value, float):
+            return literal(value, type_=Float())  # a whole-number column compared as a double, never cast down
         # Typed by the column: a datetime goes through UtcDateTime (UTC on both back ends).
         return literal(value, type_=ref.prop.column.type)
 
@@ -232,7 +235,7 @@ class FilterCompiler:
         mismatch = INCOMPATIBLE_OPERANDS(left=prop.edm.value, right=found, operator=operator)
         try:
             if prop.edm is Edm.STRING and isinstance(node, ast.String):
-                return node.py_val
+                return _text_value(node.val)
             if prop.edm is Edm.GUID and isinstance(node, ast.GUID):
                 return uuid.UUID(node.val)
             if prop.edm is Edm.BOOLEAN and isinstance(node, ast.Boolean):
@@ -277,7 +280,7 @@ class FilterCompiler:
                 left="Edm.String", right=_LITERAL_EDM.get(type(needle), "Edm.String"), operator=name
             )
         # %, _ and the escape character itself match literally.
-        escaped = needle.val.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = _text_value(needle.val).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = {"contains": f"%{escaped}%", "startswith": f"{escaped}%", "endswith": f"%{escaped}"}[name]
         return func.lower(ref.expression).like(literal(pattern), escape="\\")
 
@@ -341,6 +344,13 @@ class FilterCompiler:
         if prop is None:
             raise PROPERTY_NOT_FOUND(name=name, entity=scope.entity_set.entity_type)
         return Ref(prop, scope.source.c[prop.column.name])
+
+
+def _text_value(text: str) -> str:
+    """A string literal's value; U+0000 cannot be stored or compared (PostgreSQL refuses it), so it is a 400."""
+    if "\x00" in text:
+        raise FILTER_NOT_SUPPORTED(what="A string containing the character U+0000")
+    return text
 
 
 def _apply(comparator: type[ast._Comparator], left: Any, right: Any) -> ColumnElement[bool]:

@@ -158,6 +158,8 @@ def _text(prop: Property, value: Any) -> str:
 def _parse(prop: Property, text: str) -> Any:
     try:
         if prop.edm is Edm.STRING:
+            if "\x00" in text:
+                raise ValueError(text)
             return text
         if prop.edm is Edm.GUID:
             return uuid.UUID(text.strip("{}"))

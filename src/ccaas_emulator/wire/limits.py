@@ -1,0 +1,26 @@
+"""The Web API's URL limit: a GET URL of more than 32 KB is refused (wire-facts E9)."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ccaas_emulator.wire.errors import URI_TOO_LONG
+from ccaas_emulator.wire.responses import error_response
+
+MAX_URL_BYTES = 32 * 1024
+
+
+class UrlLengthLimit:
+    """Answers 414 in the error envelope before routing, parsing or authenticating an over-long URL."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_URL_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+            if length > self.limit:
+                await error_response(URI_TOO_LONG(length=length, limit=self.limit))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
