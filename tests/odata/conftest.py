@@ -16,7 +16,7 @@ ROOT = "https://contoso.crm.dynamics.com/api/data/v9.2/"
 
 
 @pytest.fixture
-def as_user(emulator: Emulator):
+def as_user(emulator: Emulator):  # noqa: F811  (the fixture imported above)
     """Headers carrying a token of a demo user: as_user("admin")."""
     runtime = emulator.client.app.state.runtime  # type: ignore[attr-defined]
     from ccaas_emulator.clock import real_now

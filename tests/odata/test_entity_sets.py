@@ -8,9 +8,7 @@ from tests.conftest import fixture_json
 from tests.dialer.conftest import VOICE_URL
 from tests.odata.conftest import ATTRIBUTES, CONFIGS, DELIVERIES, NAV, ROOT, window
 
-DOCUMENTED_QUERY = (
-    f"{DELIVERIES}?$select=msdyn_status,msdyn_result&$filter=msdyn_status eq 'Complete'&$expand={NAV}"
-)
+DOCUMENTED_QUERY = f"{DELIVERIES}?$select=msdyn_status,msdyn_result&$filter=msdyn_status eq 'Complete'&$expand={NAV}"
 
 
 def _sample_with(number: str) -> dict:
@@ -253,7 +251,10 @@ def test_the_service_document_lists_the_entity_sets(emulator, as_user):
 def test_every_version_answers_with_its_own_context(emulator, as_user):
     for version in ("v9.0", "v9.1"):
         body = emulator.client.get(f"/api/data/{version}/msdyn_proactive_deliveries", headers=as_user()).json()
-        assert body["@odata.context"] == f"https://contoso.crm.dynamics.com/api/data/{version}/$metadata#msdyn_proactive_deliveries"
+        assert (
+            body["@odata.context"]
+            == f"https://contoso.crm.dynamics.com/api/data/{version}/$metadata#msdyn_proactive_deliveries"
+        )
 
 
 def test_window_of_the_dialer_fixture_is_reexported(emulator):

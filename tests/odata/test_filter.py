@@ -37,7 +37,10 @@ def test_comparison_and_logical_operators(emulator, as_user, three):
     first, second, third = three
     assert ids(emulator, as_user, "$filter=msdyn_to_address eq '%2B15550101'") == [second]
     assert sorted(ids(emulator, as_user, "$filter=msdyn_to_address ne '%2B15550101'")) == sorted([first, third])
-    query = "$filter=(msdyn_to_address eq '%2B15550100' or msdyn_to_address eq '%2B15550101') and not (msdyn_status eq 'Complete')"
+    query = (
+        "$filter=(msdyn_to_address eq '%2B15550100' or msdyn_to_address eq '%2B15550101')"
+        " and not (msdyn_status eq 'Complete')"
+    )
     assert sorted(ids(emulator, as_user, query)) == sorted([second])
 
 
@@ -49,7 +52,9 @@ def test_string_comparisons_ignore_case(emulator, as_user, three):
 def test_contains_startswith_endswith_match_percent_and_underscore_literally(emulator, as_user, three):
     first, second, third = three
     assert ids(emulator, as_user, "$filter=contains(msdyn_to_address,'%25_')") == [third]
-    assert sorted(ids(emulator, as_user, "$filter=startswith(msdyn_to_address,'%2B1555010')")) == sorted([first, second])
+    assert sorted(ids(emulator, as_user, "$filter=startswith(msdyn_to_address,'%2B1555010')")) == sorted(
+        [first, second]
+    )
     assert ids(emulator, as_user, "$filter=endswith(msdyn_to_address,'_0102')") == [third]
     assert ids(emulator, as_user, "$filter=contains(msdyn_to_address,'5_5')") == []  # _ is no wildcard
 
@@ -70,7 +75,9 @@ def test_null_comparisons(emulator, as_user, three):
 
 def test_lookups_compare_by_guid(emulator, as_user, three):
     first = three[0]
-    response = emulator.client.get(f"{ATTRIBUTES}?$filter=_msdyn_proactive_delivery_value eq {first}", headers=as_user())
+    response = emulator.client.get(
+        f"{ATTRIBUTES}?$filter=_msdyn_proactive_delivery_value eq {first}", headers=as_user()
+    )
     assert {row["msdyn_keyword"] for row in response.json()["value"]} == {"type", "tier"}
 
 
@@ -97,35 +104,49 @@ def test_orderby_and_top(emulator, as_user, three):
 
 
 def test_top_is_ignored_when_a_page_size_is_preferred(emulator, as_user, three):
-    response = emulator.client.get(
-        f"{DELIVERIES}?$top=1", headers=as_user(Prefer="odata.maxpagesize=2")
-    )
+    response = emulator.client.get(f"{DELIVERIES}?$top=1", headers=as_user(Prefer="odata.maxpagesize=2"))
     assert len(response.json()["value"]) == 2
     assert "@odata.nextLink" in response.json()
     assert response.headers.get_list("preference-applied") == ["odata.maxpagesize=2"]
 
 
+NOPE = "Could not find a property named 'msdyn_nope' on type 'Microsoft.Dynamics.CRM.msdyn_proactive_delivery'."
+TOP = "Invalid value '-1' for $top query option found. The $top query option requires a non-negative integer value."
+MISMATCH = (
+    "A binary operator with incompatible types was detected. Found operand types '{}' and '{}' for operator kind "
+    "'Equal'."
+)
+UNKNOWN = (
+    "An unknown function with name 'nosuchfunction' was found. This may also be a function import or a key lookup "
+    "on a navigation property, which is not allowed."
+)
+TWICE = "Query option '$filter' was specified more than once, but it must be specified at most once."
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("$select=msdyn_nope", "Could not find a property named 'msdyn_nope' on type 'Microsoft.Dynamics.CRM.msdyn_proactive_delivery'."),
-        ("$filter=msdyn_nope eq 1", "Could not find a property named 'msdyn_nope' on type 'Microsoft.Dynamics.CRM.msdyn_proactive_delivery'."),
-        ("$orderby=msdyn_nope", "Could not find a property named 'msdyn_nope' on type 'Microsoft.Dynamics.CRM.msdyn_proactive_delivery'."),
-        ("$expand=msdyn_nope", "Could not find a property named 'msdyn_nope' on type 'Microsoft.Dynamics.CRM.msdyn_proactive_delivery'."),
+        ("$select=msdyn_nope", NOPE),
+        ("$filter=msdyn_nope eq 1", NOPE),
+        ("$orderby=msdyn_nope", NOPE),
+        ("$expand=msdyn_nope", NOPE),
         ("$skip=1", "Skip Clause is not supported in CRM"),
         ("$search=x", "The query parameter $search is not supported"),
         ("$format=json", "The query parameter $format is not supported"),
-        ("$top=-1", "Invalid value '-1' for $top query option found. The $top query option requires a non-negative integer value."),
+        ("$top=-1", TOP),
         ("$count=maybe", "'maybe' is not a valid count option."),
-        ("$filter=versionnumber eq 'one'", "A binary operator with incompatible types was detected. Found operand types 'Edm.Int64' and 'Edm.String' for operator kind 'Equal'."),
-        ("$filter=msdyn_status eq 1", "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Int32' for operator kind 'Equal'."),
+        ("$filter=versionnumber eq 'one'", MISMATCH.format("Edm.Int64", "Edm.String")),
+        ("$filter=msdyn_status eq 1", MISMATCH.format("Edm.String", "Edm.Int32")),
         ("$filter=tolower(msdyn_status) eq 'x'", None),
-        ("$filter=nosuchfunction(msdyn_status)", "An unknown function with name 'nosuchfunction' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed."),
+        ("$filter=nosuchfunction(msdyn_status)", UNKNOWN),
         ("$filter=msdyn_status eq", None),
         ("$filter=(msdyn_status eq 'x'", None),
         ("$filter=", None),
-        ("$filter=msdyn_status eq 'x'&$filter=msdyn_status eq 'y'", "Query option '$filter' was specified more than once, but it must be specified at most once."),
-        ("$skiptoken=whatever", "The $skiptoken is not valid for this query; use the @odata.nextLink of a response as is."),
+        ("$filter=msdyn_status eq 'x'&$filter=msdyn_status eq 'y'", TWICE),
+        (
+            "$skiptoken=whatever",
+            "The $skiptoken is not valid for this query; use the @odata.nextLink of a response as is.",
+        ),
         ("$filter=createdon gt 10000-01-01T00:00:00Z", None),
         ("$filter=versionnumber gt 99999999999999999999999", None),
         ("$filter=msdyn_status add 1 eq 2", None),
@@ -144,7 +165,9 @@ def test_an_unknown_entity_set_is_404(emulator, as_user):
     status, body = error(emulator, as_user, "/api/data/v9.2/msdyn_proactive_deliverys")
 
     assert status == 404
-    assert body == {"error": {"code": "0x8006088a", "message": "Resource not found for the segment 'msdyn_proactive_deliverys'."}}
+    assert body == {
+        "error": {"code": "0x8006088a", "message": "Resource not found for the segment 'msdyn_proactive_deliverys'."}
+    }
 
 
 HOSTILE = [
@@ -154,7 +177,7 @@ HOSTILE = [
     "1 eq 1",
     "msdyn_status eq 'x') or (1 eq 1",
     "msdyn_status eq 'unterminated",
-    "msdyn_status eq \"double\"",
+    'msdyn_status eq "double"',
     "msdyn_status eq 'x'; SELECT * FROM systemuser",
     "msdyn_status eq 'x' union select * from emulator_signing_key",
     "msdyn_status/../../etc/passwd eq 'x'",
@@ -211,15 +234,42 @@ def test_a_url_over_32_kb_is_414(emulator, as_user):
     assert response.json()["error"]["code"] == "0x80060888"
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     text=st.one_of(
         st.text(min_size=1, max_size=80),
         st.lists(
             st.sampled_from(
-                ["msdyn_status", "eq", "ne", "and", "or", "not", "(", ")", "'x'", "null", "1", "1.5", "true",
-                 "createdon", "2026-01-01T00:00:00Z", "contains(", ",", "any(a:a/msdyn_keyword", "/", NAV,
-                 "00000000-0000-0000-0000-000000000000", "_ownerid_value", "gt", "''", "in", "@p"]
+                [
+                    "msdyn_status",
+                    "eq",
+                    "ne",
+                    "and",
+                    "or",
+                    "not",
+                    "(",
+                    ")",
+                    "'x'",
+                    "null",
+                    "1",
+                    "1.5",
+                    "true",
+                    "createdon",
+                    "2026-01-01T00:00:00Z",
+                    "contains(",
+                    ",",
+                    "any(a:a/msdyn_keyword",
+                    "/",
+                    NAV,
+                    "00000000-0000-0000-0000-000000000000",
+                    "_ownerid_value",
+                    "gt",
+                    "''",
+                    "in",
+                    "@p",
+                ]
             ),
             min_size=1,
             max_size=12,
@@ -227,9 +277,7 @@ def test_a_url_over_32_kb_is_414(emulator, as_user):
     )
 )
 def test_any_filter_text_answers_200_or_400(emulator, as_user, text):
-    response = emulator.client.get(
-        f"{DELIVERIES}?$select=msdyn_status&$filter={quote(text)}", headers=as_user()
-    )
+    response = emulator.client.get(f"{DELIVERIES}?$select=msdyn_status&$filter={quote(text)}", headers=as_user())
     assert response.status_code in (200, 400), (text, response.text)
     if response.status_code == 400:
         assert set(response.json()) == {"error"}
