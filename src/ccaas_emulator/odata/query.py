@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, and_, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import SystemUser
@@ -72,24 +72,25 @@ class Page:
     more: bool
 
 
-def read_page(
-    session: Session,
+def page_statement(
     *,
     entity_set: EntitySet,
     condition: ColumnElement[bool] | None,
     keys: list[SortKey],
     cursor: list[Any] | None,
     size: int,
-) -> Page:
+) -> Select[Any]:
     """One page of rows in key order, after the cursor; one row more is read to know whether more follow."""
-    table = entity_set.table
-    statement = select(table)
+    statement = select(entity_set.table)
     if condition is not None:
         statement = statement.where(condition)
     if cursor is not None:
         statement = statement.where(after(keys, cursor))
-    statement = statement.order_by(*(key.order_clause() for key in keys)).limit(size + 1)
-    rows = list(session.execute(statement).mappings())
+    return statement.order_by(*(key.order_clause() for key in keys)).limit(size + 1)
+
+
+def read_page(session: Session, *, size: int, **plan: Any) -> Page:
+    rows = list(session.execute(page_statement(size=size, **plan)).mappings())
     return Page(rows[:size], more=len(rows) > size)
 
 
