@@ -69,7 +69,8 @@ def fill_deliveries(engine: Engine, count: int, *, offset: int = 0) -> None:
                     "'+1555' || lpad(i::text, 7, '0'), 'Voice', "
                     "CAST(:start AS timestamptz) + i * interval '1 second', "
                     "CAST(:start AS timestamptz) + i * interval '1 second', "
-                    "'systemuser', 1, '[]'::json, i FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i"
+                    "'systemuser', 1, '[]'::json, i "
+                    "FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i"
                 ),
                 {"first": offset, "last": offset + count - 1, "start": START},
             )
