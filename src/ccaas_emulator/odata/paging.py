@@ -91,7 +91,7 @@ def after(keys: list[SortKey], cursor: list[Any]) -> ColumnElement[bool]:
 
 
 def encode_skiptoken(keys: list[SortKey], first: list[Any], last: list[Any], page: int) -> str:
-    """The $skiptoken of the page after `last`: Dataverse's cookie, its paging cookie encoded twice.
+    """The $skiptoken of the page after `last`: Dataverse's cookie with its paging cookie URL-encoded.
 
     As in Dataverse's own, each order column names the page's last and first value (`lastnull`/`firstnull`
     for NULL), GUIDs uppercase in braces; the page continues after `last`.
@@ -104,8 +104,8 @@ def encode_skiptoken(keys: list[SortKey], first: list[Any], last: list[Any], pag
         )
         entries.append(f"<{key.prop.column.name}{attributes} />")
     inner = f'<cookie page="{page - 1}">{"".join(entries)}</cookie>'
-    twice = quote(_lower_escapes(quote(inner, safe="")), safe="")
-    return f'<cookie pagenumber="{page}" pagingcookie="{twice}" istracking="False" />'
+    encoded = _lower_escapes(quote(inner, safe=""))  # the nextLink's own encoding makes it %253c...
+    return f'<cookie pagenumber="{page}" pagingcookie="{encoded}" istracking="False" />'
 
 
 def decode_skiptoken(token: str, keys: list[SortKey]) -> tuple[list[Any], int]:
@@ -113,7 +113,7 @@ def decode_skiptoken(token: str, keys: list[SortKey]) -> tuple[list[Any], int]:
     match = _COOKIE.match(token.strip())
     if match is None:
         raise INVALID_SKIPTOKEN()
-    inner = unquote(unquote(match.group(2)))
+    inner = unquote(match.group(2))
     entries = _ENTRY.findall(inner)
     if not inner.startswith("<cookie page=") or len(entries) != len(keys):
         raise INVALID_SKIPTOKEN()
