@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -229,3 +230,34 @@ def test_the_compose_topology_api_processes_without_dialer_and_a_separate_worker
             worker.kill()
         stop(api)
         drop()
+
+
+def _raw_request(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("length", [33_000, 300_000])
+def test_an_over_long_url_is_414_in_the_envelope_whoever_refuses_it(server, length):
+    # 33 KB reaches the app (its 32 KB limit); 300 KB is refused by the HTTP parser itself.
+    path = "/api/data/v9.2/msdyn_proactive_deliveries?$filter=" + "x" * length
+    status, headers, body = _raw_request(server.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+
+    assert status == 414
+    assert headers["content-type"] == "application/json; odata.metadata=minimal"
+    assert orjson.loads(body)["error"]["code"] == "0x80060888"
+
+
+def test_bytes_that_are_not_http_get_a_400_envelope(server):
+    status, headers, body = _raw_request(server.port, b"NOT HTTP AT ALL\r\n\r\n")
+
+    assert status == 400
+    assert headers["content-type"] == "application/json; odata.metadata=minimal"
+    assert set(orjson.loads(body)) == {"error"}

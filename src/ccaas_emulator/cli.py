@@ -62,6 +62,8 @@ def serve(
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
+    from ccaas_emulator.wire.protocol import DataverseHttpToolsProtocol
+
     # uvicorn configures only its own loggers; the journal's one-line JSON events go to the same stream.
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["ccaas_emulator"] = {
@@ -81,7 +83,7 @@ def serve(
         log_level=settings.log_level,
         log_config=log_config,
         loop="uvloop",
-        http="httptools",
+        http=DataverseHttpToolsProtocol,
         proxy_headers=False,
         server_header=False,
     )
