@@ -34,6 +34,8 @@ migrate: install
 bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
 	$(BIN)/python bench/dialer.py
 	$(BIN)/python bench/dialer.py --postgres
+	$(BIN)/python bench/read_side.py
+	$(BIN)/python bench/read_side.py --postgres
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests migrations bench

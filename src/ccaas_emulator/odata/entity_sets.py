@@ -5,11 +5,12 @@ from __future__ import annotations
 from ccaas_emulator.db.models import DeliveryAttribute, EngagementConfig, ProactiveDelivery
 from ccaas_emulator.odata.model import EntitySet, describe, relate
 
-# The Proactive Engagement service adds delivery and attribute rows (003_...); clients only read them.
+# Who may write which set is a matter of privileges (auth/privileges.py): deliveries and attributes are
+# added by the Proactive Engagement service (003_...), configurations by administrators.
 DELIVERIES = describe(ProactiveDelivery, entity_set="msdyn_proactive_deliveries", primary_name="msdyn_delivery_id")
 ATTRIBUTES = describe(DeliveryAttribute, entity_set="msdyn_proactive_delivery_attributes", primary_name="msdyn_keyword")
 CONFIGURATIONS = describe(
-    EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name", writable=True
+    EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name"
 )
 
 # wire-facts B1: the documented 1:N relationship, which is also the delivery's collection navigation property.

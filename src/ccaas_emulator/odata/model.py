@@ -94,8 +94,6 @@ class EntitySet:
     table: Table
     key: Property
     primary_name: str
-    writable: bool
-    """True where clients create, change and delete rows over OData; False for service-written tables."""
     properties: dict[str, Property]
     navigations: dict[str, Navigation] = field(default_factory=dict)
 
@@ -107,7 +105,7 @@ class EntitySet:
         return next((p for p in self.properties.values() if p.column.name == column_name), None)
 
 
-def describe(model: Any, *, entity_set: str, primary_name: str, writable: bool = False) -> EntitySet:
+def describe(model: Any, *, entity_set: str, primary_name: str) -> EntitySet:
     """The entity set of a table model: every Web API column, its Edm type and facets."""
     table: Table = model.__table__
     properties: dict[str, Property] = {}
@@ -127,7 +125,6 @@ def describe(model: Any, *, entity_set: str, primary_name: str, writable: bool =
         table=table,
         key=key,
         primary_name=primary_name,
-        writable=writable,
         properties=properties,
     )
 

@@ -31,10 +31,6 @@ class Annotations:
                 return True
         return False
 
-    @property
-    def any(self) -> bool:
-        return any(self.wants(name) for name in (FORMATTED_VALUE, LOOKUP_LOGICAL_NAME, ASSOCIATED_NAVIGATION))
-
 
 def etag(row: RowMapping) -> str:
     """wire-facts E10: W/"<versionnumber>"."""

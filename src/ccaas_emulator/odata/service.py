@@ -11,7 +11,6 @@ from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.odata import query
-from ccaas_emulator.odata.entity_sets import ENTITY_SETS
 from ccaas_emulator.odata.model import EntitySet, Navigation
 from ccaas_emulator.odata.options import Expand, QueryOptions
 from ccaas_emulator.odata.paging import cursor_of, decode_skiptoken, encode_skiptoken, sort_keys
@@ -273,6 +272,3 @@ def _is_skiptoken(part: str) -> bool:
 METADATA_VERSION = "1"
 """@Microsoft.Dynamics.CRM.globalmetadataversion: changes when the served model does (a string, as in Dataverse)."""
 
-
-def related_set(entity_set: EntitySet, navigation: Navigation) -> EntitySet:
-    return ENTITY_SETS[navigation.target_set]

@@ -101,8 +101,9 @@ def upsert(
         return True
     current = dict(session.execute(select(entity_set.table).where(entity_set.key.column == key)).mappings().one())
     _settle_state(entity_set, key, values, current)
-    values.update({"modifiedon": now, "modifiedby": caller.user_id} if "modifiedby" in entity_set.table.c else {})
     values["modifiedon"] = now
+    if "modifiedby" in entity_set.table.c:
+        values["modifiedby"] = caller.user_id
     values["versionnumber"] = version + 1
     session.execute(update(entity_set.table).where(entity_set.key.column == key).values(values))
     return False
@@ -115,10 +116,6 @@ def remove(session: Session, *, entity_set: EntitySet, key: uuid.UUID, precondit
         raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
     _check_if_match(entity_set, key, version, preconditions.if_match)
     session.execute(delete(entity_set.table).where(entity_set.key.column == key))
-
-
-def check_if_match(entity_set: EntitySet, key: uuid.UUID, version: int | None, if_match: str | None) -> None:
-    _check_if_match(entity_set, key, version, if_match)
 
 
 # --- internals -----------------------------------------------------------------------------------------
