@@ -1,0 +1,222 @@
+"""DynamicsWebApi (npm `dynamics-web-api`, pinned in tests/clients/node/package.json) against the emulator.
+
+tests/clients/node/dwa_client.mjs uses the library as a Dataverse user would: `callAction` for both
+actions, `retrieveMultiple` with $select/$filter/$orderby/$expand and odata.maxpagesize paging,
+`retrieveAll`, `count`, `retrieve` (by key, through a navigation property, with a single-valued
+$expand), `retrieveCsdlMetadata`, and `create`/`update`/`deleteRecord` of an engagement configuration.
+It prints one JSON object; the assertions here hold it against the database. dwa_batch.mjs sends what
+the library sends as OData $batch (a GET past 2000 characters, startBatch/executeBatch): that test is an
+expected failure while the emulator answers $batch with 404, and must pass once it serves it.
+`npm ci` runs once per session when node_modules is missing or stale; the tests skip only when node or
+npm is not on PATH, and a failing `npm ci` fails them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.clients.support import Emulator, is_guid
+
+NODE_PROJECT = Path(__file__).parent / "node"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+PAGED, PAGE_SIZE = 7, 3
+PREFIX = "+1425555030"  # dwa_client.mjs: the paged deliveries go to PREFIX + 0..6
+NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
+SELECTED = "msdyn_proactive_deliveryid,msdyn_to_address,msdyn_status,msdyn_channel"
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    """One `npm ci` at a time, should several pytest processes (xdist) reach it together."""
+    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _installed(project: Path) -> bool:
+    wanted = json.loads((project / "package.json").read_text())["dependencies"]
+    for name, version in wanted.items():
+        manifest = project / "node_modules" / name / "package.json"
+        if not manifest.is_file() or json.loads(manifest.read_text()).get("version") != version:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed on PATH to run DynamicsWebApi (tests/clients/node)")
+    with _exclusive("ccaas-emulator-clients-npm-ci.lock"):
+        if not _installed(NODE_PROJECT):
+            result = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=NODE_PROJECT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            assert _installed(NODE_PROJECT), "npm ci did not install the pinned dynamics-web-api"
+    return node
+
+
+def run_client(node: str, emulator: Emulator, script: str = "dwa_client.mjs") -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+    env |= {
+        "CCAAS_SERVER_URL": emulator.base + "/",
+        "CCAAS_AGENT_TOKEN": emulator.agent_token,
+        "CCAAS_ADMIN_TOKEN": emulator.admin_token,
+        "CCAAS_FIXTURES": str(FIXTURES),
+        "CCAAS_PAGED": str(PAGED),
+        "CCAAS_PAGE_SIZE": str(PAGE_SIZE),
+    }
+    result = subprocess.run(
+        [node, script], cwd=NODE_PROJECT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_dynamics_web_api_calls_the_actions_reads_pages_and_writes(node, emulator):
+    report = run_client(node, emulator)
+    results, errors = report["results"], report["errors"]
+    api = emulator.api
+    rows = emulator.rows()
+
+    # Only the two calls meant to fail did, with Dataverse's statuses and codes.
+    assert set(errors) == {"retrieveDeleted", "agentCreate"}, json.dumps(errors, indent=2)
+    assert (errors["retrieveDeleted"]["status"], errors["retrieveDeleted"]["code"]) == (404, "0x80040217")
+    assert (errors["agentCreate"]["status"], errors["agentCreate"]["code"]) == (403, "0x80040220")
+
+    # callAction: the ids returned are the rows written.
+    voice, chained = results["voiceAction"], results["deliveryAction"]
+    assert voice["oDataContext"] == f"{api}$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
+    assert chained["oDataContext"] == f"{api}$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveDeliveryResponse"
+    created = {entry["number"]: entry["id"] for entry in results["created"]}
+    paged_ids = set(created.values())
+    assert list(created) == [f"{PREFIX}{i}" for i in range(PAGED)]
+    assert all(is_guid(i) for i in [voice["DeliveryId"], chained["DeliveryId"], chained["DeliveryTaskId"], *paged_ids])
+    assert len(paged_ids) == PAGED
+    assert set(rows["deliveries"]) == {voice["DeliveryId"], chained["DeliveryId"], *paged_ids}
+    assert chained["DeliveryTaskId"] in rows["tasks"]
+    assert rows["deliveries"][voice["DeliveryId"]]["to"] == "+123456798"
+    assert {number: rows["deliveries"][i]["to"] for number, i in created.items()} == {n: n for n in created}
+    assert rows["attributes"][voice["DeliveryId"]] == {
+        ("orderNumber", "ORD123456789"),
+        ("type", "callback"),
+        ("isFinalAttempt", "false"),
+    }
+
+    # retrieveMultiple page by page (maxPageSize 3, following @odata.nextLink): 3 + 3 + 1 distinct rows,
+    # in $orderby order across the pages, with the $select kept on every page.
+    pages = results["pages"]
+    assert [len(page["value"]) for page in pages] == [3, 3, 1]
+    assert [bool(page["nextLink"]) for page in pages] == [True, True, False]
+    assert all(page["nextLink"].startswith(f"{api}msdyn_proactive_deliveries?") for page in pages[:-1])
+    assert {page["context"] for page in pages} == {f"{api}$metadata#msdyn_proactive_deliveries({SELECTED})"}
+    paged_rows = [row for page in pages for row in page["value"]]
+    assert [row["msdyn_to_address"] for row in paged_rows] == sorted(created, reverse=True)
+    assert [row["msdyn_proactive_deliveryid"] for row in paged_rows] == [created[n] for n in sorted(created)[::-1]]
+    assert all(set(row) == {"@odata.etag", *SELECTED.split(",")} for row in paged_rows)
+    assert {(row["msdyn_status"], row["msdyn_channel"]) for row in paged_rows} == {("Pending", "Voice")}
+
+    # retrieveAll follows the links itself.
+    assert sorted(row["msdyn_proactive_deliveryid"] for row in results["all"]) == sorted(paged_ids)
+
+    # $expand of the attributes with a nested $select: each delivery carries exactly its own two.
+    expanded = results["expanded"]
+    assert expanded["context"] == (
+        f"{api}$metadata#msdyn_proactive_deliveries(msdyn_to_address,{NAV}(msdyn_keyword,msdyn_value))"
+    )
+    assert [row["msdyn_to_address"] for row in expanded["value"]] == sorted(created)
+    for i, row in enumerate(expanded["value"]):
+        attributes = row[NAV]
+        assert {(a["msdyn_keyword"], a["msdyn_value"]) for a in attributes} == {
+            ("orderNumber", f"ORD-DWA-{i}"),
+            ("position", str(i)),
+        }
+        assert all(
+            set(a) == {"@odata.etag", "msdyn_proactive_delivery_attributeid", "msdyn_keyword", "msdyn_value"}
+            for a in attributes
+        )
+        assert rows["attributes"][row["msdyn_proactive_deliveryid"]] == {
+            (a["msdyn_keyword"], a["msdyn_value"]) for a in attributes
+        }
+
+    # count ($count=true with the filter, /$count without), $top.
+    assert results["countFiltered"] == PAGED
+    assert results["countAll"] == len(rows["deliveries"])
+    assert [row["msdyn_to_address"] for row in results["top"]] == [f"{PREFIX}0", f"{PREFIX}1"]
+
+    # retrieve by key, through the collection navigation, and an attribute with its delivery expanded.
+    first = created[f"{PREFIX}0"]
+    one = results["retrieve"]
+    assert (one["msdyn_proactive_deliveryid"], one["msdyn_to_address"], one["msdyn_status"]) == (
+        first,
+        f"{PREFIX}0",
+        "Pending",
+    )
+    assert one["oDataContext"] == (
+        f"{api}$metadata#msdyn_proactive_deliveries(msdyn_to_address,msdyn_status,versionnumber)/$entity"
+    )
+    assert {(a["msdyn_keyword"], a["msdyn_value"]) for a in results["retrieveNavigation"]} == rows["attributes"][first]
+    attribute = results["attributeWithDelivery"]
+    assert attribute["_msdyn_proactive_delivery_value"] == first
+    assert attribute["msdyn_proactive_delivery"]["msdyn_proactive_deliveryid"] == first
+    assert attribute["msdyn_proactive_delivery"]["msdyn_to_address"] == f"{PREFIX}0"
+    assert results["metadata"]["hasDeliveryType"] is True
+
+    # create -> id from OData-EntityId; update with the current ETag -> true, with the stale one -> false
+    # (412); update with return=representation; create with return=representation; delete -> true.
+    config_id = results["create"]
+    assert is_guid(config_id) and config_id == results["configId"]
+    before = results["retrieveConfig"]
+    assert (before["msdyn_name"], before["msdyn_priority"], before["@odata.etag"]) == (
+        "DynamicsWebApi configuration",
+        2,
+        'W/"1"',
+    )
+    assert results["update"] is True
+    assert results["updateStale"] is False
+    after = results["updateReturning"]
+    assert after["msdyn_proactive_engagement_configid"] == config_id
+    assert (after["msdyn_name"], after["msdyn_description"], after["msdyn_priority"]) == (
+        "renamed by DynamicsWebApi",
+        "returned by DynamicsWebApi",
+        2,
+    )
+    assert (after["versionnumber"], after["@odata.etag"]) == (3, 'W/"3"')
+    returned = results["createReturning"]
+    assert is_guid(returned["msdyn_proactive_engagement_configid"])
+    assert (returned["msdyn_name"], returned["versionnumber"]) == ("DynamicsWebApi representation", 1)
+    assert results["delete"] is True
+    assert config_id not in rows["configs"]
+    assert rows["configs"][returned["msdyn_proactive_engagement_configid"]] == "DynamicsWebApi representation"
+
+
+@pytest.mark.parametrize("database_for_server", ["sqlite"], indirect=True)
+def test_dynamics_web_api_long_queries_and_batches_go_through_batch(node, emulator):
+    """DynamicsWebApi sends every GET whose URL passes 2000 characters as a $batch, and executeBatch always."""
+    report = run_client(node, emulator, "dwa_batch.mjs")
+    results, errors = report["results"], report["errors"]
+
+    if errors and all(e["status"] == 404 and "'$batch'" in e["message"] for e in errors.values()):
+        pytest.xfail("the emulator has no $batch: POST /api/data/v9.2/$batch answers 404 0x8006088a")
+    assert errors == {}, json.dumps(errors, indent=2)
+    assert sorted(results["longFilter"]) == sorted(results["created"])
+    assert results["executeBatch"] == {"id": results["created"][0], "count": 3}
