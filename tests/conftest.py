@@ -130,7 +130,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def client(settings: Settings, clock: FixedClock, database: Database) -> Iterator[TestClient]:
     app = create_app(settings, clock=clock, database=database)
-    with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as test_client:
+    with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -109,7 +109,7 @@ def window(start_minutes: float = 0, hours: float = 8) -> tuple[datetime, dateti
 def emulator(database_url: str, database: Database) -> Iterator[Emulator]:
     settings = Settings(database_url=database_url, org_url=ORG_URL, dialer="off", clock_speed=0)
     app = create_app(settings, database=database)
-    with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as client:
+    with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         tokens = Tokens(runtime.keys, settings, real_now())
         yield Emulator(client, database, bearer(tokens.for_user("agent")))

@@ -260,3 +260,30 @@ def test_every_version_answers_with_its_own_context(emulator, as_user):
 def test_window_of_the_dialer_fixture_is_reexported(emulator):
     # The read tests share the dialer's frozen clock: a window starting now is due now.
     assert window()[0].tzinfo is not None
+
+
+def test_links_follow_the_host_the_client_called(emulator, as_user):
+    fixture = _sample_with("+15550100")
+    other = {"Host": "localhost:8000"}
+    action = emulator.client.post(VOICE_URL, json=fixture, headers={**emulator.headers, **other})
+    _post(emulator, _sample_with("+15550101"))
+
+    page = emulator.client.get(
+        f"{DELIVERIES}?$select=msdyn_status", headers=as_user(Prefer="odata.maxpagesize=1", **other)
+    ).json()
+    created = emulator.client.post(CONFIGS, json={"msdyn_name": "x"}, headers=as_user("admin", **other)).headers[
+        "odata-entityid"
+    ]
+
+    # Dataverse answers on each of its host names with links to that one (research notes 8).
+    root = "https://localhost:8000/api/data/v9.2/"  # the test client speaks https, as to the org
+    assert action.json()["@odata.context"].startswith(f"{root}$metadata#")
+    assert page["@odata.context"].startswith(f"{root}$metadata#")
+    assert page["@odata.nextLink"].startswith(f"{root}msdyn_proactive_deliveries?")
+    assert created.startswith(f"{root}msdyn_proactive_engagement_configs(")
+
+
+def test_an_unusable_host_header_falls_back_to_the_org_url(emulator, as_user):
+    body = emulator.client.get(DELIVERIES, headers=as_user(Host="evil.example/../x y")).json()
+
+    assert body["@odata.context"] == f"{ROOT}$metadata#msdyn_proactive_deliveries"

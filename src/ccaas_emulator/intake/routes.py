@@ -19,7 +19,7 @@ from ccaas_emulator.intake.schemas import (
 )
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
-from ccaas_emulator.wire.context import action_response_context
+from ccaas_emulator.wire.context import action_response_context, request_origin
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
 ServiceCall = Callable[..., service.Accepted]
@@ -86,7 +86,9 @@ async def _run_action(
 
     accepted = await run_in_threadpool(unit_of_work)
     payload: dict[str, Any] = {
-        "@odata.context": action_response_context(runtime.settings.org_url, version, parameters_type.action),
+        "@odata.context": action_response_context(
+            request_origin(request, runtime.settings.org_url), version, parameters_type.action
+        ),
         "DeliveryId": str(accepted.delivery_id),
     }
     if accepted.task_id is not None:

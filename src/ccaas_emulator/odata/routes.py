@@ -23,6 +23,7 @@ from ccaas_emulator.odata.query import navigation as find_navigation
 from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
+from ccaas_emulator.wire.context import request_origin
 from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
@@ -38,7 +39,7 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
     async def service(request: Request) -> ODataJSONResponse:
         runtime = _runtime(request)
         runtime.authenticator.authenticate(request)
-        return ODataJSONResponse(service_document(_urls(runtime, version).root + "$metadata"))
+        return ODataJSONResponse(service_document(_urls(request, version).root + "$metadata"))
 
     @router.get("/$metadata", summary="CSDL of the entity sets and actions")
     async def metadata(request: Request) -> Response:
@@ -64,7 +65,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
 
         def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
             require_privilege(caller, Access.READ, table)
-            reader = Reader(session, _urls(runtime, version), preferences)
+            reader = Reader(session, _urls(request, version), preferences)
             return reader.collection(entity_set, options, raw_query=request.url.query, path=name)
 
         body, paged = await _read(runtime, token, work)
@@ -76,7 +77,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
 
         def work(session: Session, caller: Caller) -> int:
             require_privilege(caller, Access.READ, table)
-            return Reader(session, _urls(runtime, version), preferences).count(entity_set, options, None)
+            return Reader(session, _urls(request, version), preferences).count(entity_set, options, None)
 
         return Response(str(await _read(runtime, token, work)), media_type="text/plain")
 
@@ -87,7 +88,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
 
         def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
             require_privilege(caller, Access.READ, table)
-            return Reader(session, _urls(runtime, version), preferences).entity(entity_set, row_id, options)
+            return Reader(session, _urls(request, version), preferences).entity(entity_set, row_id, options)
 
         body, etag = await _read(runtime, token, work)
         # research notes 8: a matching If-None-Match is 304, except with $expand or annotations.
@@ -115,7 +116,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
         def work(session: Session, caller: Caller) -> int:
             require_privilege(caller, Access.READ, table)
             require_privilege(caller, Access.READ, target.entity_type)
-            reader = Reader(session, _urls(runtime, version), preferences)
+            reader = Reader(session, _urls(request, version), preferences)
             reader.require_row(entity_set, row_id)
             return reader.count(target, options, (nav, row_id))
 
@@ -133,7 +134,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
             )
 
         row_id = await _write(runtime, token, work)
-        return await _written(token, runtime, version, entity_set, row_id, preferences, options, created=True)
+        return await _written(request, token, version, entity_set, row_id, preferences, options, created=True)
 
     @router.patch(f"/{name}({{key}})", summary=f"Update (or upsert) a {table}", name=f"update_{name}")
     async def update_row(key: str, request: Request) -> Response:
@@ -157,7 +158,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
             return created
 
         created = await _write(runtime, token, work)
-        return await _written(token, runtime, version, entity_set, row_id, preferences, options, created=created)
+        return await _written(request, token, version, entity_set, row_id, preferences, options, created=created)
 
     @router.delete(f"/{name}({{key}})", summary=f"Delete a {table}", name=f"delete_{name}")
     async def delete_row(key: str, request: Request) -> Response:
@@ -201,7 +202,7 @@ async def _related(
     def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
         require_privilege(caller, Access.READ, entity_set.entity_type)
         require_privilege(caller, Access.READ, target.entity_type)
-        reader = Reader(session, _urls(runtime, version), preferences)
+        reader = Reader(session, _urls(request, version), preferences)
         parent = reader.require_row(entity_set, row_id)
         if nav.collection:
             body, paged = reader.collection(
@@ -224,8 +225,8 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _urls(runtime: Runtime, version: str) -> Urls:
-    return Urls(runtime.settings.org_url, version)
+def _urls(request: Request, version: str) -> Urls:
+    return Urls(request_origin(request, _runtime(request).settings.org_url), version)
 
 
 def _read_request(request: Request) -> tuple[QueryOptions, Preferences, Runtime, Any]:
@@ -261,8 +262,8 @@ async def _write(runtime: Runtime, token: Any, work: Callable[[Session, Caller],
 
 
 async def _written(
+    request: Request,
     token: Any,
-    runtime: Runtime,
     version: str,
     entity_set: EntitySet,
     row_id: uuid.UUID,
@@ -272,14 +273,14 @@ async def _written(
     created: bool,
 ) -> Response:
     """wire-facts E11: 204 with OData-EntityId, or the row itself with return=representation."""
-    urls = _urls(runtime, version)
+    urls = _urls(request, version)
     if not preferences.return_representation:
         return Response(status_code=204, headers={"OData-EntityId": urls.entity_id(entity_set, row_id)})
 
     def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
         return Reader(session, urls, preferences).entity(entity_set, row_id, options)
 
-    body, etag = await _read(runtime, token, work)
+    body, etag = await _read(_runtime(request), token, work)
     return _json(
         body,
         preferences.applied(paged=False, representation=True),

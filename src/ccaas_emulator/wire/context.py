@@ -1,15 +1,32 @@
-"""@odata.context URLs, built the way Dataverse builds them (wire-facts E8)."""
+"""@odata.context URLs and the other links a response carries, built the way Dataverse builds them (wire-facts E8)."""
 
 from __future__ import annotations
 
+import re
+
+from starlette.requests import Request
+
 NAMESPACE = "Microsoft.Dynamics.CRM"
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\Z")
 
 
-def service_root(org_url: str, version: str) -> str:
-    """<org>/api/data/v9.x/ with the version the request used."""
-    return f"{org_url}/api/data/{version}/"
+def request_origin(request: Request, fallback: str) -> str:
+    """scheme://host of the URL the client called; `fallback` (the org URL) when the Host header is unusable.
+
+    Links follow the host a request came in on, as Dataverse's do on each of its host names (<org>.crm…
+    and <org>.api.crm…): a client that called 127.0.0.1 can follow a nextLink, whatever CCAAS_ORG_URL says.
+    """
+    host = request.headers.get("host", "")
+    if not _HOST.match(host):
+        return fallback
+    return f"{request.url.scheme}://{host}"
 
 
-def action_response_context(org_url: str, version: str, action: str) -> str:
+def service_root(origin: str, version: str) -> str:
+    """<origin>/api/data/v9.x/ with the version the request used."""
+    return f"{origin}/api/data/{version}/"
+
+
+def action_response_context(origin: str, version: str, action: str) -> str:
     """Context of an action returning its complex type: ...$metadata#Microsoft.Dynamics.CRM.<Action>Response."""
-    return f"{service_root(org_url, version)}$metadata#{NAMESPACE}.{action}Response"
+    return f"{service_root(origin, version)}$metadata#{NAMESPACE}.{action}Response"
