@@ -1,4 +1,5 @@
-"""Indexes for the Web API's case-insensitive $filter on msdyn_status and the configuration id.
+"""The Web API: indexes for its case-insensitive $filter on msdyn_status and the configuration id; a
+configuration's name and description may be null (ApplicationRequired, which the Web API does not enforce).
 
 Revision ID: 0003
 Revises: 0002
@@ -29,6 +30,14 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
+        batch_op.alter_column("msdyn_name", existing_type=sa.String(length=100), nullable=True)
+        batch_op.alter_column("msdyn_description", existing_type=sa.String(length=200), nullable=True)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
+        batch_op.alter_column("msdyn_description", existing_type=sa.String(length=200), nullable=False)
+        batch_op.alter_column("msdyn_name", existing_type=sa.String(length=100), nullable=False)
     op.drop_index("ix_delivery_odata_config", table_name="msdyn_proactive_delivery")
     op.drop_index("ix_delivery_odata_status", table_name="msdyn_proactive_delivery")

@@ -187,7 +187,7 @@ def test_if_match_protects_against_a_lost_update(emulator, as_user):
         ({"msdyn_name": 5}, 400, "0x80048d19", "Cannot convert the literal '5' to the expected type 'Edm.String'"),
         ({"msdyn_ignore_queue_hours": "yes"}, 400, "0x80048d19", "'Edm.Boolean'"),
         ({"msdyn_priority": True}, 400, "0x80048d19", "'Edm.Int32'"),
-        ({"msdyn_name": None}, 400, "0x80040200", "msdyn_name"),
+        ({"msdyn_type": None}, 400, "0x80040200", "Attribute 'msdyn_type' cannot be set to NULL"),
         ({"msdyn_name": "a\u0000b"}, 400, "0x80048d19", "Edm.String"),
         (
             {"statecode": 0, "statuscode": 2},
@@ -269,3 +269,70 @@ def test_a_body_that_is_not_json_is_refused(emulator, as_user):
 
     assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "0x80048d19")
     assert wrong_type.status_code == 415
+
+
+def test_one_property_reads_and_writes_on_its_own(emulator, as_user):
+    config_id = created_id(create(emulator, as_user))
+    url = f"{CONFIGS}({config_id})"
+
+    read = emulator.client.get(f"{url}/msdyn_name", headers=as_user())
+    assert read.json() == {
+        "@odata.context": f"{ROOT}$metadata#msdyn_proactive_engagement_configs({config_id})/msdyn_name",
+        "value": "Collections",
+    }
+    put = emulator.client.put(f"{url}/msdyn_name", json={"value": "Renamed"}, headers=as_user("admin"))
+    assert put.status_code == 204
+    assert emulator.client.get(f"{url}/msdyn_name", headers=as_user()).json()["value"] == "Renamed"
+
+    cleared = emulator.client.delete(f"{url}/msdyn_description", headers=as_user("admin"))
+    assert cleared.status_code == 204
+    assert emulator.client.get(f"{url}/msdyn_description", headers=as_user()).status_code == 204  # null
+    required = emulator.client.delete(f"{url}/msdyn_priority", headers=as_user("admin"))
+    assert required.json()["error"] == {
+        "code": "0x80040200",
+        "message": "Attribute 'msdyn_priority' cannot be set to NULL",
+    }
+    assert (
+        emulator.client.put(
+            f"{url}/msdyn_max_concurrent_calls", json={"value": 999}, headers=as_user("admin")
+        ).status_code
+        == 400
+    )
+    assert emulator.client.get(f"{url}?$select=versionnumber", headers=as_user()).json()["versionnumber"] == 3
+
+
+def test_a_lookup_is_set_and_cleared_through_its_ref(emulator, as_user):
+    config_id = created_id(create(emulator, as_user))
+    url = f"{CONFIGS}({config_id})"
+    queue = "0d0d0d0d-0000-4000-8000-000000000001"
+
+    put = emulator.client.put(
+        f"{url}/msdyn_queue/$ref", json={"@odata.id": f"{ROOT}queues({queue})"}, headers=as_user("admin")
+    )
+    assert put.status_code == 204
+    assert emulator.client.get(f"{url}/_msdyn_queue_value", headers=as_user()).json()["value"] == queue
+
+    assert emulator.client.delete(f"{url}/msdyn_queue/$ref", headers=as_user("admin")).status_code == 204
+    assert emulator.client.get(f"{url}/_msdyn_queue_value", headers=as_user()).status_code == 204  # null
+    wrong = emulator.client.put(
+        f"{url}/msdyn_queue/$ref", json={"@odata.id": f"{ROOT}accounts({queue})"}, headers=as_user("admin")
+    )
+    assert wrong.status_code == 400
+
+
+def test_single_property_changes_need_the_row_and_the_privilege(emulator, as_user):
+    missing = uuid.uuid4()
+    assert (
+        emulator.client.put(
+            f"{CONFIGS}({missing})/msdyn_name", json={"value": "x"}, headers=as_user("admin")
+        ).status_code
+        == 404
+    )
+    delivery_id = emulator.post()
+    refused = emulator.client.put(
+        f"{DELIVERIES}({delivery_id})/msdyn_status", json={"value": "Complete"}, headers=as_user("admin")
+    )
+    assert refused.status_code == 403
+    assert (
+        emulator.client.get(f"{DELIVERIES}({delivery_id})/msdyn_status", headers=as_user()).json()["value"] == "Pending"
+    )

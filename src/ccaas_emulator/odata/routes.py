@@ -20,11 +20,12 @@ from ccaas_emulator.odata.metadata import csdl, service_document
 from ccaas_emulator.odata.model import EntitySet
 from ccaas_emulator.odata.options import QueryOptions, parse_query
 from ccaas_emulator.odata.query import navigation as find_navigation
+from ccaas_emulator.odata.representation import wire_value
 from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import request_origin
-from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED
+from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED, NOT_AN_OBJECT
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
 T = TypeVar("T")
@@ -98,9 +99,36 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
             return Response(status_code=304, headers={"ETag": etag})
         return _json(body, preferences.applied(paged=False), headers={"ETag": etag})
 
-    @router.get(f"/{name}({{key}})/{{navigation}}", summary=f"Related rows of a {table}", name=f"related_{name}")
-    async def related(key: str, navigation: str, request: Request) -> ODataJSONResponse:
-        return await _related(request, version, entity_set, key, navigation)
+    @router.get(
+        f"/{name}({{key}})/{{segment}}", summary=f"Related rows, or one property, of a {table}", name=f"related_{name}"
+    )
+    async def related(key: str, segment: str, request: Request) -> Response:
+        if segment in entity_set.properties:
+            return await _property_value(request, version, entity_set, key, segment)
+        return await _related(request, version, entity_set, key, segment)
+
+    @router.put(f"/{name}({{key}})/{{segment}}", summary=f"Set one property of a {table}", name=f"put_{name}")
+    async def put_property(key: str, segment: str, request: Request) -> Response:
+        # research notes: DynamicsWebApi's updateSingleProperty sends {"value": ...}.
+        body = await _write_body(request)
+        if not isinstance(body, dict) or "value" not in body:
+            raise NOT_AN_OBJECT()
+        return await _change(request, entity_set, key, {segment: body["value"]})
+
+    @router.delete(f"/{name}({{key}})/{{segment}}", summary=f"Clear one property of a {table}", name=f"clear_{name}")
+    async def clear_property(key: str, segment: str, request: Request) -> Response:
+        return await _change(request, entity_set, key, {segment: None})
+
+    @router.put(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Set a lookup of a {table}", name=f"ref_{name}")
+    async def put_reference(key: str, segment: str, request: Request) -> Response:
+        body = await _write_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("@odata.id"), str):
+            raise NOT_AN_OBJECT()
+        return await _change(request, entity_set, key, {f"{segment}@odata.bind": body["@odata.id"]})
+
+    @router.delete(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Clear a lookup of a {table}", name=f"unref_{name}")
+    async def delete_reference(key: str, segment: str, request: Request) -> Response:
+        return await _change(request, entity_set, key, {f"{segment}@odata.bind": None})
 
     @router.get(
         f"/{name}({{key}})/{{navigation}}/$count",
@@ -188,6 +216,52 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
         error = METHOD_NOT_ALLOWED(method=request.method)
         error.headers["Allow"] = "GET, PATCH, DELETE"
         raise error
+
+
+async def _property_value(request: Request, version: str, entity_set: EntitySet, key: str, name: str) -> Response:
+    """GET <set>(<id>)/<property>: {"value": ...}, or 204 when it is null (OData)."""
+    _, preferences, runtime, token = _read_request(request)
+    row_id = parse_key(entity_set, key)
+    prop = entity_set.properties[name]
+
+    def work(session: Session, caller: Caller) -> Any:
+        require_privilege(caller, Access.READ, entity_set.entity_type)
+        return Reader(session, _urls(request, version), preferences).require_row(entity_set, row_id)[prop.column.name]
+
+    value = await _read(runtime, token, work)
+    if value is None:
+        return Response(status_code=204)
+    context = _urls(request, version).context(f"{entity_set.name}({row_id})/{name}")
+    return ODataJSONResponse({"@odata.context": context, "value": wire_value(prop, value)})
+
+
+async def _change(request: Request, entity_set: EntitySet, key: str, payload: dict[str, Any]) -> Response:
+    """A single-property or $ref change: an update of a row that must exist (204)."""
+    runtime = _runtime(request)
+    token = runtime.authenticator.authenticate(request)
+    row_id = parse_key(entity_set, key)
+
+    def work(session: Session, caller: Caller) -> None:
+        require_privilege(caller, Access.WRITE, entity_set.entity_type)
+        writes.upsert(
+            session,
+            entity_set=entity_set,
+            key=row_id,
+            payload=payload,
+            caller=caller,
+            now=runtime.clock.now(),
+            preconditions=writes.Preconditions(if_match="*"),
+        )
+
+    await _write(runtime, token, work)
+    return Response(status_code=204)
+
+
+async def _write_body(request: Request) -> Any:
+    runtime = _runtime(request)
+    runtime.authenticator.authenticate(request)
+    check_json_content_type(request)
+    return parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
 
 
 async def _related(

@@ -24,12 +24,12 @@ from ccaas_emulator.wire.errors import (
     INVALID_BIND,
     INVALID_STATUS,
     NOT_AN_OBJECT,
+    NULL_NOT_ALLOWED,
     OBJECT_DOES_NOT_EXIST,
     OPTION_OUT_OF_RANGE,
     PAYLOAD_VALUE,
     PRECONDITION_FAILED,
     RECORD_EXISTS,
-    REQUIRED_PARAMETER_MISSING,
     STRING_TOO_LONG,
     UNDECLARED_PROPERTY,
     VALUE_OUT_OF_RANGE,
@@ -203,7 +203,7 @@ def _column_values(entity_set: EntitySet, payload: Any) -> dict[str, Any]:
 def _value(entity_set: EntitySet, prop: Property, value: Any) -> Any:
     if value is None:
         if not prop.column.nullable:
-            raise REQUIRED_PARAMETER_MISSING(name=prop.name)
+            raise NULL_NOT_ALLOWED(name=prop.name)
         return None
     mismatch = PAYLOAD_VALUE(entity_set=entity_set.name, value=_literal(value), edm=prop.edm.value)
     if prop.edm is Edm.STRING:

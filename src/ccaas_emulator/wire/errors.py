@@ -100,6 +100,7 @@ URI_TOO_LONG = ErrorKind(414, "0x80060888", "The request URL is {length} charact
 PRECONDITION_FAILED = ErrorKind(
     412, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided."
 )
+NULL_NOT_ALLOWED = ErrorKind(400, "0x80040200", "Attribute '{name}' cannot be set to NULL")
 RECORD_EXISTS = ErrorKind(412, "0x80040237", "A record with matching key values already exists.")
 UNDECLARED_PROPERTY = ErrorKind(
     400,

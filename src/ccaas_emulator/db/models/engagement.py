@@ -19,8 +19,9 @@ class EngagementConfig(Base):
     __tablename__ = "msdyn_proactive_engagement_config"
 
     id: Mapped[uuid.UUID] = mapped_column("msdyn_proactive_engagement_configid", Uuid, primary_key=True)
-    name: Mapped[str] = mapped_column("msdyn_name", String(100))
-    description: Mapped[str] = mapped_column("msdyn_description", String(200), default="")
+    # ApplicationRequired in Dataverse: forms ask for them, the Web API lets them be null.
+    name: Mapped[str | None] = mapped_column("msdyn_name", String(100))
+    description: Mapped[str | None] = mapped_column("msdyn_description", String(200), default="")
     outreach_type: Mapped[OutreachType] = mapped_column("msdyn_type", ChoiceType(OutreachType))
     dial_mode: Mapped[DialMode] = mapped_column("msdyn_dialmode_type", ChoiceType(DialMode))
     priority: Mapped[EngagementPriority] = mapped_column("msdyn_priority", ChoiceType(EngagementPriority))
