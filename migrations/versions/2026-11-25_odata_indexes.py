@@ -1,5 +1,6 @@
 """The Web API: indexes for its case-insensitive $filter on msdyn_status and the configuration id; a
-configuration's name and description may be null (ApplicationRequired, which the Web API does not enforce).
+configuration's name and description may be null (ApplicationRequired, which the Web API does not enforce);
+users get a versionnumber (their rows are served as systemusers, with ETags).
 
 Revision ID: 0003
 Revises: 0002
@@ -33,9 +34,13 @@ def upgrade() -> None:
     with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
         batch_op.alter_column("msdyn_name", existing_type=sa.String(length=100), nullable=True)
         batch_op.alter_column("msdyn_description", existing_type=sa.String(length=200), nullable=True)
+    with op.batch_alter_table("systemuser") as batch_op:
+        batch_op.add_column(sa.Column("versionnumber", sa.BigInteger(), nullable=False, server_default="1"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("systemuser") as batch_op:
+        batch_op.drop_column("versionnumber")
     with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
         batch_op.alter_column("msdyn_description", existing_type=sa.String(length=200), nullable=False)
         batch_op.alter_column("msdyn_name", existing_type=sa.String(length=100), nullable=False)

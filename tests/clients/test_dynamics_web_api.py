@@ -5,8 +5,7 @@ actions, `retrieveMultiple` with $select/$filter/$orderby/$expand and odata.maxp
 `retrieveAll`, `count`, `retrieve` (by key, through a navigation property, with a single-valued
 $expand), `retrieveCsdlMetadata`, and `create`/`update`/`deleteRecord` of an engagement configuration.
 It prints one JSON object; the assertions here hold it against the database. dwa_batch.mjs sends what
-the library sends as OData $batch (a GET past 2000 characters, startBatch/executeBatch): that test is an
-expected failure while the emulator answers $batch with 404, and must pass once it serves it.
+the library sends as OData $batch (a GET past 2000 characters, startBatch/executeBatch).
 `npm ci` runs once per session when node_modules is missing or stale; the tests skip only when node or
 npm is not on PATH, and a failing `npm ci` fails them.
 """
@@ -215,8 +214,6 @@ def test_dynamics_web_api_long_queries_and_batches_go_through_batch(node, emulat
     report = run_client(node, emulator, "dwa_batch.mjs")
     results, errors = report["results"], report["errors"]
 
-    if errors and all(e["status"] == 404 and "'$batch'" in e["message"] for e in errors.values()):
-        pytest.xfail("the emulator has no $batch: POST /api/data/v9.2/$batch answers 404 0x8006088a")
     assert errors == {}, json.dumps(errors, indent=2)
     assert sorted(results["longFilter"]) == sorted(results["created"])
     assert results["executeBatch"] == {"id": results["created"][0], "count": 3}

@@ -287,3 +287,25 @@ def test_an_unusable_host_header_falls_back_to_the_org_url(emulator, as_user):
     body = emulator.client.get(DELIVERIES, headers=as_user(Host="evil.example/../x y")).json()
 
     assert body["@odata.context"] == f"{ROOT}$metadata#msdyn_proactive_deliveries"
+
+
+def test_users_are_served_and_user_lookups_expand_both_ways(emulator, as_user):
+    delivery_id = _post(emulator, _sample_with("+15550100"))
+
+    row = emulator.client.get(
+        f"{DELIVERIES}({delivery_id})?$select=msdyn_status&$expand=createdby($select=fullname,domainname)",
+        headers=as_user(),
+    ).json()
+    users = emulator.client.get(
+        "/api/data/v9.2/systemusers?$select=fullname&$filter=domainname eq 'agent'"
+        "&$expand=lk_msdyn_proactive_delivery_createdby($select=msdyn_to_address)",
+        headers=as_user(),
+    ).json()
+
+    assert row["createdby"]["fullname"] == "Demo Agent" and row["createdby"]["domainname"] == "agent"
+    assert row["@odata.context"] == (
+        f"{ROOT}$metadata#msdyn_proactive_deliveries(msdyn_status,createdby(fullname,domainname))/$entity"
+    )
+    [agent] = users["value"]
+    assert agent["fullname"] == "Demo Agent" and agent["@odata.etag"] == 'W/"1"'
+    assert [item["msdyn_to_address"] for item in agent["lk_msdyn_proactive_delivery_createdby"]] == ["+15550100"]

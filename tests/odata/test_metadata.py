@@ -42,7 +42,8 @@ def test_every_entity_type_has_its_key_properties_and_navigations(emulator, as_u
     assert types["_ownerid_value"] == "Edm.Guid"
     assert not [name for name in types if name.startswith("emulator_")]
     assert set(types) == set(ENTITY_SETS["msdyn_proactive_deliveries"].properties)
-    [collection] = delivery.findall(f"{EDM}NavigationProperty")
+    navigations = {item.get("Name"): item for item in delivery.findall(f"{EDM}NavigationProperty")}
+    collection = navigations[NAV]
     assert (collection.get("Name"), collection.get("Type"), collection.get("Partner")) == (
         NAV,
         "Collection(mscrm.msdyn_proactive_delivery_attribute)",
@@ -50,7 +51,9 @@ def test_every_entity_type_has_its_key_properties_and_navigations(emulator, as_u
     )
 
     attribute = entity_type(found, "msdyn_proactive_delivery_attribute")
-    [single] = attribute.findall(f"{EDM}NavigationProperty")
+    single = {item.get("Name"): item for item in attribute.findall(f"{EDM}NavigationProperty")}[
+        "msdyn_proactive_delivery"
+    ]
     assert (single.get("Name"), single.get("Type"), single.get("Partner")) == (
         "msdyn_proactive_delivery",
         "mscrm.msdyn_proactive_delivery",
@@ -96,8 +99,12 @@ def test_the_container_binds_sets_navigations_and_action_imports(emulator, as_us
     assert container.get("Name") == "System"
     sets = {item.get("Name"): item for item in container.findall(f"{EDM}EntitySet")}
     assert set(sets) == set(ENTITY_SETS)
-    [binding] = sets["msdyn_proactive_deliveries"].findall(f"{EDM}NavigationPropertyBinding")
-    assert (binding.get("Path"), binding.get("Target")) == (NAV, "msdyn_proactive_delivery_attributes")
+    bindings = {
+        item.get("Path"): item.get("Target")
+        for item in sets["msdyn_proactive_deliveries"].findall(f"{EDM}NavigationPropertyBinding")
+    }
+    assert bindings[NAV] == "msdyn_proactive_delivery_attributes"
+    assert bindings["createdby"] == "systemusers"
     assert {item.get("Name") for item in container.findall(f"{EDM}ActionImport")} == {
         "CCaaS_CreateProactiveVoiceDelivery",
         "CCaaS_CreateProactiveDelivery",
@@ -109,3 +116,19 @@ def test_metadata_is_xml_only(emulator, as_user):
 
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "0x80060888"
+
+
+def test_user_lookups_are_navigation_properties_to_systemusers(emulator, as_user):
+    found = schema(emulator, as_user)
+    delivery = entity_type(found, "msdyn_proactive_delivery")
+    createdby = {item.get("Name"): item for item in delivery.findall(f"{EDM}NavigationProperty")}["createdby"]
+    assert (createdby.get("Type"), createdby.get("Partner")) == (
+        "mscrm.systemuser",
+        "lk_msdyn_proactive_delivery_createdby",
+    )
+    [constraint] = createdby.findall(f"{EDM}ReferentialConstraint")
+    assert (constraint.get("Property"), constraint.get("ReferencedProperty")) == ("_createdby_value", "systemuserid")
+    user = entity_type(found, "systemuser")
+    partners = {item.get("Name"): item.get("Type") for item in user.findall(f"{EDM}NavigationProperty")}
+    assert partners["lk_msdyn_proactive_delivery_createdby"] == "Collection(mscrm.msdyn_proactive_delivery)"
+    assert partners["user_msdyn_proactive_delivery_attribute"] == "Collection(mscrm.msdyn_proactive_delivery_attribute)"

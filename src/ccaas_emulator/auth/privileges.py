@@ -28,13 +28,14 @@ class Access(StrEnum):
 
 ENGAGEMENT_TABLES = ("msdyn_proactive_delivery", "msdyn_proactive_delivery_attribute")
 CONFIGURATION_TABLE = "msdyn_proactive_engagement_config"
-_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, CONFIGURATION_TABLE)}
+_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, CONFIGURATION_TABLE, "systemuser")}
 _CONFIGURE = {(access, CONFIGURATION_TABLE) for access in Access}
 
 DISPLAY_NAMES = {
     "msdyn_proactive_delivery": "Proactive Delivery",
     "msdyn_proactive_delivery_attribute": "Proactive Delivery Attribute",
     "msdyn_proactive_engagement_config": "Proactive Engagement Configuration",
+    "systemuser": "User",
 }
 ROLE_PRIVILEGES: dict[str, frozenset[tuple[Access, str]]] = {
     "Omnichannel agent": frozenset(_READ_ALL),

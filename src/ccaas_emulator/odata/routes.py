@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ccaas_emulator.auth.callers import Caller, load_caller
 from ccaas_emulator.auth.privileges import Access, require_privilege
 from ccaas_emulator.odata import writes
+from ccaas_emulator.odata.batch import Answer, BatchRunner, ChangeSet, Part, boundary_of, parse_batch, render
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
 from ccaas_emulator.odata.metadata import csdl, service_document
 from ccaas_emulator.odata.model import EntitySet
@@ -51,9 +52,52 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
             raise METADATA_MEDIA_TYPE(accept=accept)
         return Response(csdl(), media_type="application/xml")
 
+    @router.post("/$batch", summary="Many requests in one multipart/mixed POST, with change sets")
+    async def batch(request: Request) -> Response:
+        runtime = _runtime(request)
+        runtime.authenticator.authenticate(request)
+        boundary = boundary_of(request.headers.get("content-type", ""))
+        items = parse_batch(await read_limited_body(request, runtime.settings.max_body_bytes), boundary)
+        continue_on_error = parse_preferences(request.headers.getlist("prefer")).continue_on_error
+        answers: list[Answer | list[Answer]] = []
+        stopped = False
+        origin = request_origin(request, runtime.settings.org_url)
+        authorization = request.headers.get("authorization")
+        async with BatchRunner(request.app, origin=origin, version=version, authorization=authorization) as runner:
+            for item in items:
+                result = await (runner.run(item) if isinstance(item, Part) else _run_change_set(runner, item))
+                answers.append(result)
+                if isinstance(result, Answer) and result.failed and not continue_on_error:
+                    stopped = True
+                    break
+        answer_boundary = f"batchresponse_{uuid.uuid4()}"
+        response = Response(
+            render(answers, answer_boundary),
+            status_code=400 if stopped else 200,
+            media_type=f"multipart/mixed; boundary={answer_boundary}",
+        )
+        if continue_on_error:
+            response.headers.append("Preference-Applied", "odata.continue-on-error")
+        return response
+
     for entity_set in ENTITY_SETS.values():
         _add_entity_set_routes(router, version, entity_set)
     return router
+
+
+async def _run_change_set(runner: BatchRunner, change_set: ChangeSet) -> Answer | list[Answer]:
+    """The requests of a change set in order; `$<Content-ID>` names the row an earlier one created."""
+    answers: list[Answer] = []
+    references: dict[str, str] = {}
+    for part in change_set.parts:
+        answer = await runner.run(part, references)
+        if answer.failed:
+            return answer  # a failed change set is answered by its failing request alone
+        entity = next((value for name, value in answer.headers if name.lower() in ("odata-entityid", "location")), None)
+        if entity is not None and part.content_id is not None:
+            references[part.content_id] = entity
+        answers.append(answer)
+    return answers
 
 
 def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySet) -> None:

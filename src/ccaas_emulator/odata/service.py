@@ -32,6 +32,7 @@ class Preferences:
     annotations: Annotations = field(default_factory=Annotations)
     annotations_text: str | None = None
     return_representation: bool = False
+    continue_on_error: bool = False
 
     def applied(self, *, paged: bool, representation: bool = False) -> list[str]:
         echoed = []
@@ -49,6 +50,7 @@ def parse_preferences(headers: list[str]) -> Preferences:
     max_page_size = None
     annotations_text = None
     representation = False
+    continue_on_error = False
     for header in headers:
         for token in _split_preferences(header):
             name, _, value = token.partition("=")
@@ -60,8 +62,10 @@ def parse_preferences(headers: list[str]) -> Preferences:
                 annotations_text = value
             elif name == "return" and value.lower() == "representation":
                 representation = True
+            elif name == "odata.continue-on-error" and value.lower() in ("", "true"):
+                continue_on_error = True
     patterns = tuple(item.strip() for item in (annotations_text or "").strip('"').split(",") if item.strip())
-    return Preferences(max_page_size, Annotations(patterns), annotations_text, representation)
+    return Preferences(max_page_size, Annotations(patterns), annotations_text, representation, continue_on_error)
 
 
 def _split_preferences(header: str) -> list[str]:

@@ -159,6 +159,7 @@ METADATA_MEDIA_TYPE = ErrorKind(
     "supported type(s) 'application/xml' do not match any of the acceptable MIME types '{accept}'.",
 )
 EXPAND_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "{what}")
+BATCH_INVALID = ErrorKind(400, "0x80060888", "The batch request is not valid: {detail}.")
 
 # --- business rules of the actions -----------------------------------------------------------
 REQUIRED_PARAMETER_MISSING = ErrorKind(400, "0x80040200", "Required parameter '{name}' is missing.")

@@ -19,18 +19,26 @@ class OwnedRecordColumns:
 
     created_on: Mapped[datetime] = mapped_column("createdon", UtcDateTime)
     modified_on: Mapped[datetime] = mapped_column("modifiedon", UtcDateTime)
-    created_by: Mapped[uuid.UUID | None] = mapped_column("createdby", Uuid, info=lookup("systemuser"))
-    modified_by: Mapped[uuid.UUID | None] = mapped_column("modifiedby", Uuid, info=lookup("systemuser"))
-    created_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column("createdonbehalfby", Uuid, info=lookup("systemuser"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        "createdby", Uuid, info=lookup("systemuser", navigation="createdby")
+    )
+    modified_by: Mapped[uuid.UUID | None] = mapped_column(
+        "modifiedby", Uuid, info=lookup("systemuser", navigation="modifiedby")
+    )
+    created_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column(
+        "createdonbehalfby", Uuid, info=lookup("systemuser", navigation="createdonbehalfby")
+    )
     modified_on_behalf_by: Mapped[uuid.UUID | None] = mapped_column(
-        "modifiedonbehalfby", Uuid, info=lookup("systemuser")
+        "modifiedonbehalfby", Uuid, info=lookup("systemuser", navigation="modifiedonbehalfby")
     )
     owner_id: Mapped[uuid.UUID | None] = mapped_column("ownerid", Uuid, info=lookup("owner"))
     owner_type: Mapped[str] = mapped_column("owneridtype", String(64), default="systemuser", info=NOT_IN_WEB_API)
     owning_business_unit: Mapped[uuid.UUID | None] = mapped_column(
         "owningbusinessunit", Uuid, info=lookup("businessunit")
     )
-    owning_user: Mapped[uuid.UUID | None] = mapped_column("owninguser", Uuid, info=lookup("systemuser"))
+    owning_user: Mapped[uuid.UUID | None] = mapped_column(
+        "owninguser", Uuid, info=lookup("systemuser", navigation="owninguser")
+    )
     owning_team: Mapped[uuid.UUID | None] = mapped_column("owningteam", Uuid, info=lookup("team"))
     version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1)
     import_sequence_number: Mapped[int | None] = mapped_column("importsequencenumber", Integer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
@@ -23,6 +23,7 @@ class SystemUser(Base):
     full_name: Mapped[str] = mapped_column("fullname", String(200))
     is_disabled: Mapped[bool] = mapped_column("isdisabled", Boolean, default=False)
     created_on: Mapped[datetime] = mapped_column("createdon", UtcDateTime)
+    version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1, server_default="1")
 
     roles: Mapped[list[SecurityRole]] = relationship(secondary="systemuserroles", lazy="selectin")
 
