@@ -291,3 +291,33 @@ def test_configurations_filter_on_choices_and_booleans(emulator, as_user):
     assert [row["msdyn_proactive_engagement_configid"] for row in body["value"]] == [
         "b2c3d4e5-f6a7-8901-bcde-f12345678901"
     ]
+
+
+OPTION_WORDS = st.sampled_from(
+    ["msdyn_status", "msdyn_result", "createdon", NAV, "msdyn_proactive_delivery", "createdby", "asc", "desc",
+     ",", ";", "(", ")", "$select=", "$filter=", "$top=", "$orderby=", "$expand=", "*", "'", "/", "=", "1", "-1",
+     "\u0000", "é", "%"]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    option=st.sampled_from(["$select", "$orderby", "$expand", "$top", "$count", "$skiptoken", "@p1"]),
+    text=st.one_of(st.text(max_size=60), st.lists(OPTION_WORDS, min_size=1, max_size=10).map("".join)),
+)
+def test_any_query_option_text_answers_200_or_400(emulator, as_user, option, text):
+    response = emulator.client.get(f"{DELIVERIES}?{option}={quote(text)}", headers=as_user())
+    assert response.status_code in (200, 400), (option, text, response.text)
+    if response.status_code == 400:
+        assert set(response.json()) == {"error"}
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.text(max_size=80), tail=st.sampled_from(["", "/msdyn_status", f"/{NAV}", "/$count", "/nope", "/$ref"]))
+def test_any_key_segment_answers_without_a_5xx(emulator, as_user, key, tail):
+    response = emulator.client.get(f"{DELIVERIES}({quote(key, safe='')}){tail}", headers=as_user())
+    assert response.status_code < 500, (key, tail, response.text)
+    if response.status_code >= 400:
+        assert set(response.json()) == {"error"}
