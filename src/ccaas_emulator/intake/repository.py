@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import Table, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,15 +24,30 @@ from ccaas_emulator.journal import StateChange
 
 def find_active_config(session: Session, *, config_id: uuid.UUID) -> EngagementConfig | None:
     """The engagement configuration, if it exists and is active."""
-    return session.scalars(
-        select(EngagementConfig).where(
-            EngagementConfig.id == config_id, EngagementConfig.state == StateCode.ACTIVE
-        )
-    ).one_or_none()
+    return find_active_configs(session, config_ids=[config_id]).get(config_id)
+
+
+def find_active_configs(session: Session, *, config_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, EngagementConfig]:
+    """The active engagement configurations among these ids (one query for a whole group of requests)."""
+    wanted = set(config_ids)
+    if not wanted:
+        return {}
+    configs = session.scalars(
+        select(EngagementConfig).where(EngagementConfig.id.in_(wanted), EngagementConfig.state == StateCode.ACTIVE)
+    )
+    return {config.id: config for config in configs}
 
 
 def contact_exists(session: Session, *, contact_id: uuid.UUID) -> bool:
     return bool(session.scalar(select(exists().where(Contact.id == contact_id))))
+
+
+def existing_contacts(session: Session, *, contact_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these contactids exist (one query for a whole group of requests)."""
+    wanted = set(contact_ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Contact.id).where(Contact.id.in_(wanted))))
 
 
 def upsert_contacts(session: Session, *, rows: list[dict[str, Any]]) -> None:
@@ -57,11 +73,35 @@ def insert_task(session: Session, *, row: dict[str, Any]) -> None:
     session.execute(insert(DeliveryTask), [row])
 
 
-def insert_delivery(
-    session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str
-) -> None:
+def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str) -> None:
     """The delivery, its attribute rows and its first journal entry, as set-based inserts."""
-    session.execute(insert(ProactiveDelivery), [row])
+    insert_deliveries(session, deliveries=[(row, actor)], attributes=attributes)
+
+
+def insert_deliveries(
+    session: Session, *, deliveries: list[tuple[dict[str, Any], str]], attributes: list[dict[str, Any]]
+) -> None:
+    """New deliveries (each with the user name its journal entry is written as) and their attribute rows:
+    one executemany per table for a whole group of requests, through SQLAlchemy Core (no ORM objects)."""
+    if not deliveries:
+        return
+    _insert_rows(session, ProactiveDelivery.__table__, _DELIVERY_COLUMNS, [row for row, _ in deliveries])
     if attributes:
-        session.execute(insert(DeliveryAttribute), attributes)
-    journal.record(session, [StateChange(row["id"], row["created_on"], None, row["status"])], actor=actor)
+        _insert_rows(session, DeliveryAttribute.__table__, _ATTRIBUTE_COLUMNS, attributes)
+    journal.record_many(
+        session, [(StateChange(row["id"], row["created_on"], None, row["status"]), actor) for row, actor in deliveries]
+    )
+
+
+def _column_names(model: Any) -> dict[str, str]:
+    """Attribute key (as the row builders write it) -> column name (as Core wants it)."""
+    return {attribute.key: attribute.columns[0].name for attribute in model.__mapper__.column_attrs}
+
+
+_DELIVERY_COLUMNS = _column_names(ProactiveDelivery)
+_ATTRIBUTE_COLUMNS = _column_names(DeliveryAttribute)
+
+
+def _insert_rows(session: Session, table: Any, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    assert isinstance(table, Table)
+    session.connection().execute(table.insert(), [{columns[key]: value for key, value in row.items()} for row in rows])

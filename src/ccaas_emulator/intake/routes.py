@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from ccaas_emulator.auth.callers import Caller, load_caller, require_omnichannel_role
+from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
+from ccaas_emulator.clock import Clock
+from ccaas_emulator.db.transaction import Handler
 from ccaas_emulator.intake import service
 from ccaas_emulator.intake.schemas import (
     ACTIONS,
@@ -20,9 +23,8 @@ from ccaas_emulator.intake.schemas import (
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import action_response_context, request_origin
+from ccaas_emulator.wire.errors import DataverseError
 from ccaas_emulator.wire.responses import ODataJSONResponse
-
-ServiceCall = Callable[..., service.Accepted]
 
 
 def _openapi(parameters: type[ActionParameters], response: dict[str, Any]) -> dict[str, Any]:
@@ -68,23 +70,38 @@ def response_schema(parameters: type[ActionParameters]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _ActionRequest:
+    """One request's work for the group committer: who calls, what they asked (checked), or its refusal."""
+
+    object_id: uuid.UUID
+    checked: Any
+    error: DataverseError | None
+    clock: Clock
+
+
 async def _run_action(
-    request: Request, version: str, parameters_type: type[ActionParameters], call: ServiceCall
+    request: Request,
+    version: str,
+    parameters_type: type[ActionParameters],
+    check: Callable[[Any], Any],
+    write: Handler,
 ) -> ODataJSONResponse:
     runtime: Runtime = request.app.state.runtime
     token = runtime.authenticator.authenticate(request)
     check_json_content_type(request)
     body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
-
-    def unit_of_work() -> service.Accepted:
-        with runtime.database.transaction() as session:
-            # The caller's privilege is checked before the operation looks at its parameters, so a user
-            # without an Omnichannel role gets 403 whatever the (well-formed JSON) body says.
-            caller = _authorized_caller(session, token.object_id, parameters_type.action)
-            parameters = parameters_type.bind(body)
-            return call(session, parameters=parameters, caller=caller, now=runtime.clock.now())
-
-    accepted = await run_in_threadpool(unit_of_work)
+    # The values are checked here, on the event loop, but a problem is reported only after the caller's
+    # privilege (in the unit of work), so a user without an Omnichannel role gets 403 whatever the
+    # (well-formed JSON) body says.
+    try:
+        checked, error = check(parameters_type.bind(body)), None
+    except DataverseError as exc:
+        checked, error = None, exc
+    # Committed (with the other requests waiting at that moment) before this returns: 200 means persisted.
+    accepted: service.Accepted = await runtime.database.group_commit.run(
+        write, _ActionRequest(token.object_id, checked, error, runtime.clock)
+    )
     payload: dict[str, Any] = {
         "@odata.context": action_response_context(
             request_origin(request, runtime.settings.org_url), version, parameters_type.action
@@ -96,10 +113,50 @@ async def _run_action(
     return ODataJSONResponse(payload)
 
 
-def _authorized_caller(session: Session, object_id: Any, action: str) -> Caller:
-    caller = load_caller(session, object_id=object_id)
-    require_omnichannel_role(caller, action=action)
-    return caller
+def _authorized(session: Session, requests: Sequence[_ActionRequest], action: str) -> list[Caller | DataverseError]:
+    """Each request's caller, or the error it gets: the caller's 403 first, then its parameters' 400."""
+    callers = load_callers(session, object_ids={request.object_id for request in requests})
+    outcomes: list[Caller | DataverseError] = []
+    for request in requests:
+        caller = callers[request.object_id]
+        if not isinstance(caller, DataverseError):
+            try:
+                require_omnichannel_role(caller, action=action)
+            except DataverseError as exc:
+                caller = exc
+        outcomes.append(request.error if request.error is not None and isinstance(caller, Caller) else caller)
+    return outcomes
+
+
+def _write_voice_deliveries(session: Session, requests: Sequence[_ActionRequest]) -> list[Any]:
+    outcomes: list[Any] = _authorized(session, requests, CreateProactiveVoiceDeliveryParameters.action)
+    ready = [index for index, outcome in enumerate(outcomes) if isinstance(outcome, Caller)]
+    written = service.write_voice_deliveries(
+        session, [(requests[index].checked, outcomes[index], requests[index].clock.now()) for index in ready]
+    )
+    for index, outcome in zip(ready, written, strict=True):
+        outcomes[index] = outcome
+    return outcomes
+
+
+def _write_proactive_deliveries(session: Session, requests: Sequence[_ActionRequest]) -> list[Any]:
+    outcomes: list[Any] = _authorized(session, requests, CreateProactiveDeliveryParameters.action)
+    for index, caller in enumerate(outcomes):
+        if not isinstance(caller, Caller):
+            continue
+        request = requests[index]
+        try:
+            with session.begin_nested():  # a refusal leaves nothing of this request behind
+                outcomes[index] = service.create_proactive_delivery(
+                    session, parameters=request.checked, caller=caller, now=request.clock.now()
+                )
+        except DataverseError as exc:
+            outcomes[index] = exc
+    return outcomes
+
+
+def _unchanged(parameters: Any) -> Any:
+    return parameters
 
 
 def build_router(version: str, *, documented: bool) -> APIRouter:
@@ -117,7 +174,11 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
     )
     async def create_voice_delivery(request: Request) -> ODataJSONResponse:
         return await _run_action(
-            request, version, CreateProactiveVoiceDeliveryParameters, service.create_voice_delivery
+            request,
+            version,
+            CreateProactiveVoiceDeliveryParameters,
+            service.check_voice_delivery,
+            _write_voice_deliveries,
         )
 
     @router.post(
@@ -128,7 +189,9 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
         operation_id=f"CCaaS_CreateProactiveDelivery_{version.replace('.', '_')}",
     )
     async def create_proactive_delivery(request: Request) -> ODataJSONResponse:
-        return await _run_action(request, version, CreateProactiveDeliveryParameters, service.create_proactive_delivery)
+        return await _run_action(
+            request, version, CreateProactiveDeliveryParameters, _unchanged, _write_proactive_deliveries
+        )
 
     return router
 

@@ -18,7 +18,7 @@ from ccaas_emulator.intake.schemas import (
     CreateProactiveDeliveryParameters,
     CreateProactiveVoiceDeliveryParameters,
 )
-from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
+from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 
 CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
 
@@ -47,48 +47,83 @@ def _active_config(session: Session, config_id: uuid.UUID) -> EngagementConfig:
     return config
 
 
+@dataclass(frozen=True)
+class VoiceDelivery:
+    """CCaaS_CreateProactiveVoiceDelivery's parameters once their values are checked (no database needed)."""
+
+    config_id: uuid.UUID
+    contact_id: uuid.UUID
+    to_address: str
+    windows: list[rules.Window]
+    attributes: dict[str, str]
+
+
+def check_voice_delivery(parameters: CreateProactiveVoiceDeliveryParameters) -> VoiceDelivery:
+    """What the values must mean, in the order Dataverse reports them; raises the first problem."""
+    rules.require_api_version(parameters.ApiVersion)
+    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
+    contact_id = rules.parse_guid(parameters.ContactId, parameter="ContactId")
+    to_address = rules.require_phone_number(parameters.DestinationPhoneNumber, parameter="DestinationPhoneNumber")
+    windows = rules.parse_windows(parameters.Windows, parameter="Windows")
+    attributes = rules.parse_input_attributes(parameters.InputAttributes, parameter="InputAttributes")
+    return VoiceDelivery(config_id, contact_id, to_address, windows, attributes)
+
+
 def create_voice_delivery(
     session: Session, *, parameters: CreateProactiveVoiceDeliveryParameters, caller: Caller, now: datetime
 ) -> Accepted:
     """CCaaS_CreateProactiveVoiceDelivery: one Pending voice delivery with its input attributes."""
-    rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(
-        parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId"
-    )
-    contact_id = rules.parse_guid(parameters.ContactId, parameter="ContactId")
-    to_address = rules.require_phone_number(
-        parameters.DestinationPhoneNumber, parameter="DestinationPhoneNumber"
-    )
-    windows = rules.parse_windows(parameters.Windows, parameter="Windows") or rules.default_windows(now)
-    attributes = rules.parse_input_attributes(parameters.InputAttributes, parameter="InputAttributes")
+    outcome = write_voice_deliveries(session, [(check_voice_delivery(parameters), caller, now)])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
-    config = _active_config(session, config_id)
-    if config.outreach_type.channel is not Channel.VOICE:
-        raise INVALID_ARGUMENT(
-            message=f"The proactive engagement configuration {config_id} is for {config.outreach_type.label}; "
-            "CCaaS_CreateProactiveVoiceDelivery needs a Voice configuration."
-        )
-    if not repository.contact_exists(session, contact_id=contact_id):
-        raise OBJECT_DOES_NOT_EXIST(entity="contact", id=contact_id)
 
-    author = Author(user_id=caller.user_id, at=now)
-    delivery_id = uuid.uuid4()
-    repository.insert_delivery(
-        session,
-        row=delivery_row(
+def write_voice_deliveries(
+    session: Session, requests: list[tuple[VoiceDelivery, Caller, datetime]]
+) -> list[Accepted | DataverseError]:
+    """Several voice deliveries in the open unit of work: one query per kind of look-up and one insert per
+    table for all of them. A refused request (its error as its outcome) writes nothing."""
+    configs = repository.find_active_configs(session, config_ids={request.config_id for request, *_ in requests})
+    contacts = repository.existing_contacts(session, contact_ids={request.contact_id for request, *_ in requests})
+    outcomes: list[Accepted | DataverseError] = []
+    deliveries: list[tuple[dict[str, Any], str]] = []
+    attribute_list: list[dict[str, Any]] = []
+    for request, caller, now in requests:
+        config = configs.get(request.config_id)
+        if config is None:
+            outcomes.append(OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_engagement_config", id=request.config_id))
+            continue
+        if config.outreach_type.channel is not Channel.VOICE:
+            outcomes.append(
+                INVALID_ARGUMENT(
+                    message=f"The proactive engagement configuration {request.config_id} is for "
+                    f"{config.outreach_type.label}; CCaaS_CreateProactiveVoiceDelivery needs a Voice configuration."
+                )
+            )
+            continue
+        if request.contact_id not in contacts:
+            outcomes.append(OBJECT_DOES_NOT_EXIST(entity="contact", id=request.contact_id))
+            continue
+        author = Author(user_id=caller.user_id, at=now)
+        delivery_id = uuid.uuid4()
+        row = delivery_row(
             delivery_id=delivery_id,
             config=config,
-            to_address=to_address,
-            contact_id=str(contact_id),
-            windows=windows,
+            to_address=request.to_address,
+            contact_id=str(request.contact_id),
+            windows=request.windows or rules.default_windows(now),
             author=author,
-        ),
-        attributes=attribute_rows(
-            delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author
-        ),
-        actor=caller.user_name,
-    )
-    return Accepted(delivery_id=delivery_id)
+        )
+        deliveries.append((row, caller.user_name))
+        attribute_list.extend(
+            attribute_rows(
+                delivery_id=delivery_id, attributes=request.attributes, kind=AttributeType.INPUT, author=author
+            )
+        )
+        outcomes.append(Accepted(delivery_id=delivery_id))
+    repository.insert_deliveries(session, deliveries=deliveries, attributes=attribute_list)
+    return outcomes
 
 
 def create_proactive_delivery(
@@ -96,9 +131,7 @@ def create_proactive_delivery(
 ) -> Accepted:
     """CCaaS_CreateProactiveDelivery: the delivery task (the contact chain) and its first delivery."""
     rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(
-        parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId"
-    )
+    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
     rules.check_length(
         parameters.RequestId,
         attribute="msdyn_tracking_id",
@@ -131,9 +164,7 @@ def create_proactive_delivery(
     contact_rows: dict[uuid.UUID, dict[str, Any]] = {}
     for contact in contacts:
         contact_id, external_id = contact_id_for(contact.unique_identifier)
-        contact_rows[contact_id] = _contact_row(
-            contact, contact_id, external_id, now
-        )  # a repeated contact: last wins
+        contact_rows[contact_id] = _contact_row(contact, contact_id, external_id, now)  # a repeated contact: last wins
         chain.append(
             {
                 "contactId": str(contact_id),
