@@ -15,6 +15,18 @@ def follow(emulator, headers: dict[str, str], link: str):
     return emulator.client.get("/api/data/v9.2/" + link.removeprefix(ROOT), headers=headers)
 
 
+def pages_of(emulator, headers: dict[str, str], url: str) -> list[str]:
+    """Every row's id, following @odata.nextLink from `url` to the last page."""
+    found: list[str] = []
+    response = emulator.client.get(url, headers=headers)
+    while True:
+        body = response.json()
+        found += [row["msdyn_proactive_deliveryid"] for row in body["value"]]
+        if "@odata.nextLink" not in body:
+            return found
+        response = follow(emulator, headers, body["@odata.nextLink"])
+
+
 def all_ids(emulator) -> set[str]:
     with emulator.database.engine.connect() as connection:
         rows = connection.execute(text("SELECT msdyn_delivery_id FROM msdyn_proactive_delivery")).all()
@@ -91,17 +103,8 @@ def test_paging_in_any_order_with_nulls_and_ties_gives_the_unpaged_order(emulato
         "msdyn_end_date,msdyn_result desc",
     ):
         query = f"{DELIVERIES}?$select=msdyn_result&$orderby={orderby}"
-        whole = [
-            row["msdyn_proactive_deliveryid"] for row in emulator.client.get(query, headers=as_user()).json()["value"]
-        ]
-        paged: list[str] = []
-        response = emulator.client.get(query, headers=as_user(Prefer="odata.maxpagesize=7"))
-        while True:
-            body = response.json()
-            paged += [row["msdyn_proactive_deliveryid"] for row in body["value"]]
-            if "@odata.nextLink" not in body:
-                break
-            response = follow(emulator, as_user(Prefer="odata.maxpagesize=7"), body["@odata.nextLink"])
+        whole = pages_of(emulator, as_user(), query)
+        paged = pages_of(emulator, as_user(Prefer="odata.maxpagesize=7"), query)
         assert paged == whole, orderby
         assert len(whole) == 60
 

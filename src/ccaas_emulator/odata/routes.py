@@ -214,22 +214,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
         runtime, token, payload, preferences, options = await _write_request(request)
         conditions = writes.Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
 
-        def work(session: Session, caller: Caller) -> bool:
-            require_privilege(caller, Access.WRITE, table)
-            created = writes.upsert(
-                session,
-                entity_set=entity_set,
-                key=row_id,
-                payload=payload,
-                caller=caller,
-                now=runtime.clock.now(),
-                preconditions=conditions,
-            )
-            if created:
-                require_privilege(caller, Access.CREATE, table)
-            return created
-
-        created = await _write(runtime, token, work)
+        created = await _write(runtime, token, _upsert(runtime, entity_set, row_id, payload, conditions))
         return await _written(request, token, version, entity_set, row_id, preferences, options, created=created)
 
     @router.delete(f"/{name}({{key}})", summary=f"Delete a {table}", name=f"delete_{name}")
@@ -285,20 +270,35 @@ async def _change(request: Request, entity_set: EntitySet, key: str, payload: di
     token = runtime.authenticator.authenticate(request)
     row_id = parse_key(entity_set, key)
 
-    def work(session: Session, caller: Caller) -> None:
+    await _write(runtime, token, _upsert(runtime, entity_set, row_id, payload, writes.Preconditions(if_match="*")))
+    return Response(status_code=204)
+
+
+def _upsert(
+    runtime: Runtime,
+    entity_set: EntitySet,
+    row_id: uuid.UUID,
+    payload: Any,
+    conditions: writes.Preconditions,
+) -> Callable[[Session, Caller], bool]:
+    """The unit of work of a PATCH (or single-property change): True when it created the row."""
+
+    def work(session: Session, caller: Caller) -> bool:
         require_privilege(caller, Access.WRITE, entity_set.entity_type)
-        writes.upsert(
+        created = writes.upsert(
             session,
             entity_set=entity_set,
             key=row_id,
             payload=payload,
             caller=caller,
             now=runtime.clock.now(),
-            preconditions=writes.Preconditions(if_match="*"),
+            preconditions=conditions,
         )
+        if created:
+            require_privilege(caller, Access.CREATE, entity_set.entity_type)
+        return created
 
-    await _write(runtime, token, work)
-    return Response(status_code=204)
+    return work
 
 
 async def _write_body(request: Request) -> Any:
