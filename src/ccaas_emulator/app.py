@@ -16,6 +16,7 @@ from ccaas_emulator.clock import Clock
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.intake import routes as intake_routes
+from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     )
     app.add_middleware(UrlLengthLimit)  # inside the headers middleware, so a 414 carries them too
     app.add_middleware(DataverseHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: counts every answer, the 414s and 500s too
     _install_error_handlers(app)
     app.include_router(operations.router)
     app.include_router(auth_routes.router)

@@ -1,4 +1,4 @@
-"""Liveness and readiness, outside /api/data/ and needing no token."""
+"""Liveness, readiness and Prometheus metrics, outside /api/data/ and needing no token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
+from ccaas_emulator import metrics as prometheus
 from ccaas_emulator.db.migrate import current_revision, head_revision
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.errors import SERVICE_UNAVAILABLE
@@ -41,6 +43,18 @@ async def ready(request: Request) -> ODataJSONResponse:
     return ODataJSONResponse(
         {"status": "ready", "database": runtime.database.engine.dialect.name, "revision": revision}
     )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: requests by route and status, latency, deliveries by status, dial results, "
+    "queue depth",
+    response_class=Response,
+)
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    body = await run_in_threadpool(prometheus.exposition, runtime)
+    return Response(body, media_type=prometheus.CONTENT_TYPE)
 
 
 def expected_head() -> str | None:
