@@ -1,0 +1,115 @@
+"""The Postman collection (postman/), run by newman against `ccaas-emulator serve` on SQLite and PostgreSQL.
+
+newman is pinned in postman/package.json (with its package-lock.json); `npm ci` runs once per session when
+node_modules is missing or stale. The test skips only when node or npm is not on PATH; a failing `npm ci`
+fails it. The environment's tokens come from `ccaas-emulator token`, passed as `--env-var`, as the
+collection's description tells users to do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.test_end_to_end import database_for_server, start_server, stop
+
+__all__ = ["database_for_server"]  # a fixture, parametrized over tests.conftest.BACKENDS
+
+POSTMAN = Path(__file__).parents[1] / "postman"
+COLLECTION = POSTMAN / "ccaas-emulator.postman_collection.json"
+ENVIRONMENT = POSTMAN / "ccaas-emulator.postman_environment.json"
+TOKENS = {"agentToken": "agent", "adminToken": "admin", "noroleToken": "norole"}  # variable: demo user
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    """One `npm ci` at a time, should several pytest processes (xdist) reach it together."""
+    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _installed(project: Path) -> bool:
+    wanted = json.loads((project / "package.json").read_text())["dependencies"]
+    for name, version in wanted.items():
+        manifest = project / "node_modules" / name / "package.json"
+        if not manifest.is_file() or json.loads(manifest.read_text()).get("version") != version:
+            return False
+    return (project / "node_modules" / ".bin" / "newman").exists()
+
+
+@pytest.fixture(scope="session")
+def newman() -> list[str]:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed on PATH to run the Postman collection with newman (postman/)")
+    with _exclusive("ccaas-emulator-postman-npm-ci.lock"):
+        if not _installed(POSTMAN):
+            result = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=POSTMAN,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            assert _installed(POSTMAN), "npm ci did not install the pinned newman"
+    return [node, str(POSTMAN / "node_modules" / "newman" / "bin" / "newman.js")]
+
+
+def _requests(items: list[dict]) -> Iterator[dict]:
+    for item in items:
+        if "item" in item:
+            yield from _requests(item["item"])
+        else:
+            yield item
+
+
+def test_the_collection_posts_the_reference_samples_verbatim():
+    collection = json.loads(COLLECTION.read_text())
+    bodies = [item["request"].get("body", {}).get("raw") for item in _requests(collection["item"])]
+    samples = {path.name: path.read_text() for path in FIXTURES.glob("*.json")}
+
+    for name, text in samples.items():
+        assert text in bodies, f"the collection does not post tests/fixtures/{name} verbatim"
+    assert collection["info"]["schema"].endswith("/v2.1.0/collection.json")
+    assert all(item["event"] and any(e["listen"] == "test" for e in item["event"])
+               for item in _requests(collection["item"]))  # fmt: skip
+    environment = json.loads(ENVIRONMENT.read_text())
+    assert {value["key"] for value in environment["values"]} == {"baseUrl", "agentToken", "adminToken", "noroleToken"}
+
+
+def test_newman_runs_the_collection(newman, database_for_server):
+    server, process = start_server(database_for_server)
+    try:
+        with ThreadPoolExecutor(3) as pool:  # three CLI processes at once: a second or two each
+            minted = pool.map(lambda user: server.token("--user", user), TOKENS.values())
+            tokens = dict(zip(TOKENS, minted, strict=True))
+        env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+        result = subprocess.run(
+            [*newman, "run", str(COLLECTION), "--environment", str(ENVIRONMENT),
+             "--env-var", f"baseUrl={server.base}",
+             *(argument for name, token in tokens.items() for argument in ("--env-var", f"{name}={token}")),
+             "--reporters", "cli", "--color", "off", "--disable-unicode", "--timeout-request", "30000"],
+            cwd=POSTMAN, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        stop(process)
+
+    assert result.returncode == 0, f"newman failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    assert "AssertionError" not in result.stdout
