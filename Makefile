@@ -25,8 +25,8 @@ install: $(STAMP)  ## idempotent: .venv + editable install
 run: install  ## migrate, seed the demo data and serve on http://127.0.0.1:8000
 	$(BIN)/ccaas-emulator serve
 
-test: $(DEV)  ## the whole suite (PostgreSQL variants skip if 127.0.0.1:5432 is unreachable)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(DEV)  ## the whole suite on every core, a module per worker (PostgreSQL variants skip if 127.0.0.1:5432 is unreachable)
+	$(BIN)/python -m pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 migrate: install
 	$(BIN)/ccaas-emulator migrate
