@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ccaas_emulator import journal
 from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
-from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.db.transaction import Database, GroupCommit
 from ccaas_emulator.journal import StateChange
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT
 from tests.conftest import bearer
@@ -62,7 +62,7 @@ def committed(database: Database, delivery_id: uuid.UUID) -> bool:
 async def submit_held(database: Database, recorder: Recorder, payloads: list[str]) -> list[object]:
     """Queue every payload while the writer is held on its first group, then let it go: the rest form one group."""
     recorder.hold.clear()
-    writer = database.group_commit
+    writer = GroupCommit(database, writers=1)  # one writer (PostgreSQL's default is two), so the groups are known
     first = asyncio.ensure_future(writer.run(recorder, "first"))
     await asyncio.to_thread(recorder.entered.wait, 30)  # the writer holds "first" and waits
     results: list[object] = []
@@ -80,6 +80,7 @@ async def submit_held(database: Database, recorder: Recorder, payloads: list[str
     await asyncio.sleep(0)  # every task runs up to its wait: all are queued behind "first"
     recorder.hold.set()
     await asyncio.gather(first, *tasks)
+    writer.stop()
     return results
 
 

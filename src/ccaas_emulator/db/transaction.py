@@ -88,13 +88,16 @@ class GroupCommit:
     commits and N sets of round trips into one.
     """
 
-    def __init__(self, database: Database, *, max_group: int = 256) -> None:
+    def __init__(self, database: Database, *, max_group: int = 256, writers: int | None = None) -> None:
         self._database = database
         self._max_group = max_group
+        # SQLite has one writer anyway; PostgreSQL takes several, and a second writer runs its Python while
+        # the first waits on the server.
+        self._writers = writers or (1 if database.engine.dialect.name == "sqlite" else 2)
         self._queue: deque[_Job] = deque()
         self._ready = threading.Condition()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     async def run(self, handler: Handler, payload: Any) -> Any:
         """Queue one request's work and wait until it is committed (its outcome) or refused (raised)."""
@@ -103,9 +106,11 @@ class GroupCommit:
         with self._ready:
             if self._stopping:
                 raise RuntimeError("the database is closing")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="ccaas-group-commit", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                for number in range(self._writers):
+                    thread = threading.Thread(target=self._work, name=f"ccaas-group-commit-{number}", daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
             self._queue.append(_Job(handler, payload, loop, future))
             self._ready.notify()
         return await future
@@ -114,9 +119,9 @@ class GroupCommit:
         """Finish the work already queued, then end the writer thread."""
         with self._ready:
             self._stopping = True
-            self._ready.notify()
-            thread = self._thread
-        if thread is not None:
+            self._ready.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout)
 
     def _work(self) -> None:
