@@ -321,3 +321,12 @@ def test_any_key_segment_answers_without_a_5xx(emulator, as_user, key, tail):
     assert response.status_code < 500, (key, tail, response.text)
     if response.status_code >= 400:
         assert set(response.json()) == {"error"}
+
+
+def test_digits_beyond_ascii_are_not_numbers(emulator, as_user):
+    # str.isdigit() accepts '²' and '٣'; int() does not. Both are a 400 for $top, and no page size for Prefer.
+    for value in ("²", "٣", "1²"):
+        response = emulator.client.get(f"{DELIVERIES}?$top={quote(value)}", headers=as_user())
+        assert response.status_code == 400, value
+    prefer = emulator.client.get(DELIVERIES, headers={**as_user(), "Prefer": "odata.maxpagesize=²".encode()})
+    assert prefer.status_code == 200 and "preference-applied" not in prefer.headers

@@ -22,6 +22,7 @@ from ccaas_emulator.wire.errors import (
 SUPPORTED = frozenset({"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken"})
 EXPAND_OPTIONS = frozenset({"$select", "$filter", "$orderby", "$top"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: str.isdigit() also takes '²', which int() refuses
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _orderby(text: str) -> tuple[OrderBy, ...]:
 
 def _top(text: str) -> int:
     value = text.strip()
-    if not value.isdigit() or len(value) > 10 or int(value) > 2**31 - 1:
+    if not _DIGITS.match(value) or len(value) > 10 or int(value) > 2**31 - 1:
         raise INVALID_TOP(value=text)
     return int(value)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from ccaas_emulator.wire.context import service_root
 from ccaas_emulator.wire.errors import EXPAND_NOT_SUPPORTED, OBJECT_DOES_NOT_EXIST
 
 MAX_EXPANDS = 15
+_DIGITS = re.compile(r"[0-9]+\Z")
 TOTAL_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
 TOTAL_COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 GLOBAL_METADATA_VERSION = "Microsoft.Dynamics.CRM.globalmetadataversion"
@@ -56,7 +58,7 @@ def parse_preferences(headers: list[str]) -> Preferences:
             name, _, value = token.partition("=")
             name = name.strip().lower()
             value = value.strip()
-            if name == "odata.maxpagesize" and value.isdigit() and len(value) <= 9 and int(value) > 0:
+            if name == "odata.maxpagesize" and _DIGITS.match(value) and len(value) <= 9 and int(value) > 0:
                 max_page_size = min(int(value), query.MAX_PAGE_SIZE)
             elif name == "odata.include-annotations" and value:
                 annotations_text = value

@@ -21,7 +21,7 @@ def check_json_content_type(request: Request) -> None:
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise REQUEST_TOO_LARGE(limit=limit)
     chunks: list[bytes] = []
     size = 0
