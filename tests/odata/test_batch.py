@@ -90,6 +90,25 @@ def test_a_change_set_refers_to_what_an_earlier_request_created(emulator, as_use
     assert [row["msdyn_description"] for row in rows] == ["patched through $1"]
 
 
+def test_a_failed_change_set_writes_nothing_and_is_answered_by_its_failure(emulator, as_user):
+    inner = change_set(
+        "changeset_BBB456",
+        [
+            request_part("POST", "msdyn_proactive_engagement_configs", {"msdyn_name": "Never"}, "1"),
+            request_part("PATCH", "$1", {"msdyn_priority": 7}, "2"),
+        ],
+    )
+
+    response = send(emulator, as_user("admin"), multipart("batch_AAA123", [inner]))
+
+    assert response.status_code == 400
+    [(status, body)] = answers(response)
+    assert status == 400 and orjson.loads(body)["error"]["code"] == "0x8004431a"
+    assert "changesetresponse_" not in response.text
+    never = emulator.client.get(f"{CONFIGS}?$filter=msdyn_name eq 'Never'", headers=as_user()).json()["value"]
+    assert never == []  # the change set is one transaction
+
+
 def test_the_batch_stops_at_the_first_failure_unless_asked_to_go_on(emulator, as_user):
     body = multipart(
         "batch_AAA123",
@@ -166,3 +185,28 @@ def test_a_batch_cannot_hold_a_batch(emulator, as_user):
     assert response.status_code == 400
     [(status, body)] = answers(response)
     assert status == 400 and "cannot contain another batch" in body
+
+
+def test_an_action_in_a_failed_change_set_leaves_no_delivery(emulator, as_user):
+    voice = {
+        "ApiVersion": "1.0",
+        "ProactiveEngagementConfigId": "cbbac510-3e66-ef11-a671-6045bd03d9d8",
+        "DestinationPhoneNumber": "+15550100",
+        "ContactId": "761e062f-c734-ef11-8e4f-00224808a166",
+    }
+    committed = change_set("changeset_D", [request_part("POST", "CCaaS_CreateProactiveVoiceDelivery", voice, "1")])
+    undone = change_set(
+        "changeset_E",
+        [
+            request_part("POST", "CCaaS_CreateProactiveVoiceDelivery", voice, "1"),
+            request_part("POST", "msdyn_proactive_engagement_configs", {"msdyn_priority": 9}, "2"),
+        ],
+    )
+
+    first = send(emulator, as_user("admin"), multipart("batch_AAA123", [committed]))
+    second = send(emulator, as_user("admin"), multipart("batch_AAA123", [undone]))
+
+    assert first.status_code == 200 and [status for status, _ in answers(first)] == [200]
+    assert second.status_code == 400 and [status for status, _ in answers(second)] == [400]
+    count = emulator.client.get("/api/data/v9.2/msdyn_proactive_deliveries/$count", headers=as_user())
+    assert count.text == "1"  # only the first batch's delivery

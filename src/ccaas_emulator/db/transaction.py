@@ -7,8 +7,9 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,15 +44,55 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        Inside a change set (see change_set) it is the change set's transaction, which the change set commits.
+        """
+        shared = _change_set_session.get()
+        if shared is not None:
+            yield shared
+            return
         with self._write_lock, self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work (never takes SQLite's write lock); objects stay readable after it."""
+        """A read-only unit of work (never takes SQLite's write lock); objects stay readable after it.
+
+        Inside a change set it reads the change set's own transaction, so it sees what the set wrote so far.
+        """
+        shared = _change_set_session.get()
+        if shared is not None:
+            yield shared
+            return
         with self._reader() as session:
             yield session  # leaving the block closes the session, ending its transaction
+
+    @asynccontextmanager
+    async def change_set(self) -> AsyncIterator[ChangeSet]:
+        """One transaction for every unit of work opened inside the block, by this task and the threads and
+        tasks it starts (they inherit the context): an OData $batch change set, all or nothing.
+
+        Committed when the block ends; rolled back when it raises or when `fail()` was called.
+        """
+        if _change_set_session.get() is not None:
+            raise RuntimeError("change sets do not nest")
+        manager = self.transaction()
+        session = await asyncio.to_thread(manager.__enter__)
+        change_set = ChangeSet()
+        token = _change_set_session.set(session)
+        try:
+            yield change_set
+        except BaseException as exc:
+            _change_set_session.reset(token)
+            await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        _change_set_session.reset(token)
+        if change_set.failed:
+            rollback = _ChangeSetFailed()
+            await asyncio.to_thread(manager.__exit__, _ChangeSetFailed, rollback, None)
+        else:
+            await asyncio.to_thread(manager.__exit__, None, None, None)
 
     @property
     def group_commit(self) -> GroupCommit:
@@ -67,6 +108,23 @@ class Database:
             self._group_commit.stop()
             self._group_commit = None
         self.engine.dispose()
+
+
+_change_set_session: ContextVar[Session | None] = ContextVar("ccaas_change_set_session", default=None)
+
+
+@dataclass
+class ChangeSet:
+    """A change set in progress: `fail()` makes it roll back instead of committing."""
+
+    failed: bool = False
+
+    def fail(self) -> None:
+        self.failed = True
+
+
+class _ChangeSetFailed(Exception):
+    """Thrown into the change set's transaction to roll it back."""
 
 
 @dataclass
@@ -100,7 +158,16 @@ class GroupCommit:
         self._threads: list[threading.Thread] = []
 
     async def run(self, handler: Handler, payload: Any) -> Any:
-        """Queue one request's work and wait until it is committed (its outcome) or refused (raised)."""
+        """Queue one request's work and wait until it is committed (its outcome) or refused (raised).
+
+        Inside a change set the work joins the change set's transaction instead, and commits with it.
+        """
+        shared = _change_set_session.get()
+        if shared is not None:
+            [outcome] = await asyncio.to_thread(handler, shared, [payload])
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._ready:

@@ -65,7 +65,13 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
         authorization = request.headers.get("authorization")
         async with BatchRunner(request.app, origin=origin, version=version, authorization=authorization) as runner:
             for item in items:
-                result = await (runner.run(item) if isinstance(item, Part) else _run_change_set(runner, item))
+                if isinstance(item, Part):
+                    result: Answer | list[Answer] = await runner.run(item)
+                else:
+                    async with runtime.database.change_set() as change_set:
+                        result = await _run_change_set(runner, item)
+                        if isinstance(result, Answer):
+                            change_set.fail()  # all or nothing: the requests before the failure are undone
                 answers.append(result)
                 if isinstance(result, Answer) and result.failed and not continue_on_error:
                     stopped = True
