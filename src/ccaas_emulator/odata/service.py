@@ -129,18 +129,14 @@ class Reader:
         """A page of an entity set (or of a parent's related rows); True when it is a paged answer."""
         chosen = query.selection(entity_set, options.select)
         expansions = self._plan_expansions(entity_set, options)
-        condition = query.filter_condition(entity_set, options.filter, options.aliases)
-        if parent is not None:
-            navigation, key = parent
-            by_parent = entity_set.table.c[navigation.remote_column.name] == key
-            condition = by_parent if condition is None else by_parent & condition
+        condition = _condition(entity_set, options, parent)
         keys = sort_keys(entity_set, entity_set.table, options.orderby)
+        # wire-facts E9: with Prefer: odata.maxpagesize, $top is ignored; $top alone limits, unpaged.
         paged = options.top is None or self.preferences.max_page_size is not None
-        size = (
-            (self.preferences.max_page_size or query.MAX_PAGE_SIZE)
-            if paged
-            else min(options.top or 0, query.MAX_PAGE_SIZE)
-        )
+        if paged:
+            size = self.preferences.max_page_size or query.MAX_PAGE_SIZE
+        else:
+            size = min(options.top or 0, query.MAX_PAGE_SIZE)
         cursor, page_number = (None, 1)
         if options.skiptoken is not None:
             cursor, page_number = decode_skiptoken(options.skiptoken, keys)
@@ -175,11 +171,7 @@ class Reader:
         return body, str(body["@odata.etag"])
 
     def count(self, entity_set: EntitySet, options: QueryOptions, parent: tuple[Navigation, uuid.UUID] | None) -> int:
-        condition = query.filter_condition(entity_set, options.filter, options.aliases)
-        if parent is not None:
-            navigation, key = parent
-            by_parent = entity_set.table.c[navigation.remote_column.name] == key
-            condition = by_parent if condition is None else by_parent & condition
+        condition = _condition(entity_set, options, parent)
         return min(query.count_rows(self.session, entity_set=entity_set, condition=condition), query.COUNT_LIMIT)
 
     def require_row(self, entity_set: EntitySet, key: uuid.UUID) -> RowMapping:
@@ -268,6 +260,18 @@ class Reader:
         kept = [part for part in raw_query.split("&") if part and not _is_skiptoken(part)]
         kept.append("$skiptoken=" + quote(token, safe="=/"))
         return f"{self.urls.root}{path}?{'&'.join(kept)}"
+
+
+def _condition(
+    entity_set: EntitySet, options: QueryOptions, parent: tuple[Navigation, uuid.UUID] | None
+) -> Any:
+    """The $filter, narrowed to one parent's related rows when the URL goes through a navigation."""
+    condition = query.filter_condition(entity_set, options.filter, options.aliases)
+    if parent is None:
+        return condition
+    navigation, key = parent
+    by_parent = entity_set.table.c[navigation.remote_column.name] == key
+    return by_parent if condition is None else by_parent & condition
 
 
 def _is_skiptoken(part: str) -> bool:
