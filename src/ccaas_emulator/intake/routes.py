@@ -24,38 +24,67 @@ from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import action_response_context, request_origin
 from ccaas_emulator.wire.errors import DataverseError
-from ccaas_emulator.wire.responses import ODataJSONResponse
+from ccaas_emulator.wire.responses import ODATA_JSON, ODataJSONResponse
 
 
 def _openapi(parameters: type[ActionParameters], response: dict[str, Any]) -> dict[str, Any]:
+    """The operation's OpenAPI description: the precise body, the 200 answer and every error it can give."""
+    odata_version = {"OData-Version": {"required": True, "schema": {"type": "string", "enum": ["4.0"]}}}
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "Accepted: committed before the answer.",
+            "headers": odata_version,
+            "content": {ODATA_JSON: {"schema": response}},
+        }
+    }
+    for status, description in ERROR_STATUSES.items():
+        headers = odata_version | (CHALLENGE_HEADER if status == "401" else {})
+        responses[status] = {
+            "description": description,
+            "headers": headers,
+            "content": {ODATA_JSON: {"schema": ERROR_SCHEMA}},
+        }
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": parameters.model_json_schema()}},
+            "content": {"application/json": {"schema": parameters.openapi_schema()}},
         },
-        "responses": {
-            "200": {
-                "description": "Accepted",
-                "content": {"application/json": {"schema": response}},
-            },
-            "default": {
-                "description": "Dataverse error",
-                "content": {"application/json": {"schema": ERROR_SCHEMA}},
-            },
-        },
+        "responses": responses,
     }
 
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "description": "The Dataverse error envelope.",
     "required": ["error"],
+    "additionalProperties": False,
     "properties": {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "pattern": "^0x[0-9A-Fa-f]{8}$", "examples": ["0x80040203"]},
+                "message": {"type": "string"},
+            },
         }
     },
+}
+ERROR_STATUSES = {
+    "400": "The body is not JSON, not an object of the action's parameters, or a value is not allowed.",
+    "401": "No bearer token, or one this organization does not accept (WWW-Authenticate says where to get one).",
+    "403": "The caller is not a user of the organization, is disabled, or has no Omnichannel role.",
+    "404": "The proactive engagement configuration or the contact does not exist.",
+    "413": "The body is larger than CCAAS_MAX_BODY_BYTES.",
+    "414": "The URL is too long.",
+    "415": "The body is not application/json.",
+}
+CHALLENGE_HEADER: dict[str, Any] = {
+    "WWW-Authenticate": {
+        "required": True,
+        "description": "Where to get a token: the tenant's authorize endpoint and the organization's URI.",
+        "schema": {"type": "string", "pattern": "^Bearer authorization_uri=[^ ,]+, resource_id=[^ ,]+$"},
+    }
 }
 
 
@@ -66,7 +95,14 @@ def response_schema(parameters: type[ActionParameters]) -> dict[str, Any]:
     return {
         "type": "object",
         "required": list(fields),
-        "properties": {"@odata.context": {"type": "string"}, **properties},
+        "additionalProperties": False,
+        "properties": {
+            "@odata.context": {
+                "type": "string",
+                "pattern": f"/\\$metadata#Microsoft\\.Dynamics\\.CRM\\.{parameters.action}Response$",
+            },
+            **properties,
+        },
     }
 
 

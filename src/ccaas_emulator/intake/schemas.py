@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ccaas_emulator.intake import rules
 from ccaas_emulator.intake.rules import reject_nul
 from ccaas_emulator.wire.errors import (
     NOT_AN_OBJECT,
@@ -19,14 +20,151 @@ from ccaas_emulator.wire.errors import (
     WRONG_PARAMETER_TYPE,
 )
 
-WINDOW_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A time window, in UTC (yyyy-MM-ddTHH:mm:ss.fffZ). Keys in either case.",
-    "properties": {"Start": {"type": "string"}, "End": {"type": "string"}},
-    "required": ["Start", "End"],
-}
 WINDOWS_DOC = "JSON array of windows, or that array as a JSON-encoded string"
 ATTRIBUTES_DOC = "JSON object of string values, or that object as a JSON-encoded string"
+
+# --- the OpenAPI description of the bodies ----------------------------------------------------------------
+# Pydantic binds the JSON types (above all: a string is not a number); what the values may be is checked in
+# rules.py. The OpenAPI document states both, from the same limits, so that a client generator or a fuzzer
+# (tests/test_fuzz.py) sees every shape the actions accept: Windows, Contacts and InputAttributes as JSON or
+# as JSON-encoded strings, the contacts' keys, the column lengths. What JSON Schema cannot say (Start before
+# End, the configuration must exist, keys are read in any case) is in the descriptions.
+
+NO_NUL = "No string may contain U+0000."
+DEMO_VOICE_CONFIG = "cbbac510-3e66-ef11-a671-6045bd03d9d8"  # seeded by the demo data (README)
+DEMO_CONTACT = "761e062f-c734-ef11-8e4f-00224808a166"
+
+
+def _text(description: str, *, max_length: int | None = None, nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string", "description": description}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema | extra
+
+
+def _guid(description: str, example: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "format": "uuid",
+        "description": f"{description} A GUID (32 hex digits, with or without dashes and braces).",
+        "examples": [example],
+    }
+
+
+def _encoded(schema: dict[str, Any], what: str) -> dict[str, Any]:
+    """The JSON-encoded string form of `schema` (wire-facts A11); a blank string counts as absent."""
+    return {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": schema,
+        "description": f"{what}, JSON-encoded in a string (as the reference samples send it).",
+    }
+
+
+def _timestamp(name: str, example: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": rules._TIMESTAMP.pattern,  # the very expression parse_timestamp applies
+        "description": f"{name}: UTC, yyyy-MM-ddTHH:mm:ss.fffZ (an offset is converted, none means UTC), "
+        "between 1753-01-01 and 9999-12-31.",
+        "examples": [example],
+    }
+
+
+def _window(start: str, end: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"A time window in which the delivery may be dialled; {start} must be before {end}. "
+        "Keys are read in any case.",
+        "properties": {
+            start: _timestamp(start, "2024-09-10T13:00:00.000Z"),
+            end: _timestamp(end, "2024-09-10T15:59:59.999Z"),
+        },
+        "required": [start, end],
+        "additionalProperties": False,
+    }
+
+
+def windows_schema(start: str = "Start", end: str = "End") -> dict[str, Any]:
+    array = {"type": "array", "maxItems": rules.MAX_WINDOWS, "items": _window(start, end)}
+    return {
+        "anyOf": [array, _encoded(array, "The windows"), {"type": "null"}],
+        "description": "Windows in which the delivery may be dialled; absent, null, [] or a blank string means "
+        "a 24-hour window starting now.",
+    }
+
+
+def attributes_schema() -> dict[str, Any]:
+    attributes = {
+        "type": "object",
+        "maxProperties": rules.MAX_ATTRIBUTES,
+        "propertyNames": {"minLength": 1, "maxLength": rules.KEYWORD_LIMIT, "pattern": r"\S"},
+        "additionalProperties": {"type": "string", "maxLength": rules.ATTRIBUTE_VALUE_LIMIT},
+    }
+    return {
+        "anyOf": [attributes, _encoded(attributes, "The attributes"), {"type": "null"}],
+        "description": "Input attributes (Copilot agent variables): names of 1 to "
+        f"{rules.KEYWORD_LIMIT} characters, string values of up to {rules.ATTRIBUTE_VALUE_LIMIT}.",
+    }
+
+
+def _contact_schema() -> dict[str, Any]:
+    phone = "A number to dial (blank counts as absent)."
+    properties: dict[str, Any] = {
+        "uniqueIdentifier": _text(
+            "The contact's id: a contactid GUID, or an external system's id mapped to a stable contactid.",
+            max_length=100,
+            minLength=1,
+            pattern=r"\S",
+        ),
+        "firstName": _text("First name.", max_length=50, minLength=1, pattern=r"\S"),
+        "lastName": _text("Last name.", max_length=50, minLength=1, pattern=r"\S"),
+        "mobilePhoneNumber": _text(phone + " The only one an SMS contact may have.", max_length=50, nullable=True),
+        "businessPhoneNumber": _text(phone, max_length=50, nullable=True),
+        "homePhoneNumber": _text(phone, max_length=50, nullable=True),
+        **{
+            key: _text(f"Contact column {column}.", max_length=limit, nullable=True)
+            for key, (column, limit) in rules._CONTACT_TEXT.items()  # the columns _parse_contact checks
+        },
+        "timezone": _text(
+            "The contact's time zone, e.g. (GMT-03:00) Brasilia.", max_length=rules.TIMEZONE_LIMIT, nullable=True
+        ),
+        "inputAttributes": attributes_schema(),
+        "windows": windows_schema("start", "end"),
+    }
+    return {
+        "type": "object",
+        "description": "One contact of the chain, dialled in order. Keys are read in any case. At least one "
+        "phone number is required; an SMS configuration takes mobilePhoneNumber only.",
+        "properties": properties,
+        "required": ["uniqueIdentifier", "firstName", "lastName"],
+        "anyOf": [
+            {"required": [key], "properties": {key: {"type": "string", "pattern": r"\S"}}}
+            for key in ("mobilePhoneNumber", "businessPhoneNumber", "homePhoneNumber")
+        ],
+        "additionalProperties": False,
+    }
+
+
+def contacts_schema() -> dict[str, Any]:
+    array = {"type": "array", "minItems": 1, "maxItems": rules.MAX_CONTACTS, "items": _contact_schema()}
+    return {
+        "anyOf": [array, _encoded(array, "The contacts")],
+        "description": f"1 to {rules.MAX_CONTACTS} contacts; the first is dialled first.",
+    }
+
+
+def _body_schema(parameters: type[ActionParameters], properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "title": parameters.__name__,
+        "description": f"{(parameters.__doc__ or '').strip()} {NO_NUL} Unknown parameters are refused; OData "
+        "instance annotations (names with '@') are ignored.",
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "patternProperties": {"@": {}},
+        "additionalProperties": False,
+    }
 
 
 class ActionParameters(BaseModel):
@@ -36,6 +174,11 @@ class ActionParameters(BaseModel):
     action: ClassVar[str]
     response_fields: ClassVar[tuple[str, ...]]
     """The properties of the action's <Action>Response complex type, all GUIDs written as strings."""
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        """The body as the OpenAPI document describes it: every shape the action accepts, with its limits."""
+        raise NotImplementedError
 
     @classmethod
     def bind(cls, body: Any) -> ActionParameters:
@@ -100,10 +243,31 @@ class CreateProactiveVoiceDeliveryParameters(ActionParameters):
     ProactiveEngagementConfigId: str = _string("a string holding a GUID")
     DestinationPhoneNumber: str = _string()
     ContactId: str = _string("a string holding a GUID")
-    Windows: list[Any] | str | None = Field(
-        default=None, description=WINDOWS_DOC, json_schema_extra={"items": WINDOW_SCHEMA}
-    )
+    Windows: list[Any] | str | None = Field(default=None, description=WINDOWS_DOC)
     InputAttributes: dict[str, Any] | str | None = Field(default=None, description=ATTRIBUTES_DOC)
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        return _body_schema(
+            cls,
+            {
+                "ApiVersion": {"type": "string", "enum": [rules.SUPPORTED_API_VERSION]},
+                "ProactiveEngagementConfigId": _guid(
+                    "An active Voice proactive engagement configuration.", DEMO_VOICE_CONFIG
+                ),
+                "DestinationPhoneNumber": _text(
+                    "The number to call (surrounding blanks are trimmed).",
+                    max_length=rules.TO_ADDRESS_LIMIT,
+                    minLength=1,
+                    pattern=r"\S",
+                    examples=["+15005550001"],
+                ),
+                "ContactId": _guid("An existing contact.", DEMO_CONTACT),
+                "Windows": windows_schema(),
+                "InputAttributes": attributes_schema(),
+            },
+            ["ApiVersion", "ProactiveEngagementConfigId", "DestinationPhoneNumber", "ContactId"],
+        )
 
 
 class CreateProactiveDeliveryParameters(ActionParameters):
@@ -119,10 +283,32 @@ class CreateProactiveDeliveryParameters(ActionParameters):
     Contacts: list[Any] | str = Field(
         description="JSON array of 1 to 5 contacts, or that array as a JSON-encoded string"
     )
-    Windows: list[Any] | str | None = Field(
-        default=None, description=WINDOWS_DOC, json_schema_extra={"items": WINDOW_SCHEMA}
-    )
+    Windows: list[Any] | str | None = Field(default=None, description=WINDOWS_DOC)
     Message: str | None = _string("a string (SMS configurations only)", optional=True)
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        return _body_schema(
+            cls,
+            {
+                "ApiVersion": {"type": "string", "enum": [rules.SUPPORTED_API_VERSION]},
+                "ProactiveEngagementConfigId": _guid(
+                    "An active Voice or SMS proactive engagement configuration.", DEMO_VOICE_CONFIG
+                ),
+                "RequestId": _text(
+                    "The caller's tracking id (msdyn_tracking_id).", max_length=rules.TRACKING_ID_LIMIT, nullable=True
+                ),
+                "Priority": _text(
+                    "The request's priority, as the caller names it.", max_length=rules.PRIORITY_LIMIT, nullable=True
+                ),
+                "Contacts": contacts_schema(),
+                "Windows": windows_schema(),
+                "Message": _text(
+                    "The text to send; SMS configurations only.", max_length=rules.MESSAGE_LIMIT, nullable=True
+                ),
+            },
+            ["ApiVersion", "ProactiveEngagementConfigId", "Contacts"],
+        )
 
 
 ACTIONS: tuple[type[ActionParameters], ...] = (
