@@ -261,3 +261,17 @@ def test_bytes_that_are_not_http_get_a_400_envelope(server):
     assert status == 400
     assert headers["content-type"] == "application/json; odata.metadata=minimal"
     assert set(orjson.loads(body)) == {"error"}
+
+
+def test_head_answers_with_the_headers_of_the_get_and_no_body(server):
+    token = server.token()
+    request = (
+        "HEAD /api/data/v9.2/msdyn_proactive_engagement_configs?$select=msdyn_name HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    status, headers, body = _raw_request(server.port, request.encode())
+
+    assert status == 200
+    assert headers["content-type"] == "application/json; odata.metadata=minimal"
+    assert int(headers["content-length"]) > 100 and body == b""
+    assert headers["odata-version"] == "4.0"

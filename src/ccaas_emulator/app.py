@@ -29,7 +29,7 @@ from ccaas_emulator.wire.errors import (
 )
 from ccaas_emulator.wire.fallback import build_fallback_router
 from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, request_id_of
-from ccaas_emulator.wire.limits import UrlLengthLimit
+from ccaas_emulator.wire.limits import HeadAsGet, UrlLengthLimit
 from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
 
 log = logging.getLogger("ccaas_emulator")
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
         description="A local, faithful emulator of the Dynamics 365 Contact Center proactive engagement APIs.",
         lifespan=lifespan,
     )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(UrlLengthLimit)  # inside the headers middleware, so a 414 carries them too
     app.add_middleware(DataverseHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: counts every answer, the 414s and 500s too

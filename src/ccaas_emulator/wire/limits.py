@@ -24,3 +24,19 @@ class UrlLengthLimit:
                 await error_response(URI_TOO_LONG(length=length, limit=self.limit))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD under /api/data/ is answered as the GET it mirrors (Dataverse allows OPTIONS, GET, HEAD, POST).
+
+    Routes are declared for GET only; the app sees a GET, and the server, which knows the request was a HEAD,
+    sends the headers (Content-Length included) without the body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and scope["path"].startswith("/api/data/"):
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
