@@ -204,8 +204,9 @@ class Cluster:
         terminate(self.worker)
         terminate(self.api)
 
-    def token(self) -> str:
-        result = subprocess.run([*CLI, "token"], env=self.env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    def token(self, *args: str) -> str:
+        command = [*CLI, "token", *args]
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
         if result.returncode != 0:
             raise RuntimeError(f"ccaas-emulator token failed: {result.stderr}")
         return result.stdout.strip()
@@ -247,8 +248,8 @@ class EmulatorClock:
 class Bodies:
     """Request bodies from the reference samples: varied numbers, contacts, attributes and windows."""
 
-    def __init__(self, rng: random.Random, clock: EmulatorClock) -> None:
-        self.rng, self.clock = rng, clock
+    def __init__(self, rng: random.Random, clock: EmulatorClock, *, few_openings: bool = False) -> None:
+        self.rng, self.clock, self.few_openings = rng, clock, few_openings
         self.voice = json.loads((FIXTURES / "000_voice_sample.json").read_text())
         self.chain = json.loads((FIXTURES / "001_voice_sample.json").read_text())
         self.sms = json.loads((FIXTURES / "001_sms_sample.json").read_text())
@@ -259,9 +260,20 @@ class Bodies:
         return f"+1555{self.serial % 10_000_000:07d}"
 
     def windows(self, start_key: str = "Start", end_key: str = "End") -> list[dict[str, str]] | None:
-        """Open now (a third), opening within the next hours (half), or None: keep the sample's own."""
+        """Open now (a third), opening within the next hours (half), or None: keep the sample's own.
+
+        With `few_openings` (the crash runs): 60 % open now, 15 % opening at the next half hour of simulated
+        time (so advancing the clock has few distinct moments to step through), 25 % the sample's own."""
         draw = self.rng.random()
         now = self.clock.now()
+        if self.few_openings:
+            if draw < 0.6:
+                return [{start_key: _stamp(now - timedelta(minutes=5)), end_key: _stamp(now + timedelta(hours=2))}]
+            if draw < 0.75:
+                hour = now.replace(minute=0, second=0, microsecond=0)
+                opens = hour + timedelta(minutes=60 if now.minute >= 30 else 30)
+                return [{start_key: _stamp(opens), end_key: _stamp(opens + timedelta(hours=2))}]
+            return None
         if draw < 0.35:
             return [{start_key: _stamp(now - timedelta(minutes=5)), end_key: _stamp(now + timedelta(hours=2))}]
         if draw < 0.85:
@@ -337,13 +349,15 @@ class Load:
     none after `duration`, at most `max_in_flight` at once. Every request is a JSON line in `log`."""
 
     def __init__(self, base: str, token: str, log: TextIO, *, rate: float, duration: float, seed: int = 1,
-                 max_in_flight: int = 256, mix: dict[str, int] | None = None) -> None:  # fmt: skip
+                 max_in_flight: int = 256, mix: dict[str, int] | None = None,
+                 few_openings: bool = False) -> None:  # fmt: skip
         if not base.startswith("http://127.0.0.1:"):
             raise ValueError("the soak load is loopback only")
         self.base, self.token, self.log = base, token, log
         self.rate, self.duration, self.max_in_flight = rate, duration, max_in_flight
         self.rng = random.Random(seed)  # noqa: S311  (a reproducible mix, not a secret)
         self.mix = mix or MIX
+        self.few_openings = few_openings
         self.known: list[str] = []  # acknowledged delivery ids, for the single-row queries
         self.sent_attributes: dict[str, dict[str, str]] = {}
         self.report = LoadReport()
@@ -401,7 +415,7 @@ class Load:
 
     async def run(self) -> LoadReport:
         clock = EmulatorClock(self.base)
-        bodies = Bodies(self.rng, clock)
+        bodies = Bodies(self.rng, clock, few_openings=self.few_openings)
         kinds, weights = list(self.mix), list(self.mix.values())
         total = int(self.rate * self.duration)
         limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=64)
