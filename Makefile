@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: install run test migrate lint bench clean
+.PHONY: install run test migrate lint bench soak fuzz clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccaas-emulator needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -38,6 +38,16 @@ bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
 	$(BIN)/python bench/read_side.py --postgres
 	test -d bench/prism/node_modules || (cd bench/prism && npm ci --no-audit --no-fund) || echo "bench: Prism not installed; bench/actions.py skips it"
 	$(BIN)/python bench/actions.py
+
+soak: $(DEV)  ## reliability, long forms (never part of make test): 10 min at 200 req/s, then 10+10 SIGKILLs; docs/reliability.md
+	$(BIN)/python bench/soak.py --backend sqlite --rate 200 --duration 600
+	$(BIN)/python bench/soak.py --backend postgres --rate 200 --duration 600
+	$(BIN)/python bench/crash.py --backend sqlite --api-kills 10
+	$(BIN)/python bench/crash.py --backend sqlite --split --api-kills 10 --worker-kills 10
+	$(BIN)/python bench/crash.py --backend postgres --api-kills 10 --worker-kills 10
+
+fuzz: $(DEV)  ## long fuzzing (never part of make test): schemathesis on every operation, generated action bodies and tokens, randomized, both back ends
+	CCAAS_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz.py tests/intake/test_generated_bodies.py tests/auth/test_token_fuzz.py -n auto -p no:cacheprovider -q --durations=5 --hypothesis-show-statistics $(PYTEST_ARGS)
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests migrations bench
