@@ -132,3 +132,14 @@ def test_advancing_the_clock_does_not_expire_tokens(emulator):
     emulator.advance("P30D")
 
     assert emulator.post() is not None
+
+
+def test_a_nul_character_in_a_control_body_is_a_400_on_both_back_ends(emulator):
+    # Found by `make fuzz` (schemathesis): PostgreSQL answered 500, SQLite 201.
+    response = emulator.client.post(
+        "/emulator/v1/outcomes", json={"phoneNumber": "+1555\u0000", "outcomes": ["NoAnswer"]}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "0x80040203"
+    assert emulator.client.get("/emulator/v1/outcomes").json()["value"] == []

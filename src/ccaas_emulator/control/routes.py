@@ -16,7 +16,7 @@ from ccaas_emulator.clock import SharedClock
 from ccaas_emulator.control import service
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
 from ccaas_emulator.domain import DeliveryResult
-from ccaas_emulator.intake.rules import format_timestamp, parse_timestamp
+from ccaas_emulator.intake.rules import format_timestamp, parse_timestamp, reject_nul
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.errors import CONTROL_UNAUTHORIZED, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
@@ -45,6 +45,13 @@ router = APIRouter(prefix="/emulator/v1", tags=["Emulator control"], dependencie
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000; refused here on both back ends, as the actions refuse it.
+        reject_nul(data, parameter="The request body")
+        return data
 
 
 class ClockChange(_Body):
