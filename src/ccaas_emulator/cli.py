@@ -86,6 +86,9 @@ def serve(
         http=DataverseHttpToolsProtocol,
         proxy_headers=False,
         server_header=False,
+        # uvicorn's 5 s keep-alive timer can fire while a busy loop has a request waiting unread on the idle
+        # connection, resetting it unanswered (seen in the soak, docs/reliability.md); IIS keeps 120 s.
+        timeout_keep_alive=75,
     )
 
 
