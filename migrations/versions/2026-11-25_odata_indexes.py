@@ -1,6 +1,7 @@
-"""The Web API: indexes for its case-insensitive $filter on msdyn_status and the configuration id; a
-configuration's name and description may be null (ApplicationRequired, which the Web API does not enforce);
-users get a versionnumber (their rows are served as systemusers, with ETags).
+"""The Web API: indexes for its case-insensitive $filter on msdyn_status, the configuration id, the number
+called and the RequestId (msdyn_tracking_id); a configuration's name and description may be null
+(ApplicationRequired, which the Web API does not enforce); users get a versionnumber (their rows are served
+as systemusers, with ETags).
 
 Revision ID: 0003
 Revises: 0002
@@ -29,6 +30,16 @@ def upgrade() -> None:
         "msdyn_proactive_delivery",
         [sa.text("lower(msdyn_proactive_engagement_config_id)"), "msdyn_proactive_deliveryid"],
     )
+    op.create_index(
+        "ix_delivery_odata_to_address",
+        "msdyn_proactive_delivery",
+        [sa.text("lower(msdyn_to_address)"), "msdyn_proactive_deliveryid"],
+    )
+    op.create_index(
+        "ix_delivery_odata_tracking",
+        "msdyn_proactive_delivery",
+        [sa.text("lower(msdyn_tracking_id)"), "msdyn_proactive_deliveryid"],
+    )
 
 
     with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
@@ -39,6 +50,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_delivery_odata_tracking", table_name="msdyn_proactive_delivery")
+    op.drop_index("ix_delivery_odata_to_address", table_name="msdyn_proactive_delivery")
     with op.batch_alter_table("systemuser") as batch_op:
         batch_op.drop_column("versionnumber")
     with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:

@@ -90,6 +90,10 @@ def test_filter_on_the_configuration_with_top_reads_the_configuration_index(mill
     )
 
 
+def test_filter_on_the_number_called_reads_its_index(million):
+    assert_uses(plan_of(million, "msdyn_to_address eq '+15550012345'"), "ix_delivery_odata_to_address")
+
+
 def test_filter_on_createdon_with_top_reads_the_createdon_index(million):
     plan = plan_of(
         million,

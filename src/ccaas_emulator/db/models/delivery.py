@@ -171,3 +171,15 @@ Index(
     func.lower(ProactiveDelivery.engagement_config_id),
     ProactiveDelivery.id,
 )
+# What users look a delivery up by: the number called, and their own RequestId (msdyn_tracking_id). Without
+# these a `$filter` on either read every row (64 ms at 25,000 deliveries, growing with the table: the soak).
+Index(
+    "ix_delivery_odata_to_address",
+    func.lower(ProactiveDelivery.to_address),
+    ProactiveDelivery.id,
+)
+Index(
+    "ix_delivery_odata_tracking",
+    func.lower(ProactiveDelivery.tracking_id),
+    ProactiveDelivery.id,
+)
