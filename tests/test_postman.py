@@ -8,20 +8,17 @@ collection's description tells users to do.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.node import require_node_project
 from tests.test_end_to_end import database_for_server, start_server, stop
 
 __all__ = ["database_for_server"]  # a fixture, parametrized over tests.conftest.BACKENDS
@@ -32,43 +29,9 @@ ENVIRONMENT = POSTMAN / "ccaas-emulator.postman_environment.json"
 TOKENS = {"agentToken": "agent", "adminToken": "admin", "noroleToken": "norole"}  # variable: demo user
 
 
-@contextmanager
-def _exclusive(name: str) -> Iterator[None]:
-    """One `npm ci` at a time, should several pytest processes (xdist) reach it together."""
-    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _installed(project: Path) -> bool:
-    wanted = json.loads((project / "package.json").read_text())["dependencies"]
-    for name, version in wanted.items():
-        manifest = project / "node_modules" / name / "package.json"
-        if not manifest.is_file() or json.loads(manifest.read_text()).get("version") != version:
-            return False
-    return (project / "node_modules" / ".bin" / "newman").exists()
-
-
 @pytest.fixture(scope="session")
 def newman() -> list[str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed on PATH to run the Postman collection with newman (postman/)")
-    with _exclusive("ccaas-emulator-postman-npm-ci.lock"):
-        if not _installed(POSTMAN):
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=POSTMAN,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-            assert _installed(POSTMAN), "npm ci did not install the pinned newman"
+    node = require_node_project(POSTMAN, what="the Postman collection with newman")
     return [node, str(POSTMAN / "node_modules" / "newman" / "bin" / "newman.js")]
 
 

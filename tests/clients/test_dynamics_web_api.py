@@ -12,19 +12,15 @@ npm is not on PATH, and a failing `npm ci` fails them.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.clients.support import Emulator, is_guid
+from tests.node import require_node_project
 
 NODE_PROJECT = Path(__file__).parent / "node"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -34,44 +30,9 @@ NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proacti
 SELECTED = "msdyn_proactive_deliveryid,msdyn_to_address,msdyn_status,msdyn_channel"
 
 
-@contextmanager
-def _exclusive(name: str) -> Iterator[None]:
-    """One `npm ci` at a time, should several pytest processes (xdist) reach it together."""
-    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _installed(project: Path) -> bool:
-    wanted = json.loads((project / "package.json").read_text())["dependencies"]
-    for name, version in wanted.items():
-        manifest = project / "node_modules" / name / "package.json"
-        if not manifest.is_file() or json.loads(manifest.read_text()).get("version") != version:
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed on PATH to run DynamicsWebApi (tests/clients/node)")
-    with _exclusive("ccaas-emulator-clients-npm-ci.lock"):
-        if not _installed(NODE_PROJECT):
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=NODE_PROJECT,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-            assert _installed(NODE_PROJECT), "npm ci did not install the pinned dynamics-web-api"
-    return node
+    return require_node_project(NODE_PROJECT, what="DynamicsWebApi")
 
 
 def run_client(node: str, emulator: Emulator, script: str = "dwa_client.mjs") -> dict:
