@@ -63,18 +63,25 @@ def test_two_workers_share_the_work_and_survive_a_sigkill(postgres_admin_url, tm
     url, drop = create_postgres_database(postgres_admin_url)
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")} | {
         "CCAAS_DATABASE_URL": url, "CCAAS_CLOCK_SPEED": "600", "CCAAS_DIALER_LEASE_SECONDS": "2",
-        "CCAAS_DIALER_POLL_SECONDS": "0.05", "CCAAS_LOG_LEVEL": "warning", "CCAAS_OUTCOME_SEED": "4",
+        "CCAAS_DIALER_POLL_SECONDS": "0.05", "CCAAS_LOG_LEVEL": "info", "CCAAS_OUTCOME_SEED": "4",
     }  # fmt: skip
     prepare_database(Settings(database_url=url, clock_speed=600))
     database = Database(make_engine(url, pool_size=2))
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        insert_deliveries(database, COUNT)
         for _ in range(2):
             log = (tmp_path / f"worker{len(workers)}.log").open("wb")
             workers.append(subprocess.Popen([sys.executable, "-m", "ccaas_emulator", "worker"], env=env,
                                             stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        # The work appears only once both workers run: a worker that starts late on a busy machine would
+        # otherwise find every delivery already dialled by the other.
         deadline = time.monotonic() + 120
+        logs = [tmp_path / f"worker{number}.log" for number in range(2)]
+        while not all("started" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            assert all(worker.poll() is None for worker in workers), [log.read_text() for log in logs]
+            time.sleep(0.1)
+        insert_deliveries(database, COUNT)
         while sum(v for k, v in counts(database).items() if k != "Pending") < COUNT * 0.4:
             assert time.monotonic() < deadline, counts(database)
             time.sleep(0.1)
