@@ -160,25 +160,27 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
     @router.put(f"/{name}({{key}})/{{segment}}", summary=f"Set one property of a {table}", name=f"put_{name}")
     async def put_property(key: str, segment: str, request: Request) -> Response:
         # research notes: DynamicsWebApi's updateSingleProperty sends {"value": ...}.
-        body = await _write_body(request)
+        _, token, body, _, _ = await _write_request(request)
         if not isinstance(body, dict) or "value" not in body:
             raise NOT_AN_OBJECT()
-        return await _change(request, entity_set, key, {segment: body["value"]})
+        return await _change(request, token, entity_set, key, {segment: body["value"]})
 
     @router.delete(f"/{name}({{key}})/{{segment}}", summary=f"Clear one property of a {table}", name=f"clear_{name}")
     async def clear_property(key: str, segment: str, request: Request) -> Response:
-        return await _change(request, entity_set, key, {segment: None})
+        token = _runtime(request).authenticator.authenticate(request)
+        return await _change(request, token, entity_set, key, {segment: None})
 
     @router.put(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Set a lookup of a {table}", name=f"ref_{name}")
     async def put_reference(key: str, segment: str, request: Request) -> Response:
-        body = await _write_body(request)
+        _, token, body, _, _ = await _write_request(request)
         if not isinstance(body, dict) or not isinstance(body.get("@odata.id"), str):
             raise NOT_AN_OBJECT()
-        return await _change(request, entity_set, key, {f"{segment}@odata.bind": body["@odata.id"]})
+        return await _change(request, token, entity_set, key, {f"{segment}@odata.bind": body["@odata.id"]})
 
     @router.delete(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Clear a lookup of a {table}", name=f"unref_{name}")
     async def delete_reference(key: str, segment: str, request: Request) -> Response:
-        return await _change(request, entity_set, key, {f"{segment}@odata.bind": None})
+        token = _runtime(request).authenticator.authenticate(request)
+        return await _change(request, token, entity_set, key, {f"{segment}@odata.bind": None})
 
     @router.get(
         f"/{name}({{key}})/{{navigation}}/$count",
@@ -270,10 +272,9 @@ async def _property_value(request: Request, version: str, entity_set: EntitySet,
     return ODataJSONResponse({"@odata.context": context, "value": wire_value(prop, value)})
 
 
-async def _change(request: Request, entity_set: EntitySet, key: str, payload: dict[str, Any]) -> Response:
-    """A single-property or $ref change: an update of a row that must exist (204)."""
+async def _change(request: Request, token: Any, entity_set: EntitySet, key: str, payload: dict[str, Any]) -> Response:
+    """A single-property or $ref change by an authenticated caller: an update of a row that must exist (204)."""
     runtime = _runtime(request)
-    token = runtime.authenticator.authenticate(request)
     row_id = parse_key(entity_set, key)
 
     await _write(runtime, token, _upsert(runtime, entity_set, row_id, payload, writes.Preconditions(if_match="*")))
@@ -305,13 +306,6 @@ def _upsert(
         return created
 
     return work
-
-
-async def _write_body(request: Request) -> Any:
-    runtime = _runtime(request)
-    runtime.authenticator.authenticate(request)
-    check_json_content_type(request)
-    return parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
 
 
 async def _related(
