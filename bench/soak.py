@@ -11,7 +11,7 @@ What runs (each run on a fresh database, its logs under var/soak/<UTC time>-<bac
               unless --keep
 both with the clock running at CCAAS_CLOCK_SPEED (--clock-speed, default 60) so deliveries move while we load.
 
-The client is an async httpx driver on a fixed-rate schedule (open loop: request n is sent at start + n/rate
+The client is an aiohttp driver on a fixed-rate schedule (open loop: request n is sent at start + n/rate
 whatever the previous ones are doing), bounded by --duration, by rate x duration requests and by --max-in-flight
 concurrent requests (a request that would exceed it is not sent and counted as `skipped`). Only 127.0.0.1.
 
@@ -55,7 +55,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+import aiohttp
 import httpx
+from yarl import URL
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -67,6 +69,7 @@ API = "/api/data/v9.2"
 EXPAND = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 MIX = {"voice": 30, "chain": 20, "sms": 5, "list": 20, "get": 10, "count": 5, "expand": 10}
 ACTIONS = ("voice", "chain", "sms")
+JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 # --- processes ------------------------------------------------------------------------------------------
@@ -366,41 +369,43 @@ class Load:
     def _write(self, record: dict[str, Any]) -> None:
         self.log.write(json.dumps(record, separators=(",", ":")) + "\n")
 
-    async def _one(self, http: httpx.AsyncClient, n: int, kind: str, due: float, started_at: float,
+    async def _one(self, http: aiohttp.ClientSession, n: int, kind: str, due: float, started_at: float,
                    bodies: Bodies, clock: EmulatorClock) -> None:  # fmt: skip
         record: dict[str, Any] = {"n": n, "kind": kind, "t": round(due - started_at, 4)}
         sent: dict[str, Any] | None = None
+        body: dict[str, Any] | None = None
         if kind in ACTIONS:
             path, body, sent = bodies.make(kind)
-            request = http.build_request("POST", path, json=body)
         else:
             path = query_path(kind, self.rng, self.known, clock)
-            request = http.build_request("GET", path)
         record["path"] = path.split("?")[0][len(API):]
+        url = URL(self.base + path, encoded=True)  # the paths are already percent-encoded; send them as they are
         began = time.perf_counter()
         try:
-            response = await http.send(request)
-        except httpx.HTTPError as exc:
+            sending = http.get(url) if body is None else http.post(url, data=json.dumps(body), headers=JSON_CONTENT)
+            async with sending as response:
+                status, text = response.status, await response.text()
+                request_id = response.headers.get("REQ_ID")
+        except (aiohttp.ClientError, TimeoutError) as exc:
             record |= {"status": type(exc).__name__, "ms": round((time.perf_counter() - began) * 1000, 2)}
             if sent is not None:
                 record["sent"] = sent
             self._write(record)
             return
-        record |= {"status": response.status_code, "ms": round((time.perf_counter() - began) * 1000, 2)}
-        if response.status_code >= 500 or (response.status_code >= 400 and kind in ACTIONS):
-            record |= {"body": response.text[:2000], "reqId": response.headers.get("REQ_ID"),
-                       "request": path, "requestBody": body if sent is not None else None}  # fmt: skip
+        record |= {"status": status, "ms": round((time.perf_counter() - began) * 1000, 2)}
+        if status >= 500 or (status >= 400 and kind in ACTIONS):
+            record |= {"body": text[:2000], "reqId": request_id, "request": path, "requestBody": body}
         if sent is not None:
             record["sent"] = sent
-            if response.status_code == 200:
-                answer = response.json()
+            if status == 200:
+                answer = json.loads(text)
                 record["deliveryId"] = answer.get("DeliveryId")
                 record["taskId"] = answer.get("DeliveryTaskId")
                 if record["deliveryId"]:
                     self.known.append(record["deliveryId"])
                     self.sent_attributes[record["deliveryId"]] = sent["attributes"]
-        elif kind == "expand" and response.status_code == 200:
-            self._compare(path, response.json())
+        elif kind == "expand" and status == 200:
+            self._compare(path, json.loads(text))
         self._write(record)
 
     def _compare(self, path: str, row: dict[str, Any]) -> None:
@@ -418,12 +423,12 @@ class Load:
         bodies = Bodies(self.rng, clock, few_openings=self.few_openings)
         kinds, weights = list(self.mix), list(self.mix.values())
         total = int(self.rate * self.duration)
-        limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=64)
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         in_flight: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
-        async with httpx.AsyncClient(base_url=self.base, headers=headers, limits=limits, timeout=30,
-                                     trust_env=False) as http:  # fmt: skip
+        connector = aiohttp.TCPConnector(limit=self.max_in_flight, keepalive_timeout=30)
+        async with aiohttp.ClientSession(connector=connector, headers=headers, trust_env=False,
+                                         timeout=aiohttp.ClientTimeout(total=30)) as http:  # fmt: skip
             started_at = loop.time()
             for n in range(total):
                 due = started_at + n / self.rate
