@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Table, Uuid
@@ -19,6 +20,8 @@ from ccaas_emulator.domain import ChoiceEnum
 from ccaas_emulator.wire.context import NAMESPACE
 
 EMULATOR_PREFIX = "emulator_"
+# Hidden columns a response still reads: the ETag's version, and the owner's table for its lookuplogicalname.
+RENDERING_COLUMNS = ("versionnumber", "owneridtype")
 # System columns the platform writes itself; a client's value for them is ignored, as Dataverse does.
 SERVICE_WRITTEN = frozenset(
     {
@@ -100,6 +103,17 @@ class EntitySet:
     @property
     def qualified_type(self) -> str:
         return f"{NAMESPACE}.{self.entity_type}"
+
+    @cached_property
+    def row_columns(self) -> tuple[Column[Any], ...]:
+        """The columns a response is rendered from: every property's and the hidden ones rendering reads.
+
+        Reads select these rather than the whole table, so the emulator's own columns (call plans, windows,
+        leases) are never fetched and decoded for a response that cannot show them."""
+        shown = [prop.column for prop in self.properties.values()]
+        names = {column.name for column in shown}
+        extra = [self.table.c[name] for name in RENDERING_COLUMNS if name in self.table.c and name not in names]
+        return (*shown, *extra)
 
     def lookup_by_column(self, column_name: str) -> Property | None:
         return next((p for p in self.properties.values() if p.column.name == column_name), None)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import SystemUser
@@ -81,7 +81,7 @@ def page_statement(
     size: int,
 ) -> Select[Any]:
     """One page of rows in key order, after the cursor; one row more is read to know whether more follow."""
-    statement = select(entity_set.table)
+    statement = select(*entity_set.row_columns)
     if condition is not None:
         statement = statement.where(condition)
     if cursor is not None:
@@ -106,10 +106,23 @@ def count_rows(session: Session, *, entity_set: EntitySet, condition: ColumnElem
 def read_one(
     session: Session, *, entity_set: EntitySet, key: uuid.UUID, condition: ColumnElement[bool] | None = None
 ) -> RowMapping | None:
-    statement = select(entity_set.table).where(entity_set.key.column == key)
-    if condition is not None:
-        statement = statement.where(condition)
+    if condition is None:
+        return session.execute(_by_key(entity_set), {"key": key}).mappings().one_or_none()
+    statement = select(*entity_set.row_columns).where(entity_set.key.column == key, condition)
     return session.execute(statement).mappings().one_or_none()
+
+
+_BY_KEY: dict[str, Select[Any]] = {}
+
+
+def _by_key(entity_set: EntitySet) -> Select[Any]:
+    """The row by its key, built once per entity set (building and keying a statement costs more than a
+    by-key read itself; SQLAlchemy memoizes a statement object's cache key)."""
+    statement = _BY_KEY.get(entity_set.name)
+    if statement is None:
+        statement = select(*entity_set.row_columns).where(entity_set.key.column == bindparam("key"))
+        _BY_KEY[entity_set.name] = statement
+    return statement
 
 
 @dataclass(frozen=True)
@@ -149,20 +162,22 @@ def read_expansion(session: Session, *, plan: ExpandPlan, parents: list[RowMappi
     if plan.condition is not None:
         conditions.append(plan.condition)
     if not nav.collection:
-        rows = session.execute(select(table).where(*conditions)).mappings()
+        rows = session.execute(select(*plan.target.row_columns).where(*conditions)).mappings()
         return {row[nav.remote_column.name]: row for row in rows}
     keys = sort_keys(plan.target, table, plan.orderby)
     order = [key.order_clause() for key in keys]
     limit = min(plan.top if plan.top is not None else MAX_PAGE_SIZE, MAX_PAGE_SIZE)
     # The first `limit` related rows of each parent, in one statement.
     ranked = (
-        select(table, func.row_number().over(partition_by=remote, order_by=order).label("odata_rank"))
+        select(
+            *plan.target.row_columns, func.row_number().over(partition_by=remote, order_by=order).label("odata_rank")
+        )
         .where(and_(*conditions))
         .subquery()
     )
     rank_order = [key.order_clause() for key in sort_keys(plan.target, ranked, plan.orderby)]
     rows = session.execute(
-        select(*(ranked.c[column.name] for column in table.columns))
+        select(*(ranked.c[column.name] for column in plan.target.row_columns))
         .where(ranked.c.odata_rank <= limit)
         .order_by(*rank_order)
     ).mappings()
