@@ -182,6 +182,18 @@ def test_a_contact_is_upserted_by_its_unique_identifier(client, agent_headers, d
     assert [(p.first_name, p.email, p.version) for p in people] == [("Anna", "anna@example.com", 2)]
 
 
+def test_a_value_left_out_of_a_later_request_keeps_the_stored_one(client, agent_headers, database):
+    client.post(URL, json=body([contact(firstName="Ana", email="ana@example.com")]), headers=agent_headers)
+    with database.read() as session:
+        created = session.scalars(select(Contact).where(Contact.external_id == "ext-1")).one().created_on
+    client.post(URL, json=body([contact(firstName="Anna")]), headers=agent_headers)
+
+    with database.read() as session:
+        person = session.scalars(select(Contact).where(Contact.external_id == "ext-1")).one()
+    assert (person.first_name, person.email, person.version) == ("Anna", "ana@example.com", 2)
+    assert person.created_on == created
+
+
 def test_contact_keys_are_read_case_insensitively(client, agent_headers):
     odd = {"UniqueIdentifier": "ext-9", "FIRSTNAME": "Bo", "lastname": "Ek", "MobilePhoneNumber": "+1555"}
 

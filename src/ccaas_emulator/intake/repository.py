@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, exists, insert, select
+from sqlalchemy import Insert, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,9 +33,7 @@ def find_active_configs(session: Session, *, config_ids: Iterable[uuid.UUID]) ->
     wanted = set(config_ids)
     if not wanted:
         return {}
-    configs = session.scalars(
-        select(EngagementConfig).where(EngagementConfig.id.in_(wanted), EngagementConfig.state == StateCode.ACTIVE)
-    )
+    configs = session.scalars(_ACTIVE_CONFIGS, {"ids": list(wanted)})
     return {config.id: config for config in configs}
 
 
@@ -47,30 +46,35 @@ def existing_contacts(session: Session, *, contact_ids: Iterable[uuid.UUID]) -> 
     wanted = set(contact_ids)
     if not wanted:
         return set()
-    return set(session.scalars(select(Contact.id).where(Contact.id.in_(wanted))))
+    return set(session.scalars(_EXISTING_CONTACTS, {"ids": list(wanted)}))
 
 
 def upsert_contacts(session: Session, *, rows: list[dict[str, Any]]) -> None:
     """Insert contacts, or update the ones whose contactid exists (the engagement's unique identifier)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.connection().execute(
+        _contact_upsert(session.get_bind().dialect.name), [_by_column(_CONTACT_COLUMNS, row) for row in rows]
+    )
+
+
+@cache
+def _contact_upsert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (contactid) DO UPDATE, built once per dialect: a value the request leaves out
+    (None) keeps the stored one, the creation time is kept, and the version goes up by one."""
     table = Contact.__table__
-    for row in rows:
-        values = {Contact.__mapper__.attrs[key].columns[0].name: value for key, value in row.items()}
-        statement = insert_into(table).values(values)
-        updated = {
-            name: statement.excluded[name]
-            for name in values
-            if name not in ("contactid", "createdon") and values[name] is not None
-        }
-        updated["versionnumber"] = table.c.versionnumber + 1
-        session.execute(statement.on_conflict_do_update(index_elements=["contactid"], set_=updated))
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    updated: dict[str, Any] = {
+        column.name: func.coalesce(statement.excluded[column.name], column)
+        for column in table.c
+        if column.name not in ("contactid", "createdon", "versionnumber")
+    }
+    updated["versionnumber"] = table.c.versionnumber + 1
+    return statement.on_conflict_do_update(index_elements=["contactid"], set_=updated)
 
 
 def insert_task(session: Session, *, row: dict[str, Any]) -> None:
-    session.execute(insert(DeliveryTask), [row])
+    _insert_rows(session, _INSERT_TASK, _TASK_COLUMNS, [row])
 
 
 def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str) -> None:
@@ -85,9 +89,9 @@ def insert_deliveries(
     one executemany per table for a whole group of requests, through SQLAlchemy Core (no ORM objects)."""
     if not deliveries:
         return
-    _insert_rows(session, ProactiveDelivery.__table__, _DELIVERY_COLUMNS, [row for row, _ in deliveries])
+    _insert_rows(session, _INSERT_DELIVERY, _DELIVERY_COLUMNS, [row for row, _ in deliveries])
     if attributes:
-        _insert_rows(session, DeliveryAttribute.__table__, _ATTRIBUTE_COLUMNS, attributes)
+        _insert_rows(session, _INSERT_ATTRIBUTE, _ATTRIBUTE_COLUMNS, attributes)
     journal.record_many(
         session, [(StateChange(row["id"], row["created_on"], None, row["status"]), actor) for row, actor in deliveries]
     )
@@ -100,8 +104,23 @@ def _column_names(model: Any) -> dict[str, str]:
 
 _DELIVERY_COLUMNS = _column_names(ProactiveDelivery)
 _ATTRIBUTE_COLUMNS = _column_names(DeliveryAttribute)
+_TASK_COLUMNS = _column_names(DeliveryTask)
+_CONTACT_COLUMNS = _column_names(Contact)
+
+# Statements every action runs, built once: building (and keying) one costs about as much as running it, and
+# SQLAlchemy memoizes a statement object's cache key.
+_INSERT_DELIVERY = ProactiveDelivery.__table__.insert()
+_INSERT_ATTRIBUTE = DeliveryAttribute.__table__.insert()
+_INSERT_TASK = DeliveryTask.__table__.insert()
+_ACTIVE_CONFIGS = select(EngagementConfig).where(
+    EngagementConfig.id.in_(bindparam("ids", expanding=True)), EngagementConfig.state == StateCode.ACTIVE
+)
+_EXISTING_CONTACTS = select(Contact.id).where(Contact.id.in_(bindparam("ids", expanding=True)))
 
 
-def _insert_rows(session: Session, table: Any, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
-    assert isinstance(table, Table)
-    session.connection().execute(table.insert(), [{columns[key]: value for key, value in row.items()} for row in rows])
+def _by_column(columns: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
+    return {columns[key]: value for key, value in row.items()}
+
+
+def _insert_rows(session: Session, statement: Insert, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    session.connection().execute(statement, [_by_column(columns, row) for row in rows])
