@@ -74,13 +74,17 @@ class Dispatcher:
                 repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
             self._next_renewal = real_now() + self.lease / 3
         with self.database.read() as session:
-            if not repository.has_due_work(session, now=now):
-                return report  # an idle tick costs one read and takes no write lock
-        while (step := self._close_windows(now)).changed:
-            report.add(step)
-        while (step := self._finish_calls(now, take_over_all)).changed:
-            report.add(step)
-        report.add(self._dial(now))
+            due = repository.due_work(session, now=now)
+        # A step with nothing due takes no write transaction: with a fast clock the dialer ticks back to back,
+        # and empty write transactions queued the actions' commits behind SQLite's one writer.
+        if due.windows_closed:
+            while (step := self._close_windows(now)).changed:
+                report.add(step)
+        if due.calls_ending:
+            while (step := self._finish_calls(now, take_over_all)).changed:
+                report.add(step)
+        if due.windows_open or report.rewindowed:  # a delivery moved to its next window may be due at once
+            report.add(self._dial(now))
         return report
 
     # --- windows --------------------------------------------------------------------------------------
@@ -159,19 +163,40 @@ class Dispatcher:
 
     def _dial(self, now: datetime) -> TickReport:
         report = TickReport()
+        by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
             engagements = [
                 config
                 for config in repository.dialable_engagements(session)
                 if repository.has_due(session, config_id=config.id, now=now)
             ]
-        by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
-        for config in engagements:
-            # An engagement without a queue gets a pool of its own.
-            by_queue[config.queue_id or config.id].append(config)
-        for queue_id, configs in by_queue.items():
+            for config in engagements:
+                # An engagement without a queue gets a pool of its own.
+                by_queue[config.queue_id or config.id].append(config)
+            in_flight = repository.calls_in_progress(session) if engagements else {}
+            ready = {
+                queue: configs
+                for queue, configs in by_queue.items()
+                if self._has_room(session, queue, configs, in_flight)
+            }
+        for queue_id, configs in ready.items():
             report.add(self._dial_queue(queue_id, configs, now))
         return report
+
+    def _has_room(
+        self, session: Any, queue_id: uuid.UUID, configs: list[EngagementConfig], in_flight: dict[str, int]
+    ) -> bool:
+        """Read only: whether a queue might take one more call. A queue whose engagements are all at their
+        limits is not locked and dispatched (which is a write transaction) until a call ends; _dial_queue
+        decides for real, under the lock."""
+        engagements = [self._engagement(config, in_flight) for config in configs]
+        if any(not engagement.representative_led and capacity.copilot_slots(engagement) for engagement in engagements):
+            return True
+        led = [engagement for engagement in engagements if engagement.representative_led]
+        if not led:
+            return False
+        representatives = repository.queue_representatives(session, queue_id=queue_id)
+        return representatives is None or capacity.available_representatives(representatives, led) > 0
 
     def _dial_queue(self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime) -> TickReport:
         report = TickReport()
@@ -183,11 +208,7 @@ class Dispatcher:
                 ratio = 1.0
                 if config.dial_mode is DialMode.PREDICTIVE:
                     ratio = self._predictive_ratio(session, config, now)
-                engagements[config.id] = capacity.Engagement(
-                    id=config.id, dial_mode=config.dial_mode, priority=config.priority,
-                    max_concurrent_calls=config.max_concurrent_calls, max_calls_per_agent=config.max_calls_per_agent,
-                    in_flight=in_flight.get(str(config.id), 0), predictive_ratio=ratio,
-                )  # fmt: skip
+                engagements[config.id] = self._engagement(config, in_flight, ratio)
             by_id = {config.id: config for config in configs}
             handle = pool.average_handle_seconds
             # Copilot engagements need no representative: each dials up to its own concurrency limit.
@@ -204,6 +225,14 @@ class Dispatcher:
                                               handle, report)  # fmt: skip
                 pool.round_robin_cursor += 1
         return report
+
+    @staticmethod
+    def _engagement(config: EngagementConfig, in_flight: dict[str, int], ratio: float = 1.0) -> capacity.Engagement:
+        return capacity.Engagement(
+            id=config.id, dial_mode=config.dial_mode, priority=config.priority,
+            max_concurrent_calls=config.max_concurrent_calls, max_calls_per_agent=config.max_calls_per_agent,
+            in_flight=in_flight.get(str(config.id), 0), predictive_ratio=ratio,
+        )  # fmt: skip
 
     def _dial_representative_led(
         self, session: Any, led: list[capacity.Engagement], by_id: dict[uuid.UUID, EngagementConfig],

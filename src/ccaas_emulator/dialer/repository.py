@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +82,11 @@ def calls_in_progress(session: Session) -> dict[str, int]:
         select(D.engagement_config_id, func.count()).where(D.status == IN_PROCESS).group_by(D.engagement_config_id)
     )
     return {config_id: count for config_id, count in rows}
+
+
+def queue_representatives(session: Session, *, queue_id: uuid.UUID) -> int | None:
+    """The queue's representatives, read without a lock; None when its pool row does not exist yet."""
+    return session.scalar(select(RepresentativePool.representatives).where(RepresentativePool.queue_id == queue_id))
 
 
 def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
@@ -222,12 +228,32 @@ def pacing_scale(session: Session, *, config_id: uuid.UUID, now: datetime) -> En
     ).one()
 
 
-def has_due_work(session: Session, *, now: datetime) -> bool:
-    """Anything to do at `now`: a delivery inside or past its window, or a call that has ended."""
-    due = select(D.id).where(D.status == PENDING, D.window_start_date <= now).limit(1)
-    ending = select(D.id).where(D.status == IN_PROCESS, D.call_ends_at <= now).limit(1)
-    closed = select(D.id).where(D.status == PENDING, D.window_end_date <= now).limit(1)
-    return any(session.execute(statement).first() is not None for statement in (due, ending, closed))
+@dataclass(frozen=True)
+class DueWork:
+    """What there is to do at a moment; each is one index seek."""
+
+    windows_open: bool
+    """A Pending delivery whose window has started (it may be dialled, capacity permitting)."""
+    calls_ending: bool
+    """An InProcess call whose planned end has come."""
+    windows_closed: bool
+    """A Pending delivery whose window has ended (it moves to its next window or expires)."""
+
+    def __bool__(self) -> bool:
+        return self.windows_open or self.calls_ending or self.windows_closed
+
+
+def due_work(session: Session, *, now: datetime) -> DueWork:
+    """Which kinds of work are due at `now`, so a tick takes SQLite's write lock only for those."""
+
+    def found(statement: Any) -> bool:
+        return session.execute(statement.limit(1)).first() is not None
+
+    return DueWork(
+        windows_open=found(select(D.id).where(D.status == PENDING, D.window_start_date <= now)),
+        calls_ending=found(select(D.id).where(D.status == IN_PROCESS, D.call_ends_at <= now)),
+        windows_closed=found(select(D.id).where(D.status == PENDING, D.window_end_date <= now)),
+    )
 
 
 def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
