@@ -47,7 +47,7 @@ class Dialer:
     def tick(self) -> TickReport:
         with self._tick_lock:
             report = self.dispatcher.tick(self.clock.now())
-            self.housekeeper.maybe_vacuum()
+            self.housekeeper.maybe_maintain()
             return report
 
     def advance_to(self, target: datetime) -> TickReport:
@@ -57,7 +57,7 @@ class Dialer:
             moment = self.clock.now()
             for _ in range(MAX_STEPS):
                 report.add(self.dispatcher.tick(moment, take_over_all=True))
-                self.housekeeper.maybe_vacuum()
+                self.housekeeper.maybe_maintain()
                 with self._database.read() as session:
                     upcoming = repository.next_event_after(session, moment=moment)
                 if upcoming is None or upcoming > target:
