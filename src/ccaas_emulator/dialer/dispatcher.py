@@ -173,7 +173,7 @@ class Dispatcher:
             for config in engagements:
                 # An engagement without a queue gets a pool of its own.
                 by_queue[config.queue_id or config.id].append(config)
-            in_flight = repository.calls_in_progress(session) if engagements else {}
+            in_flight = repository.calls_in_progress(session, now=now) if engagements else {}
             ready = {
                 queue: configs
                 for queue, configs in by_queue.items()
@@ -202,7 +202,7 @@ class Dispatcher:
         report = TickReport()
         with self.database.transaction() as session:
             pool = repository.lock_queue(session, queue_id=queue_id)  # one dispatcher per queue at a time
-            in_flight = repository.calls_in_progress(session)
+            in_flight = repository.calls_in_progress(session, now=now)
             engagements = {}
             for config in configs:
                 ratio = 1.0

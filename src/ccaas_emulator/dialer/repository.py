@@ -76,10 +76,16 @@ def dialable_engagements(session: Session) -> list[EngagementConfig]:
     )
 
 
-def calls_in_progress(session: Session) -> dict[str, int]:
-    """In-progress calls per engagement configuration id (as the delivery stores it)."""
+def calls_in_progress(session: Session, *, now: datetime) -> dict[str, int]:
+    """Calls still going on at `now`, per engagement configuration id (as the delivery stores it).
+
+    A call whose planned end has passed holds no line, even before the worker that dialled it has marked it
+    finished: so every worker sees the same free capacity, not only the one whose calls just ended (which
+    would otherwise refill it in its own tick and leave the other workers nothing to dial)."""
     rows = session.execute(
-        select(D.engagement_config_id, func.count()).where(D.status == IN_PROCESS).group_by(D.engagement_config_id)
+        select(D.engagement_config_id, func.count())
+        .where(D.status == IN_PROCESS, D.call_ends_at > now)
+        .group_by(D.engagement_config_id)
     )
     return {config_id: count for config_id, count in rows}
 
@@ -238,9 +244,6 @@ class DueWork:
     """An InProcess call whose planned end has come."""
     windows_closed: bool
     """A Pending delivery whose window has ended (it moves to its next window or expires)."""
-
-    def __bool__(self) -> bool:
-        return self.windows_open or self.calls_ending or self.windows_closed
 
 
 def due_work(session: Session, *, now: datetime) -> DueWork:
