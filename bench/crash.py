@@ -145,8 +145,11 @@ def describe(run: CrashRun, title: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--split", action="store_true",
-                        help="SQLite: serve with CCAAS_DIALER=off + one worker (always so on PostgreSQL)")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="SQLite: serve with CCAAS_DIALER=off + one worker (always so on PostgreSQL)",
+    )
     parser.add_argument("--api-kills", type=int, default=10)
     parser.add_argument("--worker-kills", type=int, default=10)
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second during the kills")

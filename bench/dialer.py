@@ -46,8 +46,14 @@ def insert_pending(database: Database, count: int, *, chunk: int = 20_000) -> No
     windows = [Window(now, now + timedelta(days=60))]
     for offset in range(0, count, chunk):
         rows = [
-            delivery_row(delivery_id=uuid.uuid4(), config=config, to_address=f"+1555{n:07d}", contact_id="c",
-                         windows=windows, author=author)
+            delivery_row(
+                delivery_id=uuid.uuid4(),
+                config=config,
+                to_address=f"+1555{n:07d}",
+                contact_id="c",
+                windows=windows,
+                author=author,
+            )
             for n in range(offset, min(count, offset + chunk))
         ]
         with database.transaction() as session:

@@ -154,13 +154,17 @@ class Cluster:
     @property
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-        return env | {
-            "CCAAS_DATABASE_URL": self.database_url,
-            "CCAAS_HOST": "127.0.0.1",
-            "CCAAS_PORT": str(self.port),
-            "CCAAS_LOG_LEVEL": "warning",
-            "CCAAS_DIALER": "off" if self.split else "embedded",
-        } | self.settings
+        return (
+            env
+            | {
+                "CCAAS_DATABASE_URL": self.database_url,
+                "CCAAS_HOST": "127.0.0.1",
+                "CCAAS_PORT": str(self.port),
+                "CCAAS_LOG_LEVEL": "warning",
+                "CCAAS_DIALER": "off" if self.split else "embedded",
+            }
+            | self.settings
+        )
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         self.starts[name] += 1
@@ -378,7 +382,7 @@ class Load:
             path, body, sent = bodies.make(kind)
         else:
             path = query_path(kind, self.rng, self.known, clock)
-        record["path"] = path.split("?")[0][len(API):]
+        record["path"] = path.split("?")[0][len(API) :]
         url = URL(self.base + path, encoded=True)  # the paths are already percent-encoded; send them as they are
         began = time.perf_counter()
         try:

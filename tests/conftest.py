@@ -56,9 +56,7 @@ def _postgres_unavailable_reason() -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(
-            POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
-        ):
+        with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
             return None
     except psycopg.Error as exc:
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip().splitlines()[0]}"

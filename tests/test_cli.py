@@ -73,9 +73,7 @@ def test_seed_loads_configurations_and_users_from_a_file(tmp_path):
                         "active": False,
                     }
                 ],
-                "users": [
-                    {"userName": "ops", "objectId": str(uuid.uuid4()), "roles": ["Omnichannel supervisor"]}
-                ],
+                "users": [{"userName": "ops", "objectId": str(uuid.uuid4()), "roles": ["Omnichannel supervisor"]}],
             }
         )
     )

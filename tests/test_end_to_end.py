@@ -111,9 +111,7 @@ def test_a_new_user_posts_every_reference_sample_and_finds_the_rows(server):
         chained = http.post(
             "/api/data/v9.2/CCaaS_CreateProactiveDelivery", content=fixture_bytes("001_voice_sample.json")
         )
-        sms = http.post(
-            "/api/data/v9.2/CCaaS_CreateProactiveDelivery", content=fixture_bytes("001_sms_sample.json")
-        )
+        sms = http.post("/api/data/v9.2/CCaaS_CreateProactiveDelivery", content=fixture_bytes("001_sms_sample.json"))
         malformed = http.post(
             "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery",
             content=fixture_bytes("000_voice_sample_malformed.json"),

@@ -32,9 +32,7 @@ def test_ready_is_503_when_migrations_are_not_at_head(tmp_path):
     database = Database(make_engine(url))
     SigningKey.__table__.create(database.engine)  # enough schema to start; no alembic_version at all
     try:
-        with TestClient(
-            create_app(Settings(database_url=url), clock=FixedClock(NOW), database=database)
-        ) as client:
+        with TestClient(create_app(Settings(database_url=url), clock=FixedClock(NOW), database=database)) as client:
             response = client.get("/ready")
     finally:
         database.dispose()

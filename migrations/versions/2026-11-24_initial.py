@@ -113,9 +113,7 @@ def upgrade() -> None:
         sa.Column("isdisabled", sa.Boolean(), nullable=False),
         sa.Column("createdon", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("systemuserid", name=op.f("pk_systemuser")),
-        sa.UniqueConstraint(
-            "azureactivedirectoryobjectid", name=op.f("uq_systemuser_azureactivedirectoryobjectid")
-        ),
+        sa.UniqueConstraint("azureactivedirectoryobjectid", name=op.f("uq_systemuser_azureactivedirectoryobjectid")),
         sa.UniqueConstraint("domainname", name=op.f("uq_systemuser_domainname")),
     )
     op.create_table(

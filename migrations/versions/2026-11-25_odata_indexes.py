@@ -41,7 +41,6 @@ def upgrade() -> None:
         [sa.text("lower(msdyn_tracking_id)"), "msdyn_proactive_deliveryid"],
     )
 
-
     with op.batch_alter_table("msdyn_proactive_engagement_config") as batch_op:
         batch_op.alter_column("msdyn_name", existing_type=sa.String(length=100), nullable=True)
         batch_op.alter_column("msdyn_description", existing_type=sa.String(length=200), nullable=True)

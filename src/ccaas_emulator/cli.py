@@ -71,9 +71,7 @@ def serve(
         "level": settings.log_level.upper(),
         "propagate": False,
     }
-    typer.echo(
-        f"ccaas-emulator serving {settings.org_url} (database: {_redacted(settings.database_url)})", err=True
-    )
+    typer.echo(f"ccaas-emulator serving {settings.org_url} (database: {_redacted(settings.database_url)})", err=True)
     uvicorn.run(
         "ccaas_emulator.app:app_from_environment",
         factory=True,
@@ -129,9 +127,7 @@ def migrate() -> None:
 
 @cli.command()
 def token(
-    user: Annotated[
-        str, typer.Option(help="User name of a seeded user (agent, supervisor, norole...).")
-    ] = "agent",
+    user: Annotated[str, typer.Option(help="User name of a seeded user (agent, supervisor, norole...).")] = "agent",
     expires_in: Annotated[
         int | None, typer.Option(help="Lifetime in seconds; negative mints an already expired token.")
     ] = None,
@@ -158,9 +154,7 @@ def token(
         with database.read() as session:
             found = session.scalars(select(SystemUser).where(SystemUser.user_name == user)).one_or_none()
             if found is None:
-                names = ", ".join(
-                    session.scalars(select(SystemUser.user_name).order_by(SystemUser.user_name))
-                )
+                names = ", ".join(session.scalars(select(SystemUser.user_name).order_by(SystemUser.user_name)))
                 raise _fail(f"no user named {user!r}; seeded users: {names or '(none)'}")
             object_id = found.object_id
     finally:

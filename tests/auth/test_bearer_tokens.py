@@ -115,9 +115,7 @@ def test_a_tampered_payload_is_401_tampered(client, tokens, settings):
     header, _, signature = tokens.for_user("agent").split(".")
     forged = b64(orjson.dumps(tokens.claims("agent") | {"oid": "00000000-0000-0000-0000-000000000001"}))
 
-    assert_unauthorized(
-        post(client, bearer(f"{header}.{forged}.{signature}")), "0x8004A105", "signature", settings
-    )
+    assert_unauthorized(post(client, bearer(f"{header}.{forged}.{signature}")), "0x8004A105", "signature", settings)
 
 
 def test_an_unknown_kid_is_401(client, tokens, settings):
@@ -187,7 +185,8 @@ def test_a_user_without_a_role_gets_403_whatever_the_parameters_say(client, toke
 
 
 def test_malformed_json_is_400_even_for_a_user_without_a_role(client, tokens):
-    response = client.post(URL, content=fixture_bytes("000_voice_sample_malformed.json"),
-                           headers=bearer(tokens.for_user("norole")))
+    response = client.post(
+        URL, content=fixture_bytes("000_voice_sample_malformed.json"), headers=bearer(tokens.for_user("norole"))
+    )
 
     assert response.status_code == 400

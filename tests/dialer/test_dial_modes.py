@@ -106,8 +106,10 @@ def test_preview_without_a_representative_before_the_window_ends_is_terminated(e
 
 def test_representatives_can_be_set_through_the_control_api(emulator):
     config = emulator.engagement(dialMode="Progressive", queue="6a3c1d6f-0000-4000-8000-0000000000aa")
-    response = emulator.client.put("/emulator/v1/queues/6a3c1d6f-0000-4000-8000-0000000000aa",
-                                   json={"representatives": 4, "averageHandleSeconds": 60})
+    response = emulator.client.put(
+        "/emulator/v1/queues/6a3c1d6f-0000-4000-8000-0000000000aa",
+        json={"representatives": 4, "averageHandleSeconds": 60},
+    )
     assert response.status_code == 200
     for _ in range(6):
         emulator.post("+15005550001", config=config, windows=[window()])

@@ -154,7 +154,10 @@ def test_the_journal_shows_each_state_change_in_order(emulator):
     events = emulator.client.get(f"/emulator/v1/deliveries/{delivery_id}/events").json()["value"]
 
     assert [(e["from"], e["to"], e["result"]) for e in events] == [
-        (None, "Pending", None), ("Pending", "InProcess", None), ("InProcess", "Complete", "LiveAnswer")]
+        (None, "Pending", None),
+        ("Pending", "InProcess", None),
+        ("InProcess", "Complete", "LiveAnswer"),
+    ]
     assert events[0]["actor"] == "agent"
     assert events[2]["detail"] == {"sipCode": 200, "source": "magic-number"}
 
@@ -169,8 +172,10 @@ def test_draws_are_deterministic_per_delivery_and_follow_the_weights():
     runtime = Runtime(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25"))
 
     def results(rt):
-        return [rt.plan(delivery_id=i, to_address="+1555", dial_mode=DialMode.COPILOT, handle_seconds=180).result
-                for i in ids]
+        return [
+            rt.plan(delivery_id=i, to_address="+1555", dial_mode=DialMode.COPILOT, handle_seconds=180).result
+            for i in ids
+        ]
 
     first = results(runtime)
     assert first == results(Runtime(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25")))

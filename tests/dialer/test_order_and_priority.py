@@ -11,8 +11,7 @@ ONE_AT_A_TIME = {"dialMode": "Progressive", "maxCallsPerAgent": 1}
 
 def post_in_sequence(emulator, config, windows_and_priorities):
     return [
-        emulator.post_task("+15005550001", config=config, windows=[w], priority=p)
-        for w, p in windows_and_priorities
+        emulator.post_task("+15005550001", config=config, windows=[w], priority=p) for w, p in windows_and_priorities
     ]
 
 

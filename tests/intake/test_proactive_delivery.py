@@ -52,9 +52,7 @@ def test_each_documented_sample_is_accepted_with_delivery_and_task_ids(client, a
         assert str(uuid.UUID(payload[key])) == payload[key]
 
 
-def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(
-    client, agent_headers, database
-):
+def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(client, agent_headers, database):
     payload = client.post(URL, content=fixture_bytes("001_voice_sample.json"), headers=agent_headers).json()
 
     with database.read() as session:
@@ -123,9 +121,7 @@ def test_contacts_may_be_a_real_json_array(client, agent_headers):
     assert response.status_code == 200, response.text
 
 
-def test_five_contacts_are_chained_in_order_and_only_the_first_is_dialled_first(
-    client, agent_headers, database
-):
+def test_five_contacts_are_chained_in_order_and_only_the_first_is_dialled_first(client, agent_headers, database):
     chain = [contact(uniqueIdentifier=f"ext-{n}", mobilePhoneNumber=f"+1555000{n}") for n in range(5)]
 
     payload = client.post(URL, json=body(chain), headers=agent_headers).json()
@@ -239,8 +235,7 @@ def _error(response):
             "Contacts[1] needs at least one",
         ),
         (
-            body([contact()], config=SMS_CONFIG, Message=None)
-            | {"Contacts": [contact(businessPhoneNumber="+1")]},
+            body([contact()], config=SMS_CONFIG, Message=None) | {"Contacts": [contact(businessPhoneNumber="+1")]},
             400,
             "0x80040203",
             "only mobilePhoneNumber is allowed for SMS",
@@ -297,6 +292,4 @@ def test_the_same_contact_twice_in_one_chain_is_one_contact_row(client, agent_he
 
     assert response.status_code == 200
     with database.read() as session:
-        assert session.scalars(select(Contact.first_name).where(Contact.external_id == "ext-1")).all() == [
-            "Again"
-        ]
+        assert session.scalars(select(Contact.first_name).where(Contact.external_id == "ext-1")).all() == ["Again"]

@@ -14,9 +14,7 @@ from ccaas_emulator.domain import AttributeType
 from tests.conftest import NOW, ORG_URL, fixture_bytes, fixture_json
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
-CONTEXT = (
-    f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
-)
+CONTEXT = f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
 
 
 def voice_body(**changes):
@@ -47,9 +45,7 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     client, agent_headers, database
 ):
     delivery_id = uuid.UUID(
-        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=agent_headers).json()[
-            "DeliveryId"
-        ]
+        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=agent_headers).json()["DeliveryId"]
     )
 
     with database.read() as session:
@@ -82,12 +78,8 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     }
 
 
-def test_the_malformed_sample_is_rejected_with_a_400_that_names_the_missing_comma(
-    client, agent_headers, database
-):
-    response = client.post(
-        URL, content=fixture_bytes("000_voice_sample_malformed.json"), headers=agent_headers
-    )
+def test_the_malformed_sample_is_rejected_with_a_400_that_names_the_missing_comma(client, agent_headers, database):
+    response = client.post(URL, content=fixture_bytes("000_voice_sample_malformed.json"), headers=agent_headers)
 
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json; odata.metadata=minimal"
@@ -114,9 +106,7 @@ def test_windows_default_to_the_next_24_hours(client, agent_headers, database):
         '[{"Start":"2025-01-30T16:32:45.930Z","End":"2025-01-30T18:32:45.930Z"}]',  # 000_: JSON-encoded string
         [{"start": "2025-01-30T16:32:45.930Z", "end": "2025-01-30T18:32:45.930Z"}],  # lowercase keys
         [{"START": "2025-01-30T16:32:45.93", "END": "2025-01-30T18:32:45.930"}],  # no Z: UTC
-        [
-            {"Start": "2025-01-30T17:32:45.930+01:00", "End": "2025-01-30T18:32:45.9300000Z"}
-        ],  # offset, 7 digits
+        [{"Start": "2025-01-30T17:32:45.930+01:00", "End": "2025-01-30T18:32:45.9300000Z"}],  # offset, 7 digits
     ],
 )
 def test_windows_are_accepted_as_json_or_json_string_in_either_case_with_or_without_z(
@@ -187,10 +177,18 @@ def _error(response):
         ({"DestinationPhoneNumber": "+1\u0000"}, 400, "0x80040203", "NUL character"),
         ({"InputAttributes": '{"a":"b\\u0000"}'}, 400, "0x80040203", "NUL character"),
         # Dataverse date-times run from 1753 to 9999; the far ends also overflow when converted to UTC.
-        ({"Windows": [{"Start": "1700-01-01T00:00:00Z", "End": "1700-01-02T00:00:00Z"}]}, 400, "0x80040203",
-         "outside the range"),
-        ({"Windows": [{"Start": "9999-12-31T20:00:00-14:00", "End": "9999-12-31T21:00:00-14:00"}]}, 400,
-         "0x80040203", "not a valid date and time"),
+        (
+            {"Windows": [{"Start": "1700-01-01T00:00:00Z", "End": "1700-01-02T00:00:00Z"}]},
+            400,
+            "0x80040203",
+            "outside the range",
+        ),
+        (
+            {"Windows": [{"Start": "9999-12-31T20:00:00-14:00", "End": "9999-12-31T21:00:00-14:00"}]},
+            400,
+            "0x80040203",
+            "not a valid date and time",
+        ),
         ({"InputAttributes": ["a"]}, 400, "0x80048d19", "'InputAttributes'"),
         ({"InputAttributes": {"k": "v" * 4001}}, 400, "0x80044331", "'4000'"),
         (
@@ -244,9 +242,7 @@ def test_an_inactive_configuration_is_not_found(client, agent_headers, database)
     from ccaas_emulator.domain import StateCode
 
     with database.transaction() as session:
-        session.get(
-            EngagementConfig, uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")
-        ).state = StateCode.INACTIVE
+        session.get(EngagementConfig, uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")).state = StateCode.INACTIVE
 
     response = client.post(URL, json=voice_body(), headers=agent_headers)
 

@@ -19,9 +19,7 @@ def envelope(response):
 
 
 def test_an_unknown_action_is_404_resource_not_found_for_the_segment(client, agent_headers):
-    response = client.post(
-        "/api/data/v9.2/CCaaS_CreateProactiveVoiceDeliveries", json={}, headers=agent_headers
-    )
+    response = client.post("/api/data/v9.2/CCaaS_CreateProactiveVoiceDeliveries", json={}, headers=agent_headers)
 
     assert envelope(response) == (
         404,
@@ -31,17 +29,13 @@ def test_an_unknown_action_is_404_resource_not_found_for_the_segment(client, age
 
 
 def test_action_names_are_case_sensitive_like_odata_segments(client, agent_headers):
-    response = client.post(
-        "/api/data/v9.2/ccaas_createproactivevoicedelivery", json={}, headers=agent_headers
-    )
+    response = client.post("/api/data/v9.2/ccaas_createproactivevoicedelivery", json={}, headers=agent_headers)
 
     assert envelope(response)[:2] == (404, "0x8006088a")
 
 
 def test_an_unknown_api_version_is_404(client, agent_headers):
-    response = client.post(
-        "/api/data/v8.2/CCaaS_CreateProactiveVoiceDelivery", json={}, headers=agent_headers
-    )
+    response = client.post("/api/data/v8.2/CCaaS_CreateProactiveVoiceDelivery", json={}, headers=agent_headers)
 
     assert envelope(response) == (404, "0x8006088a", "Resource not found for the segment 'v8.2'.")
 
@@ -72,9 +66,7 @@ def test_a_body_that_is_not_json_is_415(client, agent_headers, content_type):
 def test_json_with_charset_and_odata_parameters_is_accepted(client, agent_headers):
     headers = agent_headers | {"Content-Type": "application/json; charset=utf-8; odata.metadata=minimal"}
 
-    assert (
-        client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=headers).status_code == 200
-    )
+    assert client.post(URL, content=fixture_bytes("000_voice_sample.json"), headers=headers).status_code == 200
 
 
 def test_a_body_over_one_mebibyte_is_413(client, agent_headers):

@@ -56,9 +56,7 @@ class LoadedKey:
 
 def _generate() -> tuple[str, str]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = private.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     kid = _b64url(hashlib.sha1(der).digest())  # noqa: S324  Entra's kid/x5t are SHA-1 thumbprints too
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -88,9 +86,7 @@ class SigningKeys:
                 # ordering by (created_on, kid) below makes every process sign with the same one.
                 session.add(SigningKey(kid=kid, private_key_pem=pem, created_on=clock.now()))
             with database.read() as session:
-                rows = session.scalars(
-                    select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)
-                ).all()
+                rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
                 stored = [(row.kid, row.private_key_pem) for row in rows]
         return cls([LoadedKey.from_private_pem(kid, pem) for kid, pem in stored])
 

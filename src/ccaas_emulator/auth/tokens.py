@@ -153,9 +153,7 @@ class TokenVerifier:
         audiences = claims.get("aud")
         audiences = audiences if isinstance(audiences, list) else [audiences]
         if not any(isinstance(aud, str) and normalize_audience(aud) == self._audience for aud in audiences):
-            raise TOKEN_INVALID(
-                detail="IDX10214: Audience validation failed. The token is not for this organization."
-            )
+            raise TOKEN_INVALID(detail="IDX10214: Audience validation failed. The token is not for this organization.")
         issuer = claims.get("iss")
         tenant = claims.get("tid")
         if not isinstance(issuer, str) or issuer.lower() not in self._issuers:

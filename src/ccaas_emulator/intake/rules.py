@@ -159,9 +159,7 @@ def parse_windows(value: Any, *, parameter: str) -> list[Window]:
     if not isinstance(value, list):
         raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON array of windows.")
     if len(value) > MAX_WINDOWS:
-        raise INVALID_ARGUMENT(
-            message=f"{parameter} has {len(value)} windows; at most {MAX_WINDOWS} are allowed."
-        )
+        raise INVALID_ARGUMENT(message=f"{parameter} has {len(value)} windows; at most {MAX_WINDOWS} are allowed.")
     windows = []
     for index, item in enumerate(value):
         where = f"{parameter}[{index}]"
@@ -174,9 +172,7 @@ def parse_windows(value: Any, *, parameter: str) -> list[Window]:
         start = parse_timestamp(keys["start"], parameter=f"{where}.Start")
         end = parse_timestamp(keys["end"], parameter=f"{where}.End")
         if start >= end:
-            raise INVALID_ARGUMENT(
-                message=f"{where}: Start ({keys['start']}) must be before End ({keys['end']})."
-            )
+            raise INVALID_ARGUMENT(message=f"{where}: Start ({keys['start']}) must be before End ({keys['end']}).")
         windows.append(Window(start, end))
     return sorted(windows, key=lambda window: (window.start, window.end))
 
@@ -206,9 +202,7 @@ def parse_input_attributes(value: Any, *, parameter: str) -> dict[str, str]:
                 message=f"{parameter}: the value of '{key}' must be a string; "
                 f"got {type(item).__name__ if item is not None else 'null'}."
             )
-        check_length(
-            key, attribute="msdyn_keyword", entity="msdyn_proactive_delivery_attribute", limit=KEYWORD_LIMIT
-        )
+        check_length(key, attribute="msdyn_keyword", entity="msdyn_proactive_delivery_attribute", limit=KEYWORD_LIMIT)
         check_length(
             item,
             attribute="msdyn_value",
@@ -230,9 +224,7 @@ def require_phone_number(value: str, *, parameter: str) -> str:
     number = value.strip()
     if not number:
         raise INVALID_ARGUMENT(message=f"{parameter} must not be empty.")
-    check_length(
-        number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT
-    )
+    check_length(number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT)
     return number
 
 
@@ -294,9 +286,7 @@ def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest
         if present is None:
             raise INVALID_ARGUMENT(message=f"{where}.{name} is required.")
     assert unique_identifier is not None and first_name is not None and last_name is not None
-    check_length(
-        unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100
-    )
+    check_length(unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100)
     check_length(first_name, attribute="firstname", entity="contact", limit=50)
     check_length(last_name, attribute="lastname", entity="contact", limit=50)
 

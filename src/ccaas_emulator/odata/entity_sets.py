@@ -9,9 +9,7 @@ from ccaas_emulator.odata.model import EntitySet, describe, relate
 # added by the Proactive Engagement service (003_...), configurations by administrators.
 DELIVERIES = describe(ProactiveDelivery, entity_set="msdyn_proactive_deliveries", primary_name="msdyn_delivery_id")
 ATTRIBUTES = describe(DeliveryAttribute, entity_set="msdyn_proactive_delivery_attributes", primary_name="msdyn_keyword")
-CONFIGURATIONS = describe(
-    EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name"
-)
+CONFIGURATIONS = describe(EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name")
 
 # wire-facts B1: the documented 1:N relationship, which is also the delivery's collection navigation property.
 DELIVERY_ATTRIBUTES = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"

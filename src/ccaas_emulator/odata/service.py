@@ -262,9 +262,7 @@ class Reader:
         return f"{self.urls.root}{path}?{'&'.join(kept)}"
 
 
-def _condition(
-    entity_set: EntitySet, options: QueryOptions, parent: tuple[Navigation, uuid.UUID] | None
-) -> Any:
+def _condition(entity_set: EntitySet, options: QueryOptions, parent: tuple[Navigation, uuid.UUID] | None) -> Any:
     """The $filter, narrowed to one parent's related rows when the URL goes through a navigation."""
     condition = query.filter_condition(entity_set, options.filter, options.aliases)
     if parent is None:
@@ -281,4 +279,3 @@ def _is_skiptoken(part: str) -> bool:
 
 METADATA_VERSION = "1"
 """@Microsoft.Dynamics.CRM.globalmetadataversion: changes when the served model does (a string, as in Dataverse)."""
-

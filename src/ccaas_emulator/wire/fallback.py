@@ -13,9 +13,7 @@ SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
 def build_fallback_router(known_actions: frozenset[str]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.api_route(
-        "/api/data/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    )
+    @router.api_route("/api/data/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     async def unmatched(rest: str, request: Request) -> None:
         runtime: Runtime = request.app.state.runtime
         runtime.authenticator.authenticate(request)
