@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: install run test migrate lint bench soak fuzz clean
+.PHONY: install run test test-fast check migrate lint bench soak fuzz clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccaas-emulator needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -27,6 +27,14 @@ run: install  ## migrate, seed the demo data and serve on http://127.0.0.1:8000
 
 test: $(DEV)  ## the whole suite on every core, a module per worker (PostgreSQL variants skip if 127.0.0.1:5432 is unreachable)
 	$(BIN)/python -m pytest -n auto --dist loadscope $(PYTEST_ARGS)
+
+test-fast: $(DEV)  ## everything but the slow tests (subprocess servers, real clients, crash runs, large data): the everyday loop
+	$(BIN)/python -m pytest -n auto --dist loadscope -m "not slow" $(PYTEST_ARGS)
+
+check: $(DEV)  ## lint, format check and mypy --strict: what .ci/run and the pre-commit hook run
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/mypy
 
 migrate: install
 	$(BIN)/ccaas-emulator migrate
