@@ -6,7 +6,37 @@ choice columns of msdyn_proactive_engagement_config hold the option number (wire
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of time in which a delivery may be dialled, in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": format_timestamp(self.start), "end": format_timestamp(self.end)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, str]) -> Window:
+        """A window as the emulator stored it (to_json); not a validator of what callers send."""
+        return cls(parse_stored_timestamp(value["start"]), parse_stored_timestamp(value["end"]))
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC with milliseconds and Z: the yyyy-MM-ddTHH:mm:ss.fffZ form the documents use."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_stored_timestamp(text: str) -> datetime:
+    """The inverse of format_timestamp, for the emulator's own stored values (the wire's are checked by
+    intake.rules.parse_timestamp, which answers a caller's mistakes with a catalogued error)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 class DeliveryStatus(StrEnum):

@@ -11,20 +11,11 @@ from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryAttribute, ProactiveDelivery
 from ccaas_emulator.domain import AttributeType
-from tests.conftest import NOW, ORG_URL, fixture_bytes, fixture_json
+from tests.support.demo import NOW, ORG_URL
+from tests.support.samples import fixture_bytes, voice_body
+from tests.support.urls import VOICE_URL as URL
 
-URL = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
 CONTEXT = f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveVoiceDeliveryResponse"
-
-
-def voice_body(**changes):
-    body = fixture_json("000_voice_sample.json")
-    for key, value in changes.items():
-        if value is ...:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
 
 
 def test_the_documented_sample_is_accepted_with_the_documented_response(client, agent_headers):
@@ -65,7 +56,7 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     assert delivery.window_start_date.isoformat() == "2024-09-10T13:00:00+00:00"
     assert delivery.window_end_date.isoformat() == "2024-09-10T15:59:59.999000+00:00"
     assert delivery.expiration_date.isoformat() == "2024-09-11T15:59:59.999000+00:00"
-    assert delivery.windows == [
+    assert [window.to_json() for window in delivery.windows] == [
         {"start": "2024-09-10T13:00:00.000Z", "end": "2024-09-10T15:59:59.999Z"},
         {"start": "2024-09-11T13:00:00.000Z", "end": "2024-09-11T15:59:59.999Z"},
     ]

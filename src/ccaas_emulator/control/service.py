@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -19,6 +20,7 @@ from ccaas_emulator.db.models import (
     ScriptedOutcome,
 )
 from ccaas_emulator.dialer.outcomes import ScriptedCall
+from ccaas_emulator.domain import format_timestamp
 from ccaas_emulator.seed import apply_seed, demo_seed
 
 
@@ -108,7 +110,5 @@ def delivery_events(session: Session, *, delivery_id: uuid.UUID) -> list[dict[st
     ]
 
 
-def _iso(moment: Any) -> str:
-    from ccaas_emulator.intake.rules import format_timestamp
-
+def _iso(moment: datetime) -> str:
     return format_timestamp(moment)

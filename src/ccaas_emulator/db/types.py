@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Integer
+from sqlalchemy import JSON, DateTime, Dialect, Integer
 from sqlalchemy.types import TypeDecorator
+
+from ccaas_emulator.domain import Window
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -48,6 +50,19 @@ class ChoiceType(TypeDecorator[Any]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> Any:
         return None if value is None else self.enum(value)
+
+
+class WindowList(TypeDecorator[list[Window]]):
+    """Dial windows: domain Windows in and out, stored as JSON [{"start": "...Z", "end": "...Z"}]."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Window] | None, dialect: Dialect) -> list[dict[str, str]] | None:
+        return None if value is None else [window.to_json() for window in value]
+
+    def process_result_value(self, value: list[dict[str, str]] | None, dialect: Dialect) -> list[Window] | None:
+        return None if value is None else [Window.from_json(item) for item in value]
 
 
 def lookup(target: str, *, navigation: str | None = None) -> dict[str, Any]:

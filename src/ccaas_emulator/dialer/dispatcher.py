@@ -20,7 +20,6 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import capacity, repository
 from ccaas_emulator.dialer.outcomes import CallPlan, Runtime
 from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
-from ccaas_emulator.intake.rules import parse_timestamp
 from ccaas_emulator.journal import StateChange
 
 PENDING, IN_PROCESS = DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROCESS.value
@@ -95,10 +94,9 @@ class Dispatcher:
             rows = repository.pending_past_their_window(session, now=now, limit=self.batch)
             updates, changes = [], []
             for row in rows:
-                upcoming = [w for w in row.windows if parse_timestamp(w["end"], parameter="window") > now]
+                upcoming = [window for window in row.windows if window.end > now]
                 if upcoming:
-                    start = parse_timestamp(upcoming[0]["start"], parameter="window")
-                    end = parse_timestamp(upcoming[0]["end"], parameter="window")
+                    start, end = upcoming[0].start, upcoming[0].end
                     updates.append({"id": row.id, "window_start_date": start, "window_end_date": end,
                                     "modified_on": now, "version": row.version + 1})  # fmt: skip
                     report.rewindowed += 1

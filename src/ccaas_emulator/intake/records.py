@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from ccaas_emulator.db.models import EngagementConfig
-from ccaas_emulator.domain import AttributeType, DeliveryStatus
-from ccaas_emulator.intake.rules import Window, parse_timestamp
+from ccaas_emulator.domain import AttributeType, DeliveryStatus, Window
+from ccaas_emulator.intake.rules import parse_timestamp
 from ccaas_emulator.wire.errors import DataverseError
 
 
@@ -66,7 +66,7 @@ def delivery_row(
         "window_end_date": first.end,
         "earliest_schedule_date": first.start,
         "expiration_date": last.end,
-        "windows": [window.to_json() for window in windows],
+        "windows": windows,
         "task_id": task_id,
         "request_priority": request_priority,
         "priority_number": priority_number(request_priority),

@@ -15,6 +15,10 @@ from typing import Any
 import orjson
 
 from ccaas_emulator.domain import Channel, PhoneType
+
+# Re-exported while intake/service.py (rules.Window) and control/routes.py still import them from here.
+from ccaas_emulator.domain import Window as Window
+from ccaas_emulator.domain import format_timestamp as format_timestamp
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISSING, STRING_TOO_LONG
 
 SUPPORTED_API_VERSION = "1.0"
@@ -37,17 +41,6 @@ EARLIEST = datetime(1753, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A span of time in which a delivery may be dialled, in UTC."""
-
-    start: datetime
-    end: datetime
-
-    def to_json(self) -> dict[str, str]:
-        return {"start": format_timestamp(self.start), "end": format_timestamp(self.end)}
 
 
 @dataclass(frozen=True)
@@ -75,12 +68,6 @@ class ContactRequest:
     timezone: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
-
-
-def format_timestamp(value: datetime) -> str:
-    """UTC with milliseconds and Z: the yyyy-MM-ddTHH:mm:ss.fffZ form the documents use."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def require_api_version(value: str) -> None:

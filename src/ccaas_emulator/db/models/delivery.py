@@ -10,8 +10,8 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
-from ccaas_emulator.db.types import NOT_IN_WEB_API, ChoiceType, UtcDateTime, lookup
-from ccaas_emulator.domain import AttributeType
+from ccaas_emulator.db.types import NOT_IN_WEB_API, ChoiceType, UtcDateTime, WindowList, lookup
+from ccaas_emulator.domain import AttributeType, Window
 
 
 class OwnedRecordColumns:
@@ -83,7 +83,7 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
 
     # Emulator bookkeeping, not Dataverse columns: every window the dial may use (the msdyn_window_*
     # columns show only the current one), the task that owns the contact chain, the request's priority.
-    windows: Mapped[list[dict[str, Any]]] = mapped_column("emulator_windows", JSON)
+    windows: Mapped[list[Window]] = mapped_column("emulator_windows", WindowList)
     task_id: Mapped[uuid.UUID | None] = mapped_column(
         "emulator_task_id", ForeignKey("ccaas_delivery_task.id", ondelete="CASCADE")
     )
