@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -15,6 +15,7 @@ from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.deps import AuthenticatorDep
 from ccaas_emulator.intake import routes as intake_routes
 from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
@@ -27,7 +28,6 @@ from ccaas_emulator.wire.errors import (
     RESOURCE_NOT_FOUND,
     DataverseError,
 )
-from ccaas_emulator.wire.fallback import build_fallback_router
 from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, request_id_of
 from ccaas_emulator.wire.limits import HeadAsGet, UrlLengthLimit
 from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
@@ -68,11 +68,38 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     app.include_router(auth_routes.router)
     if settings.control_api:
         app.include_router(control_routes.router)
-    for version in ("v9.2", "v9.1", "v9.0"):
+    for version in reversed(SUPPORTED_VERSIONS):
         app.include_router(intake_routes.build_router(version, documented=version == "v9.2"))
         app.include_router(odata_routes.build_router(version, documented=version == "v9.2"))
     app.include_router(build_fallback_router(intake_routes.ACTION_NAMES))
     return app
+
+
+SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
+"""Web API versions served; all three stay valid (wire-facts E1)."""
+
+
+def build_fallback_router(known_actions: frozenset[str]) -> APIRouter:
+    """Everything under /api/data/ that no route serves: 401 first (as Dataverse), then 405 or 404.
+
+    It is assembled here, last, because it must know every action the other routers serve.
+    """
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route("/api/data/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    async def unmatched(rest: str, request: Request, authenticator: AuthenticatorDep) -> None:
+        authenticator.authenticate(request)
+        version, _, path = rest.partition("/")
+        if version not in SUPPORTED_VERSIONS:
+            raise RESOURCE_NOT_FOUND(segment=version)
+        segment = path.split("/", 1)[0].split("(", 1)[0]
+        if segment in known_actions and "/" not in path:
+            error = METHOD_NOT_ALLOWED(method=request.method)
+            error.headers["Allow"] = "POST"
+            raise error
+        raise RESOURCE_NOT_FOUND(segment=segment or path)
+
+    return router
 
 
 def _install_error_handlers(app: FastAPI) -> None:

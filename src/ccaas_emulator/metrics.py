@@ -41,9 +41,10 @@ from prometheus_client.registry import Collector  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
+from ccaas_emulator.clock import Clock  # noqa: E402
 from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery  # noqa: E402
+from ccaas_emulator.db.transaction import Database  # noqa: E402
 from ccaas_emulator.domain import DeliveryStatus  # noqa: E402
-from ccaas_emulator.runtime import Runtime  # noqa: E402
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST  # what prometheus_client serves generate_latest() with
 UNMATCHED = "<unmatched>"
@@ -114,13 +115,14 @@ class MetricsMiddleware:
 class DatabaseCollector(Collector):
     """Deliveries by status, dial outcomes and queue depth, read at scrape time (one GROUP BY each)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
 
     def read(self) -> list[Metric]:
         delivery, event = ProactiveDelivery, DeliveryEvent
-        now = self.runtime.clock.now()
-        with self.runtime.database.read() as session:
+        now = self.clock.now()
+        with self.database.read() as session:
             by_status = session.execute(select(delivery.status, func.count()).group_by(delivery.status)).all()
             # A call's end is the journal's one InProcess -> terminal change that carries its result.
             results = session.execute(
@@ -173,12 +175,12 @@ class _Fixed(Collector):
         yield from self.metrics
 
 
-def exposition(runtime: Runtime) -> bytes:
+def exposition(database: Database, clock: Clock) -> bytes:
     """The text exposition of one scrape: this process's (or all processes') requests, and the database's figures."""
     registry = CollectorRegistry(auto_describe=False)
     if MULTIPROCESS_DIR:
         MultiProcessCollector(registry, path=MULTIPROCESS_DIR)
     else:
         registry.register(_Fixed(REQUESTS.collect()))
-    registry.register(_Fixed(DatabaseCollector(runtime).read()))
+    registry.register(_Fixed(DatabaseCollector(database, clock).read()))
     return generate_latest(registry)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ccaas_emulator import metrics as prometheus
 from ccaas_emulator.db.migrate import current_revision, head_revision
-from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.deps import ClockDep, DatabaseDep
 from ccaas_emulator.wire.errors import SERVICE_UNAVAILABLE
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
@@ -23,14 +23,13 @@ async def health() -> ODataJSONResponse:
 
 
 @router.get("/ready", summary="The database is reachable and migrated to head (503 otherwise)")
-async def ready(request: Request) -> ODataJSONResponse:
-    runtime: Runtime = request.app.state.runtime
+async def ready(request: Request, database: DatabaseDep) -> ODataJSONResponse:
     expected = request.app.state.head_revision
 
     def check() -> str | None:
-        with runtime.database.engine.connect() as connection:
+        with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return current_revision(runtime.database.engine)
+        return current_revision(database.engine)
 
     try:
         revision = await run_in_threadpool(check)
@@ -40,9 +39,7 @@ async def ready(request: Request) -> ODataJSONResponse:
         raise SERVICE_UNAVAILABLE(
             message=f"The database schema is at revision {revision}, not {expected}; run 'ccaas-emulator migrate'."
         )
-    return ODataJSONResponse(
-        {"status": "ready", "database": runtime.database.engine.dialect.name, "revision": revision}
-    )
+    return ODataJSONResponse({"status": "ready", "database": database.engine.dialect.name, "revision": revision})
 
 
 @router.get(
@@ -51,9 +48,8 @@ async def ready(request: Request) -> ODataJSONResponse:
     "queue depth",
     response_class=Response,
 )
-async def metrics(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    body = await run_in_threadpool(prometheus.exposition, runtime)
+async def metrics(database: DatabaseDep, clock: ClockDep) -> Response:
+    body = await run_in_threadpool(prometheus.exposition, database, clock)
     return Response(body, media_type=prometheus.CONTENT_TYPE)
 
 

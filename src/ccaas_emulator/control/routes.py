@@ -12,23 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ccaas_emulator.clock import SharedClock
+from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
+from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep, SettingsDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
 from ccaas_emulator.domain import DeliveryResult
 from ccaas_emulator.intake.rules import format_timestamp, parse_timestamp, reject_nul
-from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.errors import CONTROL_UNAUTHORIZED, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-def require_control_token(request: Request) -> None:
+async def require_control_token(request: Request, settings: SettingsDep) -> None:
     """When CCAAS_CONTROL_TOKEN is set, the control API needs it as a bearer token."""
-    expected = _runtime(request).settings.control_token
+    expected = settings.control_token
     if expected is None:
         return
     header = request.headers.get("authorization", "")
@@ -91,28 +87,25 @@ class ResetRequest(_Body):
     reseed: bool = False
 
 
-def _shared_clock(runtime: Runtime) -> SharedClock:
-    if not isinstance(runtime.clock, SharedClock):
+def _shared_clock(clock: Clock) -> SharedClock:
+    if not isinstance(clock, SharedClock):
         raise INVALID_ARGUMENT(message="This emulator runs on a fixed clock; it cannot be set.")
-    return runtime.clock
+    return clock
 
 
-def _clock_body(runtime: Runtime, **extra: Any) -> dict[str, Any]:
-    clock = runtime.clock
+def _clock_body(clock: Clock, **extra: Any) -> dict[str, Any]:
     speed = clock.speed if isinstance(clock, SharedClock) else 0.0
     return {"now": format_timestamp(clock.now()), "speed": speed, **extra}
 
 
 @router.get("/clock", summary="The emulator's current (simulated) time")
-async def read_clock(request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
-    return ODataJSONResponse(await run_in_threadpool(_clock_body, runtime))
+async def read_clock(clock: ClockDep) -> ODataJSONResponse:
+    return ODataJSONResponse(await run_in_threadpool(_clock_body, clock))
 
 
 @router.post("/clock", summary="Set or advance the clock; every delivery that becomes due runs before it returns")
-async def change_clock(change: ClockChange, request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
-    clock = _shared_clock(runtime)
+async def change_clock(change: ClockChange, runtime: RuntimeDep) -> ODataJSONResponse:
+    clock = _shared_clock(runtime.clock)
 
     def apply() -> dict[str, Any]:
         target = parse_timestamp(change.now, parameter="now") if change.now is not None else None
@@ -121,9 +114,9 @@ async def change_clock(change: ClockChange, request: Request) -> ODataJSONRespon
             target = clock.now() + change.advance
         if runtime.dialer is None or target <= clock.now():
             clock.set(target)
-            return _clock_body(runtime, processed={})
+            return _clock_body(clock, processed={})
         report = runtime.dialer.advance_to(target)
-        return _clock_body(runtime, processed=report.to_json())
+        return _clock_body(clock, processed=report.to_json())
 
     return ODataJSONResponse(await run_in_threadpool(apply))
 
@@ -143,36 +136,33 @@ def _calls(script: OutcomeScript) -> list[ScriptedCall]:
 
 
 @router.post("/outcomes", summary="Script the outcomes of the next dials of a number")
-async def post_outcomes(script: OutcomeScript, request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
+async def post_outcomes(script: OutcomeScript, database: DatabaseDep, clock: ClockDep) -> ODataJSONResponse:
     calls = _calls(script)
 
     def apply() -> int:
-        with runtime.database.transaction() as session:
+        with database.transaction() as session:
             return service.script_outcomes(session, phone_number=script.phoneNumber.strip(), calls=calls,
-                                           clock=runtime.clock)  # fmt: skip
+                                           clock=clock)  # fmt: skip
 
     queued = await run_in_threadpool(apply)
     return ODataJSONResponse({"phoneNumber": script.phoneNumber.strip(), "queued": queued}, status_code=201)
 
 
 @router.get("/outcomes", summary="Scripted outcomes not consumed yet")
-async def get_outcomes(request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
+async def get_outcomes(database: DatabaseDep) -> ODataJSONResponse:
 
     def read() -> list[dict[str, Any]]:
-        with runtime.database.read() as session:
+        with database.read() as session:
             return service.scripted_outcomes(session)
 
     return ODataJSONResponse({"value": await run_in_threadpool(read)})
 
 
 @router.delete("/outcomes", summary="Forget every scripted outcome", status_code=204)
-async def delete_outcomes(request: Request) -> Response:
-    runtime = _runtime(request)
+async def delete_outcomes(database: DatabaseDep) -> Response:
 
     def apply() -> None:
-        with runtime.database.transaction() as session:
+        with database.transaction() as session:
             service.clear_outcomes(session)
 
     await run_in_threadpool(apply)
@@ -186,22 +176,20 @@ async def magic_numbers() -> ODataJSONResponse:
 
 
 @router.get("/queues", summary="Simulated representative pools")
-async def get_queues(request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
+async def get_queues(database: DatabaseDep) -> ODataJSONResponse:
 
     def read() -> list[dict[str, Any]]:
-        with runtime.database.read() as session:
+        with database.read() as session:
             return service.queues(session)
 
     return ODataJSONResponse({"value": await run_in_threadpool(read)})
 
 
 @router.put("/queues/{queue_id}", summary="Set a queue's representatives and average handle time")
-async def put_queue(queue_id: uuid.UUID, settings: QueueSettings, request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
+async def put_queue(queue_id: uuid.UUID, settings: QueueSettings, database: DatabaseDep) -> ODataJSONResponse:
 
     def apply() -> None:
-        with runtime.database.transaction() as session:
+        with database.transaction() as session:
             service.set_queue(session, queue_id=queue_id, representatives=settings.representatives,
                               handle_seconds=settings.averageHandleSeconds)  # fmt: skip
 
@@ -210,23 +198,21 @@ async def put_queue(queue_id: uuid.UUID, settings: QueueSettings, request: Reque
 
 
 @router.post("/reset", summary="Empty deliveries, tasks, attributes, scripted outcomes and the journal")
-async def reset(request: Request, body: ResetRequest | None = None) -> Response:
-    runtime = _runtime(request)
+async def reset(database: DatabaseDep, clock: ClockDep, body: ResetRequest | None = None) -> Response:
 
     def apply() -> None:
-        with runtime.database.transaction() as session:
-            service.reset(session, reseed=bool(body and body.reseed), clock=runtime.clock)
+        with database.transaction() as session:
+            service.reset(session, reseed=bool(body and body.reseed), clock=clock)
 
     await run_in_threadpool(apply)
     return no_content()
 
 
 @router.get("/deliveries/{delivery_id}/events", summary="The journal of one delivery's state changes")
-async def delivery_events(delivery_id: uuid.UUID, request: Request) -> ODataJSONResponse:
-    runtime = _runtime(request)
+async def delivery_events(delivery_id: uuid.UUID, database: DatabaseDep) -> ODataJSONResponse:
 
     def read() -> list[dict[str, Any]] | None:
-        with runtime.database.read() as session:
+        with database.read() as session:
             return service.delivery_events(session, delivery_id=delivery_id)
 
     events = await run_in_threadpool(read)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ccaas_emulator.auth.callers import Caller, load_caller
 from ccaas_emulator.auth.privileges import Access, require_privilege
+from ccaas_emulator.deps import runtime_of
 from ccaas_emulator.odata import writes
 from ccaas_emulator.odata.batch import Answer, BatchRunner, ChangeSet, Part, boundary_of, parse_batch, render
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
@@ -23,11 +24,13 @@ from ccaas_emulator.odata.options import QueryOptions, parse_query
 from ccaas_emulator.odata.query import navigation as find_navigation
 from ccaas_emulator.odata.representation import wire_value
 from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
-from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import request_origin
 from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED, NOT_AN_OBJECT
 from ccaas_emulator.wire.responses import ODataJSONResponse
+
+if TYPE_CHECKING:
+    from ccaas_emulator.runtime import Runtime
 
 T = TypeVar("T")
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -339,8 +342,7 @@ async def _related(
 
 
 def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+    return runtime_of(request)
 
 
 def _urls(request: Request, version: str) -> Urls:
