@@ -11,7 +11,7 @@ p50 and p99 for each configuration:
     prism    Stoplight Prism (bench/prism, npm) mocking the operation from the emulator's own OpenAPI
              document (GET /openapi.json of the running emulator, written to a file)
     sqlite1  `ccaas-emulator serve` on SQLite, 1 process, dialer off: every delivery committed before its 200
-    pg2      `ccaas-emulator serve --workers 2` on a throwaway PostgreSQL database (tests/scratch.py)
+    pg2      `ccaas-emulator serve --workers 2` on a throwaway PostgreSQL database (tests/support/postgres.py)
     (extra, with --only: sqlite2, pg1)
 
 Every configuration runs once per round (default 2 rounds, interleaved), each on a fresh database; every
@@ -190,7 +190,7 @@ class Launcher:
             return process, Run(base, token="prism-ignores-it")  # noqa: S106
         workers = int(config[-1])
         if config.startswith("pg"):
-            from tests.scratch import create_postgres_database
+            from tests.support.postgres import create_postgres_database
 
             assert self.postgres is not None
             database_url, drop = create_postgres_database(self.postgres)
@@ -219,7 +219,7 @@ class Launcher:
     def postgres_available(self) -> bool:
         if not self._postgres_checked:
             self._postgres_checked = True
-            from tests.scratch import POSTGRES_URL
+            from tests.support.postgres import POSTGRES_URL
 
             try:
                 import psycopg

@@ -133,7 +133,7 @@ def fresh_database(postgres: bool, folder: Path) -> tuple[str, object]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.scratch import POSTGRES_URL, create_postgres_database
+    from tests.support.postgres import POSTGRES_URL, create_postgres_database
 
     return create_postgres_database(POSTGRES_URL)
 

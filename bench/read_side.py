@@ -1,6 +1,6 @@
 """Web API read side over 1,000,000 deliveries: `$filter` + `$top=50`, p50 and p99, against a baseline.
 
-A real `ccaas-emulator serve` (dialer off) over a database filled with ROWS deliveries (tests/bulk.py).
+A real `ccaas-emulator serve` (dialer off) over a database filled with ROWS deliveries (tests/support/bulk.py).
 Baseline, measured in the same run over the same socket: GET of one delivery by its key, the least any
 read costs. Each query is sent REQUESTS times, one at a time, after a warm-up.
 
@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.bulk import fill_deliveries
+from tests.support.bulk import fill_deliveries
 
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.runtime import prepare_database
@@ -78,7 +78,7 @@ def main() -> None:
 
     drop = None
     if args.postgres:
-        from tests.scratch import POSTGRES_URL, create_postgres_database
+        from tests.support.postgres import POSTGRES_URL, create_postgres_database
 
         url, drop = create_postgres_database(POSTGRES_URL)
     else:

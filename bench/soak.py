@@ -7,7 +7,7 @@
 What runs (each run on a fresh database, its logs under var/soak/<UTC time>-<backend>/):
     sqlite    `ccaas-emulator serve` (1 process) with the embedded dialer
     postgres  `ccaas-emulator serve --workers 2` with CCAAS_DIALER=off and one `ccaas-emulator worker`,
-              on a throwaway database of CCAAS_TEST_POSTGRES_URL (tests/scratch.py), dropped afterwards
+              on a throwaway database of CCAAS_TEST_POSTGRES_URL (tests/support/postgres.py), dropped afterwards
               unless --keep
 both with the clock running at CCAAS_CLOCK_SPEED (--clock-speed, default 60) so deliveries move while we load.
 
@@ -227,7 +227,7 @@ def make_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]
     """A fresh database for one run: a SQLite file in `workdir`, or a throwaway PostgreSQL database."""
     if backend == "sqlite":
         return f"sqlite:///{workdir / 'ccaas.db'}", lambda: None
-    from tests.scratch import POSTGRES_URL, create_postgres_database
+    from tests.support.postgres import POSTGRES_URL, create_postgres_database
 
     return create_postgres_database(POSTGRES_URL)
 

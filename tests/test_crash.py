@@ -13,10 +13,8 @@ from contextlib import redirect_stdout
 
 from bench.crash import describe, run_crash
 
-from tests.test_end_to_end import database_for_server  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 
-
-def test_sigkilled_processes_lose_no_acknowledged_delivery_and_dial_none_twice(database_for_server, tmp_path):  # noqa: F811
+def test_sigkilled_processes_lose_no_acknowledged_delivery_and_dial_none_twice(database_for_server, tmp_path):
     postgres = database_for_server.startswith("postgresql")
 
     run = run_crash(

@@ -3,15 +3,12 @@ the reference samples posted over a real socket, rows read back from the databas
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -21,73 +18,9 @@ from sqlalchemy import func, select
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import DeliveryAttribute, DeliveryTask, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
-from tests.conftest import BACKENDS, fixture_bytes
-from tests.scratch import create_postgres_database
-
-CLI = [sys.executable, "-m", "ccaas_emulator"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port = env, port
-        self.base = f"http://127.0.0.1:{port}"
-
-    def token(self, *args: str) -> str:
-        result = run_cli(self.env, "token", *args)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
-
-
-def start_server(url: str, **settings: str) -> tuple[Server, subprocess.Popen[bytes]]:
-    """`ccaas-emulator serve` on a free port, once /ready answers 200."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"} | settings
-    args = [*CLI, "serve"] + (["--workers", settings["CCAAS_WORKERS"]] if "CCAAS_WORKERS" in settings else [])
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"serve did not become ready: {output}")
-        time.sleep(0.2)
-    server = Server(env, port)
-    server.database_url = url  # type: ignore[attr-defined]
-    return server, process
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-@pytest.fixture(params=BACKENDS)
-def database_for_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'var' / 'ccaas.db'}"
-        return
-    url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    yield url
-    drop()
+from tests.support.postgres import create_postgres_database
+from tests.support.samples import fixture_bytes
+from tests.support.servers import CLI, Server, run_cli, start_server, stop
 
 
 @pytest.fixture

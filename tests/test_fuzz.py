@@ -45,7 +45,8 @@ from schemathesis.specs.openapi.checks import (
 from ccaas_emulator.app import create_app
 from ccaas_emulator.intake.routes import ACTION_NAMES
 from ccaas_emulator.settings import Settings
-from tests.conftest import ORG_URL, bearer
+from tests.support.demo import ORG_URL
+from tests.support.tokens import bearer
 
 LONG = os.environ.get("CCAAS_FUZZ") == "long"
 # Examples per operation: the actions, whose bodies the document describes precisely, get the most.

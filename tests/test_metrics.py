@@ -14,8 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ccaas_emulator import metrics
 from ccaas_emulator.db.models import DeliveryEvent
-from tests.conftest import NOW, fixture_bytes
-from tests.test_end_to_end import start_server, stop
+from tests.support.demo import NOW
+from tests.support.samples import fixture_bytes
+from tests.support.servers import start_server, stop
 
 VOICE = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
 VOICE_ROUTE = "/api/data/{version}/CCaaS_CreateProactiveVoiceDelivery"

@@ -11,7 +11,7 @@ from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import SigningKey
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
-from tests.conftest import NOW
+from tests.support.demo import NOW
 
 
 def test_health_answers_without_a_token(client):

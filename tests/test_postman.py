@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.node import require_node_project
-from tests.test_end_to_end import database_for_server, start_server, stop
+from tests.support.node import require_node_project
+from tests.support.samples import FIXTURES
+from tests.support.servers import database_for_server, start_server, stop
 
 __all__ = ["database_for_server"]  # a fixture, parametrized over tests.conftest.BACKENDS
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.support.samples import FIXTURES
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SOURCES = {

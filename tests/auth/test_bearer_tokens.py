@@ -8,7 +8,9 @@ import orjson
 import pytest
 from jose import jwt
 
-from tests.conftest import ORG_URL, bearer, fixture_bytes
+from tests.support.demo import ORG_URL
+from tests.support.samples import fixture_bytes
+from tests.support.tokens import bearer
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
 

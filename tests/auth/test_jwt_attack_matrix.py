@@ -29,7 +29,10 @@ from ccaas_emulator.auth.tokens import MAX_TOKEN_LENGTH
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
 from ccaas_emulator.settings import Settings
-from tests.conftest import NOW, ORG_URL, Tokens, fixture_bytes, reset_database
+from tests.support.database import reset_database
+from tests.support.demo import NOW, ORG_URL
+from tests.support.samples import fixture_bytes
+from tests.support.tokens import Tokens
 
 FOREIGN_TENANT = "11111111-1111-1111-1111-111111111111"
 INVALID, EXPIRED, TAMPERED = "0x8004A103", "0x8005F101", "0x8004A105"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.support import Emulator, is_guid
-from tests.node import require_node_project
+from tests.support.node import require_node_project
+from tests.support.servers import ServedEmulator, is_guid
 
 NODE_PROJECT = Path(__file__).parent / "node"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -35,12 +35,12 @@ def node() -> str:
     return require_node_project(NODE_PROJECT, what="DynamicsWebApi")
 
 
-def run_client(node: str, emulator: Emulator, script: str = "dwa_client.mjs") -> dict:
+def run_client(node: str, served_emulator: ServedEmulator, script: str = "dwa_client.mjs") -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
     env |= {
-        "CCAAS_SERVER_URL": emulator.base + "/",
-        "CCAAS_AGENT_TOKEN": emulator.agent_token,
-        "CCAAS_ADMIN_TOKEN": emulator.admin_token,
+        "CCAAS_SERVER_URL": served_emulator.base + "/",
+        "CCAAS_AGENT_TOKEN": served_emulator.agent_token,
+        "CCAAS_ADMIN_TOKEN": served_emulator.admin_token,
         "CCAAS_FIXTURES": str(FIXTURES),
         "CCAAS_PAGED": str(PAGED),
         "CCAAS_PAGE_SIZE": str(PAGE_SIZE),
@@ -52,11 +52,11 @@ def run_client(node: str, emulator: Emulator, script: str = "dwa_client.mjs") ->
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_dynamics_web_api_calls_the_actions_reads_pages_and_writes(node, emulator):
-    report = run_client(node, emulator)
+def test_dynamics_web_api_calls_the_actions_reads_pages_and_writes(node, served_emulator):
+    report = run_client(node, served_emulator)
     results, errors = report["results"], report["errors"]
-    api = emulator.api
-    rows = emulator.rows()
+    api = served_emulator.api
+    rows = served_emulator.rows()
 
     # Only the two calls meant to fail did, with Dataverse's statuses and codes.
     assert set(errors) == {"retrieveDeleted", "agentCreate"}, json.dumps(errors, indent=2)
@@ -170,9 +170,9 @@ def test_dynamics_web_api_calls_the_actions_reads_pages_and_writes(node, emulato
 
 
 @pytest.mark.parametrize("database_for_server", ["sqlite"], indirect=True)
-def test_dynamics_web_api_long_queries_and_batches_go_through_batch(node, emulator):
+def test_dynamics_web_api_long_queries_and_batches_go_through_batch(node, served_emulator):
     """DynamicsWebApi sends every GET whose URL passes 2000 characters as a $batch, and executeBatch always."""
-    report = run_client(node, emulator, "dwa_batch.mjs")
+    report = run_client(node, served_emulator, "dwa_batch.mjs")
     results, errors = report["results"], report["errors"]
 
     assert errors == {}, json.dumps(errors, indent=2)

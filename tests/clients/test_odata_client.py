@@ -30,8 +30,9 @@ from odata.flags import ODataServerFlags
 from odata.property import DatetimeProperty, IntegerProperty, StringProperty, UUIDProperty
 from odata.service import ODataService
 
-from tests.clients.support import DEMO_CONTACT, VOICE_CONFIG, Emulator, is_guid, tomorrow_window
-from tests.conftest import fixture_json
+from tests.support.demo import DEMO_CONTACT, DEMO_VOICE_CONFIG
+from tests.support.samples import fixture_json
+from tests.support.servers import ServedEmulator, is_guid, tomorrow_window
 
 NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 PREFIX = "+1425555040"
@@ -55,19 +56,21 @@ def session_for(token: str) -> requests.Session:
 
 
 @pytest.fixture
-def agent(emulator: Emulator) -> Iterator[requests.Session]:
-    with session_for(emulator.agent_token) as session:
+def agent(served_emulator: ServedEmulator) -> Iterator[requests.Session]:
+    with session_for(served_emulator.agent_token) as session:
         yield session
 
 
 @pytest.fixture
-def admin(emulator: Emulator) -> Iterator[requests.Session]:
-    with session_for(emulator.admin_token) as session:
+def admin(served_emulator: ServedEmulator) -> Iterator[requests.Session]:
+    with session_for(served_emulator.admin_token) as session:
         yield session
 
 
-def call_action(session: requests.Session, emulator: Emulator, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = session.post(f"{emulator.api}{name}", json=body, timeout=10)
+def call_action(
+    session: requests.Session, served_emulator: ServedEmulator, name: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = session.post(f"{served_emulator.api}{name}", json=body, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -75,29 +78,33 @@ def call_action(session: requests.Session, emulator: Emulator, name: str, body: 
 def voice(number: str, **extra: Any) -> dict[str, Any]:
     return {
         "ApiVersion": "1.0",
-        "ProactiveEngagementConfigId": VOICE_CONFIG,
+        "ProactiveEngagementConfigId": DEMO_VOICE_CONFIG,
         "DestinationPhoneNumber": number,
         "ContactId": DEMO_CONTACT,
         **extra,
     }
 
 
-def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions_created(emulator, agent):
+def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions_created(served_emulator, agent):
     window = tomorrow_window()
     pending = {
         f"{PREFIX}{i}": call_action(
             agent,
-            emulator,
+            served_emulator,
             "CCaaS_CreateProactiveVoiceDelivery",
             voice(f"{PREFIX}{i}", Windows=[window], InputAttributes={"position": str(i)}),
         )["DeliveryId"]
         for i in range(PENDING)
     }
     # The reference samples' windows are in the past: the embedded dialer expires those deliveries.
-    sample = call_action(agent, emulator, "CCaaS_CreateProactiveVoiceDelivery", fixture_json("000_voice_sample.json"))
-    chained = call_action(agent, emulator, "CCaaS_CreateProactiveDelivery", fixture_json("001_voice_sample.json"))
+    sample = call_action(
+        agent, served_emulator, "CCaaS_CreateProactiveVoiceDelivery", fixture_json("000_voice_sample.json")
+    )
+    chained = call_action(
+        agent, served_emulator, "CCaaS_CreateProactiveDelivery", fixture_json("001_voice_sample.json")
+    )
 
-    service = ODataService(emulator.api, session=agent, reflect_entities=True, quiet_progress=True)
+    service = ODataService(served_emulator.api, session=agent, reflect_entities=True, quiet_progress=True)
 
     # The metadata: the entity type (under its namespace and its alias), its key, typed properties,
     # the navigation both ways, the entity sets and the two unbound actions with their parameters.
@@ -221,7 +228,7 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
     # docstring for why its return value cannot be used).
     service.actions["CCaaS_CreateProactiveVoiceDelivery"](
         ApiVersion="1.0",
-        ProactiveEngagementConfigId=VOICE_CONFIG,
+        ProactiveEngagementConfigId=DEMO_VOICE_CONFIG,
         DestinationPhoneNumber=f"{PREFIX}9",
         ContactId=DEMO_CONTACT,
         Windows=[window],
@@ -229,12 +236,14 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
     )
     [reflected] = query.filter(Deliveries.msdyn_to_address == f"{PREFIX}9").all()
     assert is_guid(reflected.msdyn_proactive_deliveryid) and reflected.msdyn_status == "Pending"
-    assert reflected.msdyn_proactive_deliveryid in emulator.rows()["deliveries"]
+    assert reflected.msdyn_proactive_deliveryid in served_emulator.rows()["deliveries"]
 
 
-def test_python_odata_creates_updates_and_deletes_an_engagement_configuration(emulator, admin, agent):
+def test_python_odata_creates_updates_and_deletes_an_engagement_configuration(served_emulator, admin, agent):
     flags = ODataServerFlags(skip_null_properties=True)
-    service = ODataService(emulator.api, session=admin, reflect_entities=True, quiet_progress=True, server_flags=flags)
+    service = ODataService(
+        served_emulator.api, session=admin, reflect_entities=True, quiet_progress=True, server_flags=flags
+    )
     Configs = service.entities["msdyn_proactive_engagement_configs"]
 
     # POST with the client's own key: 204, the row is there under that key.
@@ -243,7 +252,7 @@ def test_python_odata_creates_updates_and_deletes_an_engagement_configuration(em
     config.msdyn_name = "python-odata configuration"
     config.msdyn_priority = 2
     service.save(config)
-    assert emulator.rows()["configs"]["0d6f3a51-7f3e-4c55-9a57-1d9c1f2b7e01"] == "python-odata configuration"
+    assert served_emulator.rows()["configs"]["0d6f3a51-7f3e-4c55-9a57-1d9c1f2b7e01"] == "python-odata configuration"
 
     # PATCH of the changed property, then python-odata reads the row back.
     config.msdyn_description = "changed by python-odata"
@@ -274,13 +283,15 @@ def test_python_odata_creates_updates_and_deletes_an_engagement_configuration(em
     ]
 
     # An agent may read configurations but not create one: Dataverse's 403 reaches the caller.
-    agents = ODataService(emulator.api, session=agent, reflect_entities=True, quiet_progress=True, server_flags=flags)
+    agents = ODataService(
+        served_emulator.api, session=agent, reflect_entities=True, quiet_progress=True, server_flags=flags
+    )
     refused = agents.entities["msdyn_proactive_engagement_configs"]()
     refused.msdyn_name = "an agent may not"
     with pytest.raises(ODataError) as denied:
         agents.save(refused)
     assert (denied.value.status_code, denied.value.code) == ("HTTP 403", "0x80040220")
-    configs = emulator.rows()["configs"]
+    configs = served_emulator.rows()["configs"]
     assert "0d6f3a51-7f3e-4c55-9a57-1d9c1f2b7e01" not in configs
     assert configs[returned.msdyn_proactive_engagement_configid] == "python-odata representation"
     assert "an agent may not" not in configs.values()

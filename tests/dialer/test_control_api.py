@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from ccaas_emulator.app import create_app
 from ccaas_emulator.db.models import DeliveryEvent, EngagementConfig, ProactiveDelivery, ScriptedOutcome
 from ccaas_emulator.settings import Settings
-from tests.conftest import NOW, ORG_URL
-from tests.dialer.conftest import window
+from tests.support.demo import NOW, ORG_URL
+from tests.support.in_process import window
 
 
 def test_the_clock_reads_back_the_simulated_time(emulator):

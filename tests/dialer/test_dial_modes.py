@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ccaas_emulator.db.models import ProactiveDelivery
-from tests.conftest import NOW
-from tests.dialer.conftest import window
+from tests.support.demo import NOW
+from tests.support.in_process import window
 
 
 def in_process(emulator):

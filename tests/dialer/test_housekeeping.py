@@ -15,8 +15,8 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer.housekeeping import Housekeeper
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
-from tests.dialer.test_workers import insert_deliveries
-from tests.scratch import create_postgres_database
+from tests.support.bulk import insert_deliveries
+from tests.support.postgres import create_postgres_database
 
 pytestmark = pytest.mark.postgres
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from ccaas_emulator.db.models import DeliveryAttribute
 from ccaas_emulator.dialer.outcomes import MAGIC_NUMBERS
 from ccaas_emulator.domain import AttributeType
-from tests.conftest import NOW
-from tests.dialer.conftest import window
+from tests.support.demo import NOW
+from tests.support.in_process import window
 
 
 def test_a_delivery_whose_window_starts_now_is_complete_five_minutes_later(emulator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dialer.conftest import window
+from tests.support.in_process import window
 
 ONE_AT_A_TIME = {"dialMode": "Progressive", "maxCallsPerAgent": 1}
 

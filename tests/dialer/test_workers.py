@@ -8,47 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from ccaas_emulator.clock import SharedClock
 from ccaas_emulator.db.engine import make_engine
-from ccaas_emulator.db.models import DeliveryEvent, EngagementConfig, ProactiveDelivery
+from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.intake.records import Author, delivery_row
-from ccaas_emulator.intake.rules import Window
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
-from tests.scratch import create_postgres_database
+from tests.support.bulk import insert_deliveries
+from tests.support.postgres import create_postgres_database
 
-DEMO_VOICE_CONFIG = uuid.UUID("cbbac510-3e66-ef11-a671-6045bd03d9d8")
 TERMINAL = ("Complete", "Expired", "Error", "Cancelled")
 COUNT = 5000
-
-
-def insert_deliveries(database: Database, count: int) -> None:
-    clock = SharedClock(database)
-    now = clock.now()
-    with database.transaction() as session:
-        config = session.get(EngagementConfig, DEMO_VOICE_CONFIG)
-        config.max_concurrent_calls = 500
-        author = Author(user_id=uuid.uuid4(), at=now)
-        windows = [Window(now, now + timedelta(days=1))]
-        rows = [
-            delivery_row(
-                delivery_id=uuid.uuid4(),
-                config=config,
-                to_address=f"+1555{n:07d}",
-                contact_id="c",
-                windows=windows,
-                author=author,
-            )
-            for n in range(count)
-        ]
-        session.execute(insert(ProactiveDelivery), rows)
 
 
 def diallers(database: Database) -> set[str]:

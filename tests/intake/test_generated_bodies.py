@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryAttribute, ProactiveDelivery
 from ccaas_emulator.intake import rules
-from tests.conftest import NOW
+from tests.support.demo import NOW
 
 LONG = os.environ.get("CCAAS_FUZZ") == "long"
 EXAMPLES = int(os.environ.get("CCAAS_FUZZ_BODY_EXAMPLES", 1000 if LONG else 50))

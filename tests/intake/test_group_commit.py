@@ -21,8 +21,9 @@ from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database, GroupCommit
 from ccaas_emulator.journal import StateChange
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT
-from tests.conftest import bearer
-from tests.intake.test_voice_delivery import URL, voice_body
+from tests.support.samples import voice_body
+from tests.support.tokens import bearer
+from tests.support.urls import VOICE_URL as URL
 
 AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import fixture_json
+from tests.support.samples import fixture_json
 
 VOICE = fixture_json("000_voice_sample.json")
 CHAINED = fixture_json("001_voice_sample.json")

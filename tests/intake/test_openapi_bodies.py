@@ -16,7 +16,8 @@ import pytest
 from ccaas_emulator.app import create_app
 from ccaas_emulator.intake import rules
 from ccaas_emulator.settings import Settings
-from tests.conftest import ORG_URL, fixture_json
+from tests.support.demo import ORG_URL
+from tests.support.samples import fixture_json
 
 DOCUMENT = create_app(Settings(database_url="sqlite:///:memory:", org_url=ORG_URL)).openapi()
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ccaas_emulator.db.models import Contact, DeliveryAttribute, DeliveryTask, ProactiveDelivery
-from tests.conftest import NOW, ORG_URL, fixture_bytes
+from tests.support.demo import NOW, ORG_URL
+from tests.support.samples import fixture_bytes
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveDelivery"
 CONTEXT = f"{ORG_URL}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.CCaaS_CreateProactiveDeliveryResponse"

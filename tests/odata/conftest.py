@@ -1,26 +1,21 @@
-"""Read-side fixtures: the emulator of the dialer tests (frozen shared clock) plus headers per demo user."""
+"""Read-side fixtures: the in-process emulator of the dialer tests (tests/support/in_process.py, frozen shared
+clock) plus headers per demo user."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from tests.conftest import Tokens, bearer
-from tests.dialer.conftest import Emulator, emulator, window  # noqa: F401  (fixtures shared with the dialer tests)
-
-API = "/api/data/v9.2"
-DELIVERIES = f"{API}/msdyn_proactive_deliveries"
-ATTRIBUTES = f"{API}/msdyn_proactive_delivery_attributes"
-CONFIGS = f"{API}/msdyn_proactive_engagement_configs"
-NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
-ROOT = "https://contoso.crm.dynamics.com/api/data/v9.2/"
+from ccaas_emulator.clock import real_now
+from tests.support.in_process import InProcessEmulator
+from tests.support.tokens import Tokens, bearer
 
 
 @pytest.fixture
-def as_user(emulator: Emulator):  # noqa: F811  (the fixture imported above)
+def as_user(emulator: InProcessEmulator) -> Callable[..., dict[str, str]]:
     """Headers carrying a token of a demo user: as_user("admin")."""
     runtime = emulator.client.app.state.runtime  # type: ignore[attr-defined]
-    from ccaas_emulator.clock import real_now
-
     tokens = Tokens(runtime.keys, runtime.settings, real_now())
 
     def headers(user: str = "agent", **extra: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import uuid
 
 import orjson
 
-from tests.odata.conftest import CONFIGS, ROOT
+from tests.support.urls import CONFIGS, ROOT
 
 BATCH = "/api/data/v9.2/$batch"
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.dialer.conftest import DEMO_CONTACT, VOICE_URL
-from tests.odata.conftest import ATTRIBUTES, CONFIGS, DELIVERIES, ROOT
+from tests.support.demo import DEMO_CONTACT
+from tests.support.urls import ATTRIBUTES, CONFIGS, DELIVERIES, ROOT, VOICE_URL
 
 NEW_CONFIG = {
     "msdyn_name": "Collections",

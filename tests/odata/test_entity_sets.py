@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import fixture_json
-from tests.dialer.conftest import VOICE_URL
-from tests.odata.conftest import ATTRIBUTES, CONFIGS, DELIVERIES, NAV, ROOT, window
+from tests.support.in_process import window
+from tests.support.samples import fixture_json
+from tests.support.urls import ATTRIBUTES, CONFIGS, DELIVERIES, NAV, ROOT, VOICE_URL
 
 DOCUMENTED_QUERY = f"{DELIVERIES}?$select=msdyn_status,msdyn_result&$filter=msdyn_status eq 'Complete'&$expand={NAV}"
 

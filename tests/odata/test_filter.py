@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.odata.conftest import ATTRIBUTES, CONFIGS, DELIVERIES, NAV, window
+from tests.support.in_process import window
+from tests.support.urls import ATTRIBUTES, CONFIGS, DELIVERIES, NAV
 
 
 @pytest.fixture

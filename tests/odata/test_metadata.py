@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 from ccaas_emulator.intake.schemas import ACTIONS
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
-from tests.odata.conftest import NAV
+from tests.support.urls import NAV
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from sqlalchemy import text
 
-from tests.bulk import fill_deliveries
-from tests.odata.conftest import DELIVERIES, ROOT
+from tests.support.bulk import fill_deliveries
+from tests.support.urls import DELIVERIES, ROOT
 
 
 def follow(emulator, headers: dict[str, str], link: str):

@@ -19,9 +19,9 @@ from ccaas_emulator.odata.entity_sets import DELIVERIES
 from ccaas_emulator.odata.options import OrderBy
 from ccaas_emulator.odata.paging import sort_keys
 from ccaas_emulator.odata.query import filter_condition, page_statement
-from tests.bulk import fill_deliveries
-from tests.conftest import BACKENDS
-from tests.scratch import create_postgres_database
+from tests.support.bulk import fill_deliveries
+from tests.support.database import BACKENDS
+from tests.support.postgres import create_postgres_database
 
 ROWS = 1_000_000
 

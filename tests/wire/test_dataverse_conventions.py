@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import fixture_bytes
+from tests.support.samples import fixture_bytes
 
 URL = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
 
