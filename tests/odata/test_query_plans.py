@@ -1,6 +1,8 @@
-"""Over 1,000,000 deliveries, `$filter` + `$top` is answered from an index on both back ends (issue #5).
+"""`$filter` + `$top` is answered from an index on both back ends (issue #5), once the table is analyzed.
 
-The statements are the ones the Web API builds (odata.query.page_statement), run under EXPLAIN.
+The statements are the ones the Web API builds (odata.query.page_statement), run under EXPLAIN. ROWS is
+just enough for the planners to prefer the indexes after ANALYZE (PostgreSQL needs about 1,000; SQLite a
+few hundred), with a tenfold margin; the read side's timings over a million rows are bench/read_side.py's.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from tests.support.bulk import fill_deliveries
 from tests.support.database import BACKENDS
 from tests.support.postgres import create_postgres_database
 
-ROWS = 1_000_000
+ROWS = 10_000
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def million(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def analyzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A database of its own (the per-test reset would empty a shared one row by row)."""
     if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('million') / 'ccaas.db'}", None
+        url, drop = f"sqlite:///{tmp_path_factory.mktemp('plans') / 'ccaas.db'}", None
     else:
         url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
     engine = make_engine(url, pool_size=2)
@@ -79,33 +81,33 @@ def assert_uses(plan: str, index: str) -> None:
     assert "SCAN msdyn_proactive_delivery\n" not in plan + "\n", plan  # SQLite's word for a full table scan
 
 
-def test_filter_on_status_with_top_reads_the_status_index(million):
-    assert_uses(plan_of(million, "msdyn_status eq 'Complete'"), "ix_delivery_odata_status")
+def test_filter_on_status_with_top_reads_the_status_index(analyzed):
+    assert_uses(plan_of(analyzed, "msdyn_status eq 'Complete'"), "ix_delivery_odata_status")
 
 
-def test_filter_on_the_configuration_with_top_reads_the_configuration_index(million):
+def test_filter_on_the_configuration_with_top_reads_the_configuration_index(analyzed):
     assert_uses(
-        plan_of(million, "msdyn_proactive_engagement_config_id eq 'cbbac510-3e66-ef11-a671-6045bd03d9d8'"),
+        plan_of(analyzed, "msdyn_proactive_engagement_config_id eq 'cbbac510-3e66-ef11-a671-6045bd03d9d8'"),
         "ix_delivery_odata_config",
     )
 
 
-def test_filter_on_the_number_called_reads_its_index(million):
-    assert_uses(plan_of(million, "msdyn_to_address eq '+15550012345'"), "ix_delivery_odata_to_address")
+def test_filter_on_the_number_called_reads_its_index(analyzed):
+    assert_uses(plan_of(analyzed, "msdyn_to_address eq '+15550001234'"), "ix_delivery_odata_to_address")
 
 
-def test_filter_on_createdon_with_top_reads_the_createdon_index(million):
+def test_filter_on_createdon_with_top_reads_the_createdon_index(analyzed):
     plan = plan_of(
-        million,
-        "createdon ge 2026-01-12T13:00:00Z and createdon lt 2026-01-12T13:30:00Z",
+        analyzed,
+        "createdon ge 2026-01-01T01:00:00Z and createdon lt 2026-01-01T01:30:00Z",
         orderby=(OrderBy("createdon", descending=True),),
     )
     assert_uses(plan, "ix_msdyn_proactive_delivery_createdon")
 
 
-def test_the_pages_are_what_the_filter_says(million):
+def test_the_pages_are_what_the_filter_says(analyzed):
     # The generator's rows: every 10th row from i = 6 is Pending; the first pages prove the plan's result.
-    with million.connect() as connection:
+    with analyzed.connect() as connection:
         rows = (
             connection.execute(
                 page_statement(

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, insert, text
 from ccaas_emulator.clock import SharedClock
 from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.domain import Window
 from ccaas_emulator.intake.records import Author, delivery_row
-from ccaas_emulator.intake.rules import Window
 from tests.support.demo import DEMO_VOICE_CONFIG
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -20,7 +20,7 @@ from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.intake.rules import format_timestamp
+from ccaas_emulator.domain import format_timestamp
 from ccaas_emulator.seed import SeedFile, apply_seed
 from ccaas_emulator.settings import Settings
 from tests.support.demo import DEMO_CONTACT, DEMO_VOICE_CONFIG, NOW, ORG_URL
