@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
+import jwt
 import orjson
 import pytest
-from jose import jwt
 
 from tests.support.demo import ORG_URL
 from tests.support.samples import fixture_bytes
@@ -108,7 +110,11 @@ def test_an_alg_none_token_is_401(client, tokens, settings):
 
 def test_an_hs256_token_signed_with_the_public_key_is_401(client, tokens, settings):
     key = tokens.keys.signing_key
-    token = jwt.encode(tokens.claims(), "secret-or-public-key", algorithm="HS256", headers={"kid": key.kid})
+    # Built by hand: PyJWT refuses to use a PEM key as an HMAC secret, which is the very attack.
+    header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
+    signing_input = f"{b64(orjson.dumps(header))}.{b64(orjson.dumps(tokens.claims()))}"
+    signature = hmac.new(key.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
+    token = f"{signing_input}.{b64(signature)}"
 
     assert_unauthorized(post(client, bearer(token)), "0x8004A103", "'HS256'", settings)
 
@@ -118,6 +124,15 @@ def test_a_tampered_payload_is_401_tampered(client, tokens, settings):
     forged = b64(orjson.dumps(tokens.claims("agent") | {"oid": "00000000-0000-0000-0000-000000000001"}))
 
     assert_unauthorized(post(client, bearer(f"{header}.{forged}.{signature}")), "0x8004A105", "signature", settings)
+
+
+@pytest.mark.parametrize("stray", ["\t", "!", "=", "+"])
+def test_a_genuine_token_with_a_stray_character_in_its_signature_is_401(client, tokens, settings, stray):
+    """Segments must be canonical base64url: a lenient decoder would skip the stray character and accept."""
+    header, payload, signature = tokens.for_user("agent").split(".")
+    token = f"{header}.{payload}.{signature[:40]}{stray}{signature[40:]}"
+
+    assert_unauthorized(post(client, bearer(token)), "0x8004A103", "not a well-formed JWT", settings)
 
 
 def test_an_unknown_kid_is_401(client, tokens, settings):
@@ -165,9 +180,10 @@ def test_the_jwks_endpoint_publishes_the_key_tokens_are_signed_with(client, toke
     jwks = client.get(f"/{settings.tenant}/discovery/v2.0/keys").json()
     token = tokens.for_user("agent")
 
+    published = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
     claims = jwt.decode(
         token,
-        jwks,
+        published,
         algorithms=["RS256"],
         audience=ORG_URL,
         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},

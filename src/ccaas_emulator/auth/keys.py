@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -26,17 +26,21 @@ def _int_b64url(value: int) -> str:
 
 @dataclass(frozen=True)
 class LoadedKey:
-    """One key pair, ready to sign (private PEM) and to verify (public PEM, JWK)."""
+    """One key pair, ready to sign and to verify (loaded key objects, their PEMs, the JWK)."""
 
     kid: str
     private_pem: str
     public_pem: str
     jwk: dict[str, Any]
+    # Loaded once: parsing a private PEM checks the key and costs tens of milliseconds per token.
+    private_key: rsa.RSAPrivateKey = field(repr=False, compare=False)
+    public_key: rsa.RSAPublicKey = field(repr=False, compare=False)
 
     @classmethod
     def from_private_pem(cls, kid: str, private_pem: str) -> LoadedKey:
         private = serialization.load_pem_private_key(private_pem.encode(), password=None)
-        assert isinstance(private, rsa.RSAPrivateKey)
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError(f"signing key {kid} is not an RSA key")
         public = private.public_key()
         numbers = public.public_numbers()
         public_pem = public.public_bytes(
@@ -51,7 +55,9 @@ class LoadedKey:
             "e": _int_b64url(numbers.e),
             "alg": "RS256",
         }
-        return cls(kid=kid, private_pem=private_pem, public_pem=public_pem, jwk=jwk)
+        return cls(
+            kid=kid, private_pem=private_pem, public_pem=public_pem, jwk=jwk, private_key=private, public_key=public
+        )
 
 
 def _generate() -> tuple[str, str]:

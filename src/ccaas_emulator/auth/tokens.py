@@ -1,26 +1,30 @@
 """Minting and verifying Entra-style access tokens (wire-facts F).
 
 Verification is done step by step rather than in one jwt.decode call, so that every failure maps to
-the Dataverse error a real org gives, and so that expiry is judged by the emulator's clock.
+the Dataverse error a real org gives, and so that expiry is judged by the emulator's clock. PyJWT's JWS
+layer parses the token and checks the signature; the claims are ours to judge.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import jwt
 import orjson
-from jose import jws
-from jose.exceptions import JOSEError
+from jwt.utils import base64url_decode
 
 from ccaas_emulator.auth.keys import SigningKeys
 from ccaas_emulator.wire.errors import TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_TAMPERED
 
 ACCEPTED_ALGORITHM = "RS256"
 MAX_TOKEN_LENGTH = 16 * 1024
+# A JWS codec that knows RS256 alone: no other algorithm can sign or verify, whatever a header says.
+_JWS = jwt.PyJWS(algorithms=[ACCEPTED_ALGORITHM])
 
 
 def issuer_v1(tenant: str) -> str:
@@ -77,12 +81,26 @@ def mint_token(
     else:
         claims["preferred_username"] = user_name
     key = keys.signing_key
-    return jws.sign(
+    return _JWS.encode(
         orjson.dumps(claims),
-        key.private_pem,
+        key.private_key,
         headers={"kid": key.kid, "x5t": key.kid, "typ": "JWT"},
         algorithm=ACCEPTED_ALGORITHM,
     )
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The token's header, read before anything is trusted; segments must be canonical base64url."""
+    try:
+        return _JWS.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise TOKEN_INVALID(detail="The bearer token is not a well-formed JWT.") from None
+    except jwt.InvalidTokenError:
+        # A JSON-object header PyJWT will not verify (a kid that is not a string, an unknown crit entry). It is
+        # judged below by its alg and kid like any other, so the client hears the same reason as for its
+        # neighbours; the signature check then refuses it whatever it holds.
+        header: dict[str, Any] = json.loads(base64url_decode(token.split(".", 1)[0]))
+        return header
 
 
 class TokenVerifier:
@@ -114,10 +132,7 @@ class TokenVerifier:
     def _check_signature(self, token: str) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise TOKEN_INVALID(detail=f"The bearer token is longer than {MAX_TOKEN_LENGTH} characters.")
-        try:
-            header = jws.get_unverified_header(token)
-        except JOSEError:
-            raise TOKEN_INVALID(detail="The bearer token is not a well-formed JWT.") from None
+        header = _unverified_header(token)
         algorithm = header.get("alg")
         if algorithm != ACCEPTED_ALGORITHM:
             raise TOKEN_INVALID(
@@ -129,8 +144,8 @@ class TokenVerifier:
                 detail="The token's signing key (kid) is not one this organization's authority publishes."
             )
         try:
-            payload = jws.verify(token, key.public_pem, algorithms=[ACCEPTED_ALGORITHM])
-        except JOSEError:
+            payload = _JWS.decode(token, key.public_key, algorithms=[ACCEPTED_ALGORITHM])
+        except jwt.InvalidTokenError:
             raise TOKEN_TAMPERED(detail="The token's signature does not match its contents.") from None
         try:
             claims = orjson.loads(payload)
