@@ -29,8 +29,8 @@ from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.runner import Dialer
+from ccaas_emulator.domain import Window
 from ccaas_emulator.intake.records import Author, delivery_row
-from ccaas_emulator.intake.rules import Window
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
 

@@ -16,8 +16,8 @@ from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
 from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep, SettingsDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
-from ccaas_emulator.domain import DeliveryResult
-from ccaas_emulator.intake.rules import format_timestamp, parse_timestamp, reject_nul
+from ccaas_emulator.domain import DeliveryResult, format_timestamp
+from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
 from ccaas_emulator.wire.errors import CONTROL_UNAUTHORIZED, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 

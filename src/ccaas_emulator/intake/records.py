@@ -54,9 +54,9 @@ def delivery_row(
     return {
         "id": delivery_id,
         "delivery_id": str(delivery_id),
-        "status": DeliveryStatus.PENDING.value,
-        "channel": config.outreach_type.channel.value,
-        "dial_mode": config.dial_mode.label,
+        "status": DeliveryStatus.PENDING,
+        "channel": config.outreach_type.channel,
+        "dial_mode": config.dial_mode,
         "engagement_config_id": str(config.id),
         "to_address": to_address,
         "from_address": config.from_address,

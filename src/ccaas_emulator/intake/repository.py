@@ -73,8 +73,10 @@ def _contact_upsert(dialect: str) -> Insert:
     return statement.on_conflict_do_update(index_elements=["contactid"], set_=updated)
 
 
-def insert_task(session: Session, *, row: dict[str, Any]) -> None:
-    _insert_rows(session, _INSERT_TASK, _TASK_COLUMNS, [row])
+def insert_tasks(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """New delivery tasks: one executemany for a whole group of requests."""
+    if rows:
+        _insert_rows(session, _INSERT_TASK, _TASK_COLUMNS, rows)
 
 
 def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str) -> None:

@@ -1,29 +1,17 @@
-"""HTTP edge of the intake actions: read the body, bind parameters, run the service, answer Dataverse-style."""
+"""HTTP edge of the intake actions: read the body, hand it to the pipeline, answer Dataverse-style."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 
-from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
-from ccaas_emulator.clock import Clock
-from ccaas_emulator.db.transaction import Handler
-from ccaas_emulator.intake import service
-from ccaas_emulator.intake.schemas import (
-    ACTIONS,
-    ActionParameters,
-    CreateProactiveDeliveryParameters,
-    CreateProactiveVoiceDeliveryParameters,
-)
-from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.deps import RuntimeDep
+from ccaas_emulator.intake import pipeline
+from ccaas_emulator.intake.pipeline import ACTIONS, Action
+from ccaas_emulator.intake.schemas import ActionParameters
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import action_response_context, request_origin
-from ccaas_emulator.wire.errors import DataverseError
 from ccaas_emulator.wire.responses import ODATA_JSON, ODataJSONResponse
 
 
@@ -106,130 +94,47 @@ def response_schema(parameters: type[ActionParameters]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _ActionRequest:
-    """One request's work for the group committer: who calls, what they asked (checked), or its refusal."""
-
-    object_id: uuid.UUID
-    checked: Any
-    error: DataverseError | None
-    clock: Clock
+def _operation_id(action: str, version: str) -> str:
+    return f"{action}_{version.replace('.', '_')}"
 
 
-async def _run_action(
-    request: Request,
-    version: str,
-    parameters_type: type[ActionParameters],
-    check: Callable[[Any], Any],
-    write: Handler,
-) -> ODataJSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    token = runtime.authenticator.authenticate(request)
-    check_json_content_type(request)
-    body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
-    # The values are checked here, on the event loop, but a problem is reported only after the caller's
-    # privilege (in the unit of work), so a user without an Omnichannel role gets 403 whatever the
-    # (well-formed JSON) body says.
-    try:
-        checked, error = check(parameters_type.bind(body)), None
-    except DataverseError as exc:
-        checked, error = None, exc
-    # Committed (with the other requests waiting at that moment) before this returns: 200 means persisted.
-    accepted: service.Accepted = await runtime.database.group_commit.run(
-        write, _ActionRequest(token.object_id, checked, error, runtime.clock)
+def _add_action_route(router: APIRouter, version: str, action: Action[Any]) -> None:
+    """POST /api/data/<version>/<action>: authenticate, read the body, run the pipeline, render the answer."""
+    parameters = action.parameters
+
+    @router.post(
+        f"/{action.name}",
+        summary=parameters.summary,
+        openapi_extra=_openapi(parameters, response_schema(parameters)),
+        response_class=ODataJSONResponse,
+        operation_id=_operation_id(action.name, version),
+        name=_operation_id(action.name, version),
     )
-    payload: dict[str, Any] = {
-        "@odata.context": action_response_context(
-            request_origin(request, runtime.settings.org_url), version, parameters_type.action
-        ),
-        "DeliveryId": str(accepted.delivery_id),
-    }
-    if accepted.task_id is not None:
-        payload["DeliveryTaskId"] = str(accepted.task_id)
-    return ODataJSONResponse(payload)
-
-
-def _authorized(session: Session, requests: Sequence[_ActionRequest], action: str) -> list[Caller | DataverseError]:
-    """Each request's caller, or the error it gets: the caller's 403 first, then its parameters' 400."""
-    callers = load_callers(session, object_ids={request.object_id for request in requests})
-    outcomes: list[Caller | DataverseError] = []
-    for request in requests:
-        caller = callers[request.object_id]
-        if not isinstance(caller, DataverseError):
-            try:
-                require_omnichannel_role(caller, action=action)
-            except DataverseError as exc:
-                caller = exc
-        outcomes.append(request.error if request.error is not None and isinstance(caller, Caller) else caller)
-    return outcomes
-
-
-def _write_voice_deliveries(session: Session, requests: Sequence[_ActionRequest]) -> list[Any]:
-    outcomes: list[Any] = _authorized(session, requests, CreateProactiveVoiceDeliveryParameters.action)
-    ready = [index for index, outcome in enumerate(outcomes) if isinstance(outcome, Caller)]
-    written = service.write_voice_deliveries(
-        session, [(requests[index].checked, outcomes[index], requests[index].clock.now()) for index in ready]
-    )
-    for index, outcome in zip(ready, written, strict=True):
-        outcomes[index] = outcome
-    return outcomes
-
-
-def _write_proactive_deliveries(session: Session, requests: Sequence[_ActionRequest]) -> list[Any]:
-    outcomes: list[Any] = _authorized(session, requests, CreateProactiveDeliveryParameters.action)
-    for index, caller in enumerate(outcomes):
-        if not isinstance(caller, Caller):
-            continue
-        request = requests[index]
-        try:
-            with session.begin_nested():  # a refusal leaves nothing of this request behind
-                outcomes[index] = service.create_proactive_delivery(
-                    session, parameters=request.checked, caller=caller, now=request.clock.now()
-                )
-        except DataverseError as exc:
-            outcomes[index] = exc
-    return outcomes
-
-
-def _unchanged(parameters: Any) -> Any:
-    return parameters
+    async def run_action(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        token = runtime.authenticator.authenticate(request)
+        check_json_content_type(request)
+        body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
+        # Committed (with the other requests waiting at that moment) before this returns: 200 means persisted.
+        accepted = await pipeline.submit(
+            action, body, object_id=token.object_id, clock=runtime.clock, group_commit=runtime.database.group_commit
+        )
+        payload: dict[str, Any] = {
+            "@odata.context": action_response_context(
+                request_origin(request, runtime.settings.org_url), version, action.name
+            ),
+            "DeliveryId": str(accepted.delivery_id),
+        }
+        if accepted.task_id is not None:
+            payload["DeliveryTaskId"] = str(accepted.task_id)
+        return ODataJSONResponse(payload)
 
 
 def build_router(version: str, *, documented: bool) -> APIRouter:
     """The actions under /api/data/<version>/ (v9.0, v9.1 and v9.2 all stay valid: wire-facts E1)."""
     router = APIRouter(prefix=f"/api/data/{version}", include_in_schema=documented, tags=["CCaaS actions"])
-
-    @router.post(
-        "/CCaaS_CreateProactiveVoiceDelivery",
-        summary="Create one proactive voice delivery",
-        openapi_extra=_openapi(
-            CreateProactiveVoiceDeliveryParameters, response_schema(CreateProactiveVoiceDeliveryParameters)
-        ),
-        response_class=ODataJSONResponse,
-        operation_id=f"CCaaS_CreateProactiveVoiceDelivery_{version.replace('.', '_')}",
-    )
-    async def create_voice_delivery(request: Request) -> ODataJSONResponse:
-        return await _run_action(
-            request,
-            version,
-            CreateProactiveVoiceDeliveryParameters,
-            service.check_voice_delivery,
-            _write_voice_deliveries,
-        )
-
-    @router.post(
-        "/CCaaS_CreateProactiveDelivery",
-        summary="Create a proactive delivery task (voice or SMS, up to 5 chained contacts)",
-        openapi_extra=_openapi(CreateProactiveDeliveryParameters, response_schema(CreateProactiveDeliveryParameters)),
-        response_class=ODataJSONResponse,
-        operation_id=f"CCaaS_CreateProactiveDelivery_{version.replace('.', '_')}",
-    )
-    async def create_proactive_delivery(request: Request) -> ODataJSONResponse:
-        return await _run_action(
-            request, version, CreateProactiveDeliveryParameters, _unchanged, _write_proactive_deliveries
-        )
-
+    for action in ACTIONS:
+        _add_action_route(router, version, action)
     return router
 
 
-ACTION_NAMES = frozenset(parameters.action for parameters in ACTIONS)
+ACTION_NAMES = frozenset(action.name for action in ACTIONS)

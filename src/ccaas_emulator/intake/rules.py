@@ -6,6 +6,7 @@ Python value, or raises the catalogued Dataverse error naming the parameter and 
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -14,12 +15,8 @@ from typing import Any
 
 import orjson
 
-from ccaas_emulator.domain import Channel, PhoneType
-
-# Re-exported while intake/service.py (rules.Window) and control/routes.py still import them from here.
-from ccaas_emulator.domain import Window as Window
-from ccaas_emulator.domain import format_timestamp as format_timestamp
-from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISSING, STRING_TOO_LONG
+from ccaas_emulator.domain import Channel, PhoneType, Window
+from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISSING, STRING_TOO_LONG, DataverseError
 
 SUPPORTED_API_VERSION = "1.0"
 MAX_CONTACTS = 5  # 001_...: "one or more contacts (up to 5)"
@@ -43,22 +40,24 @@ LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
+CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
+"""uuid5 namespace of the contactids the emulator gives external systems' ids (docs/choices.md)."""
+
+
 @dataclass(frozen=True)
 class Phone:
-    """One number of a contact, with the type it came in as."""
+    """One number to dial, with the contact phone type it came in as (None: a bare destination number)."""
 
-    type: PhoneType
+    type: PhoneType | None
     number: str
 
 
 @dataclass(frozen=True)
-class ContactRequest:
-    """A contact object of CCaaS_CreateProactiveDelivery, validated."""
+class ContactDetails:
+    """What a contact object says of the person: the contact table's columns."""
 
-    unique_identifier: str
     first_name: str
     last_name: str
-    phones: list[Phone]
     email: str | None = None
     postal_code: str | None = None
     state: str | None = None
@@ -66,8 +65,41 @@ class ContactRequest:
     address_line: str | None = None
     city: str | None = None
     timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    """A contact object of CCaaS_CreateProactiveDelivery, validated."""
+
+    unique_identifier: str
+    details: ContactDetails
+    phones: list[Phone]
     attributes: dict[str, str] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
+
+
+def contact_id_for(unique_identifier: str) -> tuple[uuid.UUID, str | None]:
+    """(contactid, external id): the identifier is the contactid when it is a GUID (the engagement's
+    default unique identifier); otherwise it is an external system's id, mapped to a stable contactid."""
+    try:
+        return uuid.UUID(unique_identifier), None
+    except ValueError:
+        return uuid.uuid5(CONTACT_NAMESPACE, unique_identifier), unique_identifier
+
+
+def priority_number(priority: str | None) -> float | None:
+    """The request's Priority for custom call order: a number, or a date (as its timestamp); else None,
+    which orders the delivery first in, first out after the valid ones (002_...: custom priority)."""
+    if priority is None or not priority.strip():
+        return None
+    try:
+        number = float(priority)
+    except ValueError:
+        try:
+            return parse_timestamp(priority, parameter="Priority").timestamp()
+        except DataverseError:
+            return None
+    return number if math.isfinite(number) else None
 
 
 def require_api_version(value: str) -> None:
@@ -231,8 +263,10 @@ _PHONE_KEYS = {
 }
 
 
-def parse_contacts(value: Any, *, channel: Channel) -> list[ContactRequest]:
-    """1 to 5 contacts, each with a unique identifier, names and phones the channel allows (001_...)."""
+def parse_contacts(value: Any) -> list[ContactRequest]:
+    """1 to 5 contacts, each with a unique identifier, names and at least one phone (001_...).
+
+    Which phones the channel allows is checked once the configuration is known: check_channel_phones."""
     value = decode_json_string(value, parameter="Contacts")
     if value is None:
         raise REQUIRED_PARAMETER_MISSING(name="Contacts")
@@ -244,10 +278,25 @@ def parse_contacts(value: Any, *, channel: Channel) -> list[ContactRequest]:
         raise INVALID_ARGUMENT(
             message=f"Contacts has {len(value)} contacts; at most {MAX_CONTACTS} are allowed on one request."
         )
-    return [_parse_contact(item, index=index, channel=channel) for index, item in enumerate(value)]
+    return [_parse_contact(item, index=index) for index, item in enumerate(value)]
 
 
-def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest:
+def check_channel_phones(phone_lists: list[list[Phone]], *, channel: Channel) -> None:
+    """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone."""
+    if channel is not Channel.SMS:
+        return
+    for index, phones in enumerate(phone_lists):
+        where = f"Contacts[{index}]"
+        if phones[0].type is not PhoneType.MOBILE:
+            raise INVALID_ARGUMENT(message=f"{where}: an SMS contact needs a mobilePhoneNumber.")
+        if len(phones) > 1:
+            raise INVALID_ARGUMENT(
+                message=f"{where}: only mobilePhoneNumber is allowed for SMS; "
+                "remove businessPhoneNumber and homePhoneNumber."
+            )
+
+
+def _parse_contact(item: Any, *, index: int) -> ContactRequest:
     where = f"Contacts[{index}]"
     if not isinstance(item, dict):
         raise INVALID_ARGUMENT(message=f"{where} must be a contact object.")
@@ -287,14 +336,6 @@ def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest
         raise INVALID_ARGUMENT(
             message=f"{where} needs at least one of mobilePhoneNumber, businessPhoneNumber or homePhoneNumber."
         )
-    if channel is Channel.SMS:
-        if phones[0].type is not PhoneType.MOBILE:
-            raise INVALID_ARGUMENT(message=f"{where}: an SMS contact needs a mobilePhoneNumber.")
-        if len(phones) > 1:
-            raise INVALID_ARGUMENT(
-                message=f"{where}: only mobilePhoneNumber is allowed for SMS; "
-                "remove businessPhoneNumber and homePhoneNumber."
-            )
 
     extras = {}
     for key, (column, limit) in _CONTACT_TEXT.items():
@@ -305,16 +346,18 @@ def _parse_contact(item: Any, *, index: int, channel: Channel) -> ContactRequest
 
     return ContactRequest(
         unique_identifier=unique_identifier,
-        first_name=first_name,
-        last_name=last_name,
+        details=ContactDetails(
+            first_name=first_name,
+            last_name=last_name,
+            email=extras["email"],
+            postal_code=extras["postalcode"],
+            state=extras["state"],
+            country=extras["country"],
+            address_line=extras["addressline"],
+            city=extras["city"],
+            timezone=timezone,
+        ),
         phones=phones,
-        email=extras["email"],
-        postal_code=extras["postalcode"],
-        state=extras["state"],
-        country=extras["country"],
-        address_line=extras["addressline"],
-        city=extras["city"],
-        timezone=timezone,
         attributes=parse_input_attributes(keys.get("inputattributes"), parameter=f"{where}.inputAttributes"),
         windows=parse_windows(keys.get("windows"), parameter=f"{where}.windows"),
     )

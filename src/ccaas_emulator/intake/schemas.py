@@ -7,7 +7,7 @@ because Windows, Contacts and InputAttributes may also arrive as JSON-encoded st
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -172,6 +172,8 @@ class ActionParameters(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
     action: ClassVar[str]
+    summary: ClassVar[str]
+    """One line for the OpenAPI document."""
     response_fields: ClassVar[tuple[str, ...]]
     """The properties of the action's <Action>Response complex type, all GUIDs written as strings."""
 
@@ -181,7 +183,7 @@ class ActionParameters(BaseModel):
         raise NotImplementedError
 
     @classmethod
-    def bind(cls, body: Any) -> ActionParameters:
+    def bind(cls, body: Any) -> Self:
         """Bind a parsed JSON body to the parameters, raising the Dataverse error for the first problem."""
         if not isinstance(body, dict):
             raise NOT_AN_OBJECT()
@@ -237,6 +239,7 @@ class CreateProactiveVoiceDeliveryParameters(ActionParameters):
     """CCaaS_CreateProactiveVoiceDelivery (000_...): one voice call to one number."""
 
     action: ClassVar[str] = "CCaaS_CreateProactiveVoiceDelivery"
+    summary: ClassVar[str] = "Create one proactive voice delivery"
     response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId",)
 
     ApiVersion: str = _string('a string ("1.0")')
@@ -274,6 +277,7 @@ class CreateProactiveDeliveryParameters(ActionParameters):
     """CCaaS_CreateProactiveDelivery (001_...): up to five chained contacts, voice or SMS."""
 
     action: ClassVar[str] = "CCaaS_CreateProactiveDelivery"
+    summary: ClassVar[str] = "Create a proactive delivery task (voice or SMS, up to 5 chained contacts)"
     response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId", "DeliveryTaskId")  # 001_...: Response
 
     ApiVersion: str = _string('a string ("1.0")')

@@ -1,26 +1,41 @@
-"""The intake actions' behaviour, with no HTTP in it: validate, look up, write one unit of work."""
+"""The intake write: many checked commands of any action, authorized and persisted as one set of inserts.
+
+The group committer hands `write` every request waiting at that moment; it looks each kind of row up once
+for all of them, refuses a request (its error as its outcome) before writing anything for it, and inserts
+each table's rows with one statement. Nothing here commits: the group committer does, once.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from ccaas_emulator.auth.callers import Caller
+from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
+from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import EngagementConfig
-from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus
+from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus, PhoneType
 from ccaas_emulator.intake import repository, rules
+from ccaas_emulator.intake.commands import DeliveryCommand, Target
 from ccaas_emulator.intake.records import Author, attribute_rows, delivery_row
-from ccaas_emulator.intake.schemas import (
-    CreateProactiveDeliveryParameters,
-    CreateProactiveVoiceDeliveryParameters,
-)
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 
-CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
+
+@dataclass(frozen=True)
+class Submission:
+    """One request's work for the group committer: who calls, at what moment, and its command or refusal.
+
+    A command that failed its check still comes here as its error: the caller's 403 goes first."""
+
+    object_id: uuid.UUID
+    action: str
+    command: DeliveryCommand | DataverseError
+    clock: Clock
+    """Read in the writer, not on the event loop: the shared clock may read the database."""
 
 
 @dataclass(frozen=True)
@@ -31,214 +46,184 @@ class Accepted:
     task_id: uuid.UUID | None = None
 
 
-def contact_id_for(unique_identifier: str) -> tuple[uuid.UUID, str | None]:
-    """(contactid, external id): the identifier is the contactid when it is a GUID (the engagement's
-    default unique identifier); otherwise it is an external system's id, mapped to a stable contactid."""
-    try:
-        return uuid.UUID(unique_identifier), None
-    except ValueError:
-        return uuid.uuid5(CONTACT_NAMESPACE, unique_identifier), unique_identifier
+def write(session: Session, submissions: Sequence[Submission]) -> list[Accepted | DataverseError]:
+    """Authorize, then persist, every submission of the group; one outcome per submission, in order."""
+    commands: list[tuple[int, DeliveryCommand, Caller]] = []
+    outcomes: list[Accepted | DataverseError | None] = []
+    for index, (submission, caller) in enumerate(zip(submissions, _authorize(session, submissions), strict=True)):
+        if isinstance(caller, DataverseError):
+            outcomes.append(caller)
+        elif isinstance(submission.command, DataverseError):
+            outcomes.append(submission.command)
+        else:
+            outcomes.append(None)
+            commands.append((index, submission.command, caller))
+    batch = _Batch(session, [command for _, command, _ in commands])
+    for index, command, caller in commands:
+        outcomes[index] = batch.add(command, caller, submissions[index].clock.now())
+    batch.flush()
+    return cast(list[Accepted | DataverseError], outcomes)  # every None was replaced by the loop above
 
 
-def _active_config(session: Session, config_id: uuid.UUID) -> EngagementConfig:
-    config = repository.find_active_config(session, config_id=config_id)
-    if config is None:
-        raise OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_engagement_config", id=config_id)
-    return config
+def _authorize(session: Session, submissions: Sequence[Submission]) -> list[Caller | DataverseError]:
+    """Each submission's caller, or the 403 it gets (before any problem with its parameters)."""
+    callers = load_callers(session, object_ids={submission.object_id for submission in submissions})
+    authorized: list[Caller | DataverseError] = []
+    for submission in submissions:
+        caller = callers[submission.object_id]
+        if isinstance(caller, Caller):
+            try:
+                require_omnichannel_role(caller, action=submission.action)
+            except DataverseError as exc:
+                caller = exc
+        authorized.append(caller)
+    return authorized
 
 
-@dataclass(frozen=True)
-class VoiceDelivery:
-    """CCaaS_CreateProactiveVoiceDelivery's parameters once their values are checked (no database needed)."""
+class _Batch:
+    """The rows of a group of commands: looked up once, refused one by one, inserted together."""
 
-    config_id: uuid.UUID
-    contact_id: uuid.UUID
-    to_address: str
-    windows: list[rules.Window]
-    attributes: dict[str, str]
+    def __init__(self, session: Session, commands: Sequence[DeliveryCommand]) -> None:
+        self.session = session
+        self.configs = repository.find_active_configs(session, config_ids={command.config_id for command in commands})
+        self.existing_contacts = repository.existing_contacts(
+            session,
+            contact_ids={
+                target.contact_id for command in commands for target in command.targets if target.details is None
+            },
+        )
+        self.contacts: dict[uuid.UUID, dict[str, Any]] = {}
+        self.tasks: list[dict[str, Any]] = []
+        self.deliveries: list[tuple[dict[str, Any], str]] = []
+        self.attributes: list[dict[str, Any]] = []
 
-
-def check_voice_delivery(parameters: CreateProactiveVoiceDeliveryParameters) -> VoiceDelivery:
-    """What the values must mean, in the order Dataverse reports them; raises the first problem."""
-    rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
-    contact_id = rules.parse_guid(parameters.ContactId, parameter="ContactId")
-    to_address = rules.require_phone_number(parameters.DestinationPhoneNumber, parameter="DestinationPhoneNumber")
-    windows = rules.parse_windows(parameters.Windows, parameter="Windows")
-    attributes = rules.parse_input_attributes(parameters.InputAttributes, parameter="InputAttributes")
-    return VoiceDelivery(config_id, contact_id, to_address, windows, attributes)
-
-
-def create_voice_delivery(
-    session: Session, *, parameters: CreateProactiveVoiceDeliveryParameters, caller: Caller, now: datetime
-) -> Accepted:
-    """CCaaS_CreateProactiveVoiceDelivery: one Pending voice delivery with its input attributes."""
-    outcome = write_voice_deliveries(session, [(check_voice_delivery(parameters), caller, now)])[0]
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
-
-
-def write_voice_deliveries(
-    session: Session, requests: list[tuple[VoiceDelivery, Caller, datetime]]
-) -> list[Accepted | DataverseError]:
-    """Several voice deliveries in the open unit of work: one query per kind of look-up and one insert per
-    table for all of them. A refused request (its error as its outcome) writes nothing."""
-    configs = repository.find_active_configs(session, config_ids={request.config_id for request, *_ in requests})
-    contacts = repository.existing_contacts(session, contact_ids={request.contact_id for request, *_ in requests})
-    outcomes: list[Accepted | DataverseError] = []
-    deliveries: list[tuple[dict[str, Any], str]] = []
-    attribute_list: list[dict[str, Any]] = []
-    for request, caller, now in requests:
-        config = configs.get(request.config_id)
-        if config is None:
-            outcomes.append(OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_engagement_config", id=request.config_id))
-            continue
-        if config.outreach_type.channel is not Channel.VOICE:
-            outcomes.append(
-                INVALID_ARGUMENT(
-                    message=f"The proactive engagement configuration {request.config_id} is for "
-                    f"{config.outreach_type.label}; CCaaS_CreateProactiveVoiceDelivery needs a Voice configuration."
-                )
-            )
-            continue
-        if request.contact_id not in contacts:
-            outcomes.append(OBJECT_DOES_NOT_EXIST(entity="contact", id=request.contact_id))
-            continue
+    def add(self, command: DeliveryCommand, caller: Caller, now: datetime) -> Accepted | DataverseError:
+        """Stage one command's rows, or return what refuses it (staging nothing)."""
+        try:
+            config = self._config_for(command)
+        except DataverseError as exc:
+            return exc
         author = Author(user_id=caller.user_id, at=now)
+        task_id = uuid.uuid4() if command.task is not None else None
+        for target in command.targets:
+            if target.details is not None:
+                self._stage_contact(target, now)
+        if command.task is not None:
+            assert task_id is not None
+            self.tasks.append(_task_row(task_id, command, config, caller, now))
+        # 001_...: a contact's windows override the request's, which default to the next 24 hours.
+        first = command.targets[0]
+        windows = list(first.windows or command.windows) or rules.default_windows(now)
         delivery_id = uuid.uuid4()
         row = delivery_row(
             delivery_id=delivery_id,
             config=config,
-            to_address=request.to_address,
-            contact_id=str(request.contact_id),
-            windows=request.windows or rules.default_windows(now),
+            to_address=first.phones[0].number,
+            contact_id=str(first.contact_id),
+            windows=windows,
             author=author,
+            tracking_id=command.task.request_id if command.task else None,
+            task_id=task_id,
+            request_priority=command.task.priority if command.task else None,
         )
-        deliveries.append((row, caller.user_name))
-        attribute_list.extend(
+        self.deliveries.append((row, caller.user_name))
+        self.attributes.extend(
             attribute_rows(
-                delivery_id=delivery_id, attributes=request.attributes, kind=AttributeType.INPUT, author=author
+                delivery_id=delivery_id, attributes=dict(first.attributes), kind=AttributeType.INPUT, author=author
             )
         )
-        outcomes.append(Accepted(delivery_id=delivery_id))
-    repository.insert_deliveries(session, deliveries=deliveries, attributes=attribute_list)
-    return outcomes
+        return Accepted(delivery_id=delivery_id, task_id=task_id)
+
+    def _config_for(self, command: DeliveryCommand) -> EngagementConfig:
+        """The command's active configuration, once what depends on it holds (in the order Dataverse reports)."""
+        config = self.configs.get(command.config_id)
+        if config is None:
+            raise OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_engagement_config", id=command.config_id)
+        channel = config.outreach_type.channel
+        if command.required_channel is not None and channel is not command.required_channel:
+            raise INVALID_ARGUMENT(
+                message=f"The proactive engagement configuration {command.config_id} is for "
+                f"{config.outreach_type.label}; {command.action} needs a "
+                f"{command.required_channel.value} configuration."
+            )
+        if command.task is not None and command.task.message is not None and channel is not Channel.SMS:
+            raise INVALID_ARGUMENT(
+                message="Message can be used only with an SMS proactive engagement configuration; "
+                f"{command.config_id} is a {config.outreach_type.label} configuration."
+            )
+        rules.check_channel_phones([list(target.phones) for target in command.targets], channel=channel)
+        for target in command.targets:
+            if target.details is None and target.contact_id not in self.existing_contacts:
+                raise OBJECT_DOES_NOT_EXIST(entity="contact", id=target.contact_id)
+        return config
+
+    def _stage_contact(self, target: Target, now: datetime) -> None:
+        """A contact the request carries: created, or updated where it gives a value (a later mention wins)."""
+        row = _contact_row(target, now)
+        staged = self.contacts.get(target.contact_id)
+        if staged is not None:  # as the upsert would: a value left out keeps the one given before
+            row = staged | {key: value for key, value in row.items() if value is not None}
+        self.contacts[target.contact_id] = row
+
+    def flush(self) -> None:
+        """Every staged row, one statement per table; contacts in key order, so concurrent upserts of the same
+        contacts lock them in one order."""
+        repository.upsert_contacts(self.session, rows=[self.contacts[key] for key in sorted(self.contacts)])
+        repository.insert_tasks(self.session, rows=self.tasks)
+        repository.insert_deliveries(self.session, deliveries=self.deliveries, attributes=self.attributes)
 
 
-def create_proactive_delivery(
-    session: Session, *, parameters: CreateProactiveDeliveryParameters, caller: Caller, now: datetime
-) -> Accepted:
-    """CCaaS_CreateProactiveDelivery: the delivery task (the contact chain) and its first delivery."""
-    rules.require_api_version(parameters.ApiVersion)
-    config_id = rules.parse_guid(parameters.ProactiveEngagementConfigId, parameter="ProactiveEngagementConfigId")
-    rules.check_length(
-        parameters.RequestId,
-        attribute="msdyn_tracking_id",
-        entity="msdyn_proactive_delivery",
-        limit=rules.TRACKING_ID_LIMIT,
-    )
-    rules.check_length(
-        parameters.Priority,
-        attribute="priority",
-        entity="msdyn_proactive_delivery",
-        limit=rules.PRIORITY_LIMIT,
-    )
-    rules.check_length(
-        parameters.Message, attribute="message", entity="msdyn_proactive_delivery", limit=rules.MESSAGE_LIMIT
-    )
-    top_windows = rules.parse_windows(parameters.Windows, parameter="Windows")
-
-    config = _active_config(session, config_id)
-    channel = config.outreach_type.channel
-    if parameters.Message is not None and channel is not Channel.SMS:
-        raise INVALID_ARGUMENT(
-            message="Message can be used only with an SMS proactive engagement configuration; "
-            f"{config_id} is a {config.outreach_type.label} configuration."
-        )
-    contacts = rules.parse_contacts(parameters.Contacts, channel=channel)
-
-    author = Author(user_id=caller.user_id, at=now)
-    default = rules.default_windows(now)
-    chain: list[dict[str, Any]] = []
-    contact_rows: dict[uuid.UUID, dict[str, Any]] = {}
-    for contact in contacts:
-        contact_id, external_id = contact_id_for(contact.unique_identifier)
-        contact_rows[contact_id] = _contact_row(contact, contact_id, external_id, now)  # a repeated contact: last wins
-        chain.append(
-            {
-                "contactId": str(contact_id),
-                "uniqueIdentifier": contact.unique_identifier,
-                "timezone": contact.timezone,
-                "phones": [{"type": phone.type.value, "number": phone.number} for phone in contact.phones],
-                "windows": [window.to_json() for window in contact.windows],
-                "attributes": contact.attributes,
-            }
-        )
-    repository.upsert_contacts(session, rows=list(contact_rows.values()))
-
-    task_id = uuid.uuid4()
-    repository.insert_task(
-        session,
-        row={
-            "id": task_id,
-            "engagement_config_id": config.id,
-            "channel": channel.value,
-            "status": DeliveryStatus.PENDING.value,
-            "request_id": parameters.RequestId,
-            "request_priority": parameters.Priority,
-            "message": parameters.Message,
-            "contacts": chain,
-            "windows": [window.to_json() for window in top_windows],
-            "owner_id": caller.user_id,
-            "created_on": now,
-            "modified_on": now,
-        },
-    )
-
-    first = contacts[0]
-    delivery_id = uuid.uuid4()
-    repository.insert_delivery(
-        session,
-        row=delivery_row(
-            delivery_id=delivery_id,
-            config=config,
-            to_address=first.phones[0].number,
-            contact_id=chain[0]["contactId"],
-            # 001_...: contact-level windows override the top-level ones, which default to now + 24 h.
-            windows=first.windows or top_windows or default,
-            author=author,
-            tracking_id=parameters.RequestId,
-            task_id=task_id,
-            request_priority=parameters.Priority,
-        ),
-        attributes=attribute_rows(
-            delivery_id=delivery_id, attributes=first.attributes, kind=AttributeType.INPUT, author=author
-        ),
-        actor=caller.user_name,
-    )
-    return Accepted(delivery_id=delivery_id, task_id=task_id)
-
-
-def _contact_row(
-    contact: rules.ContactRequest, contact_id: uuid.UUID, external_id: str | None, now: datetime
+def _task_row(
+    task_id: uuid.UUID, command: DeliveryCommand, config: EngagementConfig, caller: Caller, now: datetime
 ) -> dict[str, Any]:
-    phones = {phone.type.value: phone.number for phone in contact.phones}
+    """The delivery task: the contact chain the dialer works through, and the request it came from."""
+    assert command.task is not None
     return {
-        "id": contact_id,
-        "external_id": external_id,
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "full_name": f"{contact.first_name} {contact.last_name}",
-        "mobile_phone": phones.get("MobilePhoneNumber"),
-        "business_phone": phones.get("BusinessPhoneNumber"),
-        "home_phone": phones.get("HomePhoneNumber"),
-        "email": contact.email,
-        "postal_code": contact.postal_code,
-        "state": contact.state,
-        "country": contact.country,
-        "address_line": contact.address_line,
-        "city": contact.city,
+        "id": task_id,
+        "engagement_config_id": config.id,
+        "channel": config.outreach_type.channel,
+        "status": DeliveryStatus.PENDING,
+        "request_id": command.task.request_id,
+        "request_priority": command.task.priority,
+        "message": command.task.message,
+        "contacts": [_chain_link(target) for target in command.targets],
+        "windows": [window.to_json() for window in command.windows],
+        "owner_id": caller.user_id,
+        "created_on": now,
+        "modified_on": now,
+    }
+
+
+def _chain_link(target: Target) -> dict[str, Any]:
+    return {
+        "contactId": str(target.contact_id),
+        "uniqueIdentifier": target.unique_identifier,
+        "timezone": target.details.timezone if target.details else None,
+        "phones": [{"type": phone.type, "number": phone.number} for phone in target.phones],
+        "windows": [window.to_json() for window in target.windows],
+        "attributes": dict(target.attributes),
+    }
+
+
+def _contact_row(target: Target, now: datetime) -> dict[str, Any]:
+    details = target.details
+    assert details is not None
+    phones = {phone.type: phone.number for phone in target.phones}
+    return {
+        "id": target.contact_id,
+        "external_id": target.external_id,
+        "first_name": details.first_name,
+        "last_name": details.last_name,
+        "full_name": f"{details.first_name} {details.last_name}",
+        "mobile_phone": phones.get(PhoneType.MOBILE),
+        "business_phone": phones.get(PhoneType.BUSINESS),
+        "home_phone": phones.get(PhoneType.HOME),
+        "email": details.email,
+        "postal_code": details.postal_code,
+        "state": details.state,
+        "country": details.country,
+        "address_line": details.address_line,
+        "city": details.city,
         "created_on": now,
         "modified_on": now,
         "version": 1,

@@ -1,0 +1,65 @@
+"""The one intake pipeline every action takes: bind the wire body, check it into a command, authorize and write.
+
+    body --bind (schemas.py)--> parameters --check (commands.py)--> DeliveryCommand
+         --group commit: authorize + one set-based write (service.py)--> Accepted
+
+Binding and the check need no database and run on the event loop; a problem they find is reported only after
+the caller's privilege is known (in the unit of work), so a user without an Omnichannel role gets 403 whatever
+the (well-formed JSON) body says. A new action is one `Action` entry: its parameters and its check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ccaas_emulator.clock import Clock
+from ccaas_emulator.db.transaction import GroupCommit
+from ccaas_emulator.intake import commands, schemas, service
+from ccaas_emulator.intake.commands import DeliveryCommand
+from ccaas_emulator.intake.schemas import (
+    ActionParameters,
+    CreateProactiveDeliveryParameters,
+    CreateProactiveVoiceDeliveryParameters,
+)
+from ccaas_emulator.wire.errors import DataverseError
+
+P = TypeVar("P", bound=ActionParameters)
+
+
+@dataclass(frozen=True)
+class Action(Generic[P]):
+    """An intake action: the parameters its body binds to, and the check that makes them a command."""
+
+    parameters: type[P]
+    check: Callable[[P], DeliveryCommand]
+
+    @property
+    def name(self) -> str:
+        return self.parameters.action
+
+    def command_for(self, body: Any) -> DeliveryCommand | DataverseError:
+        """The body's command, or the first problem with it (reported after authorization)."""
+        try:
+            return self.check(self.parameters.bind(body))
+        except DataverseError as exc:
+            return exc
+
+
+_CHECKS: dict[type[ActionParameters], Callable[[Any], DeliveryCommand]] = {
+    CreateProactiveVoiceDeliveryParameters: commands.check_voice_delivery,
+    CreateProactiveDeliveryParameters: commands.check_proactive_delivery,
+}
+ACTIONS: tuple[Action[Any], ...] = tuple(Action(parameters, _CHECKS[parameters]) for parameters in schemas.ACTIONS)
+"""Every intake action (schemas.ACTIONS lists their wire shapes), served under each Web API version."""
+
+
+async def submit(
+    action: Action[Any], body: Any, *, object_id: uuid.UUID, clock: Clock, group_commit: GroupCommit
+) -> service.Accepted:
+    """Run one request through the pipeline; returns once its rows are committed, or raises its refusal."""
+    submission = service.Submission(object_id, action.name, action.command_for(body), clock)
+    accepted: service.Accepted = await group_commit.run(service.write, submission)
+    return accepted
