@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stdout
 
+import pytest
 from bench.crash import describe, run_crash
+
+pytestmark = pytest.mark.slow  # serve and worker processes, SIGKILLed under load
 
 
 def test_sigkilled_processes_lose_no_acknowledged_delivery_and_dial_none_twice(database_for_server, tmp_path):

@@ -22,6 +22,8 @@ from tests.support.postgres import create_postgres_database
 from tests.support.samples import fixture_bytes
 from tests.support.servers import CLI, Server, run_cli, start_server, stop
 
+pytestmark = pytest.mark.slow  # each test starts `ccaas-emulator serve` in its own process
+
 
 @pytest.fixture
 def server(database_for_server: str) -> Iterator[Server]:

@@ -172,6 +172,7 @@ def test_the_middleware_costs_microseconds_per_request():
     assert overhead < 50e-6
 
 
+@pytest.mark.slow  # serve with two worker processes
 def test_serve_with_two_workers_adds_up_every_process_in_multiprocess_mode(tmp_path: Path):
     directory = tmp_path / "prometheus"
     server, process = start_server(

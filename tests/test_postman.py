@@ -57,6 +57,7 @@ def test_the_collection_posts_the_reference_samples_verbatim():
     assert {value["key"] for value in environment["values"]} == {"baseUrl", "agentToken", "adminToken", "noroleToken"}
 
 
+@pytest.mark.slow  # serve, node and newman
 def test_newman_runs_the_collection(newman, database_for_server):
     server, process = start_server(database_for_server)
     try:

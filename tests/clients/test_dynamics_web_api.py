@@ -22,6 +22,8 @@ import pytest
 from tests.support.node import require_node_project
 from tests.support.servers import ServedEmulator, is_guid
 
+pytestmark = pytest.mark.slow  # a served emulator, node and npm ci
+
 NODE_PROJECT = Path(__file__).parent / "node"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 PAGED, PAGE_SIZE = 7, 3

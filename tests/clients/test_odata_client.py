@@ -34,6 +34,8 @@ from tests.support.demo import DEMO_CONTACT, DEMO_VOICE_CONFIG
 from tests.support.samples import fixture_json
 from tests.support.servers import ServedEmulator, is_guid, tomorrow_window
 
+pytestmark = pytest.mark.slow  # a served emulator per test
+
 NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 PREFIX = "+1425555040"
 PENDING = 4

@@ -20,6 +20,8 @@ from ccaas_emulator.settings import Settings
 from tests.support.bulk import insert_deliveries
 from tests.support.postgres import create_postgres_database
 
+pytestmark = pytest.mark.slow  # two worker processes dial 5,000 deliveries
+
 TERMINAL = ("Complete", "Expired", "Error", "Cancelled")
 COUNT = 5000
 
