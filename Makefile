@@ -32,8 +32,8 @@ test-fast: $(DEV)  ## everything but the slow tests (subprocess servers, real cl
 	$(BIN)/python -m pytest -n auto --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 check: $(DEV)  ## lint, format check and mypy --strict: what .ci/run and the pre-commit hook run
-	$(BIN)/ruff check src tests migrations bench
-	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 migrate: install
@@ -58,7 +58,7 @@ fuzz: $(DEV)  ## long fuzzing (never part of make test): schemathesis on every o
 	CCAAS_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz.py tests/intake/test_generated_bodies.py tests/auth/test_token_fuzz.py -n auto -p no:cacheprovider -q --durations=5 --hypothesis-show-statistics $(PYTEST_ARGS)
 
 lint: $(DEV)
-	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff check src tests bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

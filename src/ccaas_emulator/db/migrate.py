@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -11,18 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-
-def migrations_dir() -> Path:
-    """The migrations folder: CCAAS_MIGRATIONS_DIR, else the one beside src/ in this checkout."""
-    override = os.environ.get("CCAAS_MIGRATIONS_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "migrations"
+# Shipped inside the package (package-data), so a plain `pip install` and the Docker image can migrate too.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))  # ini-style interpolation
     return config
 
 
@@ -35,9 +29,11 @@ def upgrade_to_head(engine: Engine) -> None:
 
 
 def head_revision() -> str | None:
+    """The newest revision the shipped migrations know."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
