@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +38,8 @@ def _prepare(settings: Settings) -> None:
     try:
         prepare_database(settings)
     except SQLAlchemyError as exc:
-        reason = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
+        orig = getattr(exc, "orig", None)  # the driver's own error, when there is one: its message is the useful one
+        reason = str(orig) if orig is not None else str(exc)
         raise _fail(f"cannot prepare the database ({type(exc).__name__}): {reason.strip()}") from None
 
 
@@ -211,4 +211,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()  # typer exits with the command's status itself

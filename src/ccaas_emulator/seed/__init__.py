@@ -6,7 +6,7 @@ import json
 import uuid
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
@@ -15,12 +15,21 @@ from sqlalchemy.orm import Session
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import Contact, EngagementConfig, RepresentativePool, SecurityRole, SystemUser
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.domain import DialMode, EngagementPriority, OutreachType, ProcessingOrder, StateCode
+from ccaas_emulator.domain import (
+    ChoiceEnum,
+    DialMode,
+    EngagementPriority,
+    OutreachType,
+    ProcessingOrder,
+    StateCode,
+)
 
+C = TypeVar("C", bound=ChoiceEnum)
 ROLE_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000002")
 
 
-def _choice(enum: Any) -> dict[str, Any]:
+def _choice(enum: type[C]) -> dict[str, C]:
+    """The choice's members by the label a seed file names them with."""
     return {member.label: member for member in enum}
 
 
@@ -114,66 +123,68 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
     """Insert (or, with overwrite, update) every configuration, contact and user of the seed."""
     now = clock.now()
     counts = {"configurations": 0, "queues": 0, "contacts": 0, "users": 0}
-    for item in seed.configurations:
-        config = session.get(EngagementConfig, item.id)
+    for config_entry in seed.configurations:
+        config = session.get(EngagementConfig, config_entry.id)
         if config is not None and not overwrite:
             continue
         if config is None:
-            config = EngagementConfig(id=item.id, created_on=now, version=0)
+            config = EngagementConfig(id=config_entry.id, created_on=now, version=0)
             session.add(config)
-        config.name = item.name
-        config.description = item.description
-        config.outreach_type = _choice(OutreachType)[item.channel]
-        config.dial_mode = _choice(DialMode)[item.dialMode]
-        config.priority = _choice(EngagementPriority)[item.priority]
-        config.processing_order = _choice(ProcessingOrder)[item.processingOrder]
-        config.max_concurrent_calls = item.maxConcurrentCalls
-        config.max_calls_per_agent = item.maxCallsPerAgent
-        config.ignore_queue_hours = item.ignoreQueueHours
-        config.queue_id = item.queueId
-        config.workstream_id = item.workstreamId
-        config.from_address = item.fromAddress
-        config.suspended = item.suspended
-        config.state = StateCode.ACTIVE if item.active else StateCode.INACTIVE
+        config.name = config_entry.name
+        config.description = config_entry.description
+        config.outreach_type = _choice(OutreachType)[config_entry.channel]
+        config.dial_mode = _choice(DialMode)[config_entry.dialMode]
+        config.priority = _choice(EngagementPriority)[config_entry.priority]
+        config.processing_order = _choice(ProcessingOrder)[config_entry.processingOrder]
+        config.max_concurrent_calls = config_entry.maxConcurrentCalls
+        config.max_calls_per_agent = config_entry.maxCallsPerAgent
+        config.ignore_queue_hours = config_entry.ignoreQueueHours
+        config.queue_id = config_entry.queueId
+        config.workstream_id = config_entry.workstreamId
+        config.from_address = config_entry.fromAddress
+        config.suspended = config_entry.suspended
+        config.state = StateCode.ACTIVE if config_entry.active else StateCode.INACTIVE
         config.status_reason = config.state.default_status
         config.modified_on = now
         config.version = (config.version or 0) + 1
         counts["configurations"] += 1
-    for item in seed.queues:
-        queue = session.get(RepresentativePool, item.queueId)
+    for queue_entry in seed.queues:
+        queue = session.get(RepresentativePool, queue_entry.queueId)
         if queue is not None and not overwrite:
             continue
         if queue is None:
-            queue = RepresentativePool(queue_id=item.queueId)
+            queue = RepresentativePool(queue_id=queue_entry.queueId)
             session.add(queue)
-        queue.representatives = item.representatives
-        queue.average_handle_seconds = item.averageHandleSeconds
+        queue.representatives = queue_entry.representatives
+        queue.average_handle_seconds = queue_entry.averageHandleSeconds
         counts["queues"] += 1
-    for item in seed.contacts:
-        contact = session.get(Contact, item.contactId)
+    for contact_entry in seed.contacts:
+        contact = session.get(Contact, contact_entry.contactId)
         if contact is not None and not overwrite:
             continue
         if contact is None:
-            contact = Contact(id=item.contactId, created_on=now, version=0)
+            contact = Contact(id=contact_entry.contactId, created_on=now, version=0)
             session.add(contact)
-        contact.first_name, contact.last_name = item.firstName, item.lastName
-        contact.full_name = " ".join(part for part in (item.firstName, item.lastName) if part) or None
-        contact.mobile_phone, contact.business_phone = item.mobilePhone, item.businessPhone
-        contact.home_phone, contact.email = item.homePhone, item.email
+        contact.first_name, contact.last_name = contact_entry.firstName, contact_entry.lastName
+        contact.full_name = " ".join(part for part in (contact_entry.firstName, contact_entry.lastName) if part) or None
+        contact.mobile_phone, contact.business_phone = contact_entry.mobilePhone, contact_entry.businessPhone
+        contact.home_phone, contact.email = contact_entry.homePhone, contact_entry.email
         contact.modified_on = now
         contact.version = (contact.version or 0) + 1
         counts["contacts"] += 1
-    for item in seed.users:
-        user = session.scalars(select(SystemUser).where(SystemUser.user_name == item.userName)).one_or_none()
+    for user_entry in seed.users:
+        user = session.scalars(select(SystemUser).where(SystemUser.user_name == user_entry.userName)).one_or_none()
         if user is not None and not overwrite:
             continue
         if user is None:
-            user = SystemUser(id=uuid.uuid5(item.objectId, "systemuser"), user_name=item.userName, created_on=now)
+            user = SystemUser(
+                id=uuid.uuid5(user_entry.objectId, "systemuser"), user_name=user_entry.userName, created_on=now
+            )
             session.add(user)
-        user.object_id = item.objectId
-        user.full_name = item.fullName or item.userName
-        user.is_disabled = item.disabled
-        user.roles = [_role(session, name) for name in dict.fromkeys(item.roles)]
+        user.object_id = user_entry.objectId
+        user.full_name = user_entry.fullName or user_entry.userName
+        user.is_disabled = user_entry.disabled
+        user.roles = [_role(session, name) for name in dict.fromkeys(user_entry.roles)]
         counts["users"] += 1
     session.flush()
     return counts
