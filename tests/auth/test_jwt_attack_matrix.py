@@ -133,10 +133,10 @@ TARGETS: dict[str, tuple[str, str, dict[str, str], bytes | None]] = {
 
 
 @pytest.fixture(scope="module")
-def matrix(database_url: str, session_database: Any) -> Iterator[tuple[TestClient, Tokens, Settings]]:
+def matrix(session_database_url: str, session_database: Any) -> Iterator[tuple[TestClient, Tokens, Settings]]:
     """One emulator per back end for the whole matrix: every request in it is refused, so none writes."""
     reset_database(session_database)
-    settings = Settings(database_url=database_url, org_url=ORG_URL, demo_seed=True)
+    settings = Settings(database_url=session_database_url, org_url=ORG_URL, demo_seed=True)
     app = create_app(settings, clock=FixedClock(NOW), database=session_database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as client:
         yield client, Tokens(app.state.runtime.keys, settings, real_now()), settings
