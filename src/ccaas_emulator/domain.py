@@ -226,3 +226,35 @@ OMNICHANNEL_ROLES = frozenset({"Omnichannel agent", "Omnichannel supervisor"})
 """Either role may call the CCaaS actions (000_..., 001_...: prerequisites)."""
 ACTION_ROLES = OMNICHANNEL_ROLES | {"System Administrator"}
 """Who may call the actions: the Omnichannel roles, and the administrator, who holds every privilege."""
+
+
+CALL_RESULTS = frozenset(DeliveryResult) - {
+    DeliveryResult.EXPIRED,
+    DeliveryResult.CANCELLED,
+    DeliveryResult.TERMINATED,
+    DeliveryResult.ERROR,
+}
+"""Results a call can end with; Expired, Cancelled, Terminated and Error come from the lifecycle instead."""
+
+
+def parse_outcome_weights(text: str) -> dict[DeliveryResult, float]:
+    """'LiveAnswer=60,NoAnswer=20' -> weights; raises ValueError naming what is wrong."""
+    weights: dict[DeliveryResult, float] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            result = DeliveryResult(name.strip())
+        except ValueError:
+            raise ValueError(f"unknown result {name.strip()!r}") from None
+        if result not in CALL_RESULTS:
+            raise ValueError(f"{result} is not an outcome a call can have")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"weight of {result} is not a number: {value!r}") from None
+        if weight < 0:
+            raise ValueError(f"weight of {result} is negative")
+        weights[result] = weight
+    if weights and sum(weights.values()) <= 0:
+        raise ValueError("the weights add up to zero")
+    return weights

@@ -9,11 +9,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ccaas_emulator.domain import parse_outcome_weights
+
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
 
 
 class Settings(BaseSettings):
-    """Every knob of the emulator; the README lists them all."""
+    """Every knob of the emulator; docs/settings.md lists them all."""
 
     model_config = SettingsConfigDict(env_prefix="CCAAS_", extra="ignore", frozen=True)
 
@@ -64,9 +66,7 @@ class Settings(BaseSettings):
     @field_validator("outcome_weights")
     @classmethod
     def _weights(cls, value: str) -> str:
-        from ccaas_emulator.dialer.outcomes import parse_weights
-
-        parse_weights(value)
+        parse_outcome_weights(value)
         return value
 
     @model_validator(mode="after")

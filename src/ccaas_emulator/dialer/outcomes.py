@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccaas_emulator.domain import DeliveryResult, DialMode
+from ccaas_emulator.domain import CALL_RESULTS, DeliveryResult, DialMode, parse_outcome_weights
 
 R = DeliveryResult
 
@@ -36,7 +36,8 @@ MAGIC_NUMBERS: dict[str, tuple[DeliveryResult, int | None]] = {
 }
 
 # Results a call can end with (Expired, Cancelled, Terminated and Error come from the lifecycle instead).
-DIALLABLE_RESULTS = frozenset(result for result, _ in MAGIC_NUMBERS.values())
+DIALLABLE_RESULTS = CALL_RESULTS  # each has a magic number above
+parse_weights = parse_outcome_weights
 
 DEFAULT_WEIGHTS: dict[DeliveryResult, float] = {
     R.LIVE_ANSWER: 60,
@@ -53,29 +54,6 @@ _SIP_OF = {
     R.NON_RETRIABLE_ERROR: 488, R.ANSWERING_MACHINE: 200, R.BOT_FAILED: 200,
 }  # fmt: skip
 _RING_SECONDS_NO_ANSWER = 30
-
-
-def parse_weights(text: str) -> dict[DeliveryResult, float]:
-    """'LiveAnswer=60,NoAnswer=20' -> weights; raises ValueError naming what is wrong."""
-    weights: dict[DeliveryResult, float] = {}
-    for part in filter(None, (piece.strip() for piece in text.split(","))):
-        name, _, value = part.partition("=")
-        try:
-            result = DeliveryResult(name.strip())
-        except ValueError:
-            raise ValueError(f"unknown result {name.strip()!r}") from None
-        if result not in DIALLABLE_RESULTS:
-            raise ValueError(f"{result.value} is not an outcome a call can have")
-        try:
-            weight = float(value)
-        except ValueError:
-            raise ValueError(f"weight of {result.value} is not a number: {value!r}") from None
-        if weight < 0:
-            raise ValueError(f"weight of {result.value} is negative")
-        weights[result] = weight
-    if weights and sum(weights.values()) <= 0:
-        raise ValueError("the weights add up to zero")
-    return weights
 
 
 @dataclass(frozen=True)
@@ -107,7 +85,7 @@ class CallPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "result": self.result.value,
+            "result": self.result,  # a StrEnum: JSON writes its value
             "ringSeconds": self.ring_seconds,
             "talkSeconds": self.talk_seconds,
             "source": self.source,
