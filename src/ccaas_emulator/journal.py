@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import DeliveryEvent
+from ccaas_emulator.domain import DeliveryResult, DeliveryStatus
 
 log = logging.getLogger("ccaas_emulator.journal")
 
@@ -20,9 +21,9 @@ log = logging.getLogger("ccaas_emulator.journal")
 class StateChange:
     delivery_id: uuid.UUID
     at: datetime
-    from_status: str | None
-    to_status: str
-    result: str | None = None
+    from_status: DeliveryStatus | None
+    to_status: DeliveryStatus
+    result: DeliveryResult | None = None
     detail: dict[str, Any] | None = None
 
 

@@ -127,13 +127,13 @@ class DatabaseCollector(Collector):
             # A call's end is the journal's one InProcess -> terminal change that carries its result.
             results = session.execute(
                 select(event.result, func.count())
-                .where(event.from_status == DeliveryStatus.IN_PROCESS.value, event.result.is_not(None))
+                .where(event.from_status == DeliveryStatus.IN_PROCESS, event.result.is_not(None))
                 .group_by(event.result)
             ).all()
             due = session.execute(
                 select(delivery.engagement_config_id, func.count())
                 .where(
-                    delivery.status == DeliveryStatus.PENDING.value,
+                    delivery.status == DeliveryStatus.PENDING,
                     delivery.window_start_date <= now,
                     delivery.window_end_date > now,
                 )
@@ -143,7 +143,8 @@ class DatabaseCollector(Collector):
         deliveries = GaugeMetricFamily(
             "ccaas_deliveries", "Deliveries (msdyn_proactive_delivery rows) by msdyn_status.", labels=["status"]
         )
-        counts = dict.fromkeys((status.value for status in DeliveryStatus), 0) | {s: n for s, n in by_status}
+        counts: dict[str, int] = {str(status): 0 for status in DeliveryStatus}
+        counts |= {str(status): count for status, count in by_status}
         for status, count in sorted(counts.items()):
             deliveries.add_metric([status], count)
         dials = CounterMetricFamily(
@@ -153,7 +154,7 @@ class DatabaseCollector(Collector):
             labels=["result"],
         )
         for result, count in sorted(results):
-            dials.add_metric([result], count)
+            dials.add_metric([str(result)], count)  # never None: the query skips events without a result
         depth = GaugeMetricFamily(
             "ccaas_queue_depth",
             "Pending deliveries whose current window is open now (simulated clock), by engagement configuration.",

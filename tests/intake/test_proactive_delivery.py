@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ccaas_emulator.db.models import Contact, DeliveryAttribute, DeliveryTask, ProactiveDelivery
+from ccaas_emulator.domain import DialMode
 from tests.support.demo import NOW, ORG_URL
 from tests.support.samples import fixture_bytes
 
@@ -85,7 +86,7 @@ def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(cl
     assert delivery.tracking_id == "e1f2a3b4-c5d6-7890-abcd-ef1234567890"
     assert delivery.request_priority == "1"
     assert delivery.contact_id == "f47ac10b-58cc-4372-a567-0e02b2c3d479"
-    assert delivery.dial_mode == "Progressive" and delivery.channel == "Voice"
+    assert delivery.dial_mode is DialMode.PROGRESSIVE and delivery.channel == "Voice"
     assert delivery.window_start_date.isoformat() == "2025-12-10T09:00:00+00:00"  # the contact's own window
     assert {(a.keyword, a.value) for a in attributes} == {
         ("AppointmentTime", "10:00 AM"),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryAttribute, ProactiveDelivery
-from ccaas_emulator.domain import AttributeType
+from ccaas_emulator.domain import AttributeType, DialMode
 from tests.support.demo import NOW, ORG_URL
 from tests.support.samples import fixture_bytes, voice_body
 from tests.support.urls import VOICE_URL as URL
@@ -51,7 +51,7 @@ def test_the_accepted_sample_is_persisted_as_a_pending_delivery_with_its_input_a
     assert delivery.from_address == "+14255550100"
     assert delivery.contact_id == "761e062f-c734-ef11-8e4f-00224808a166"
     assert delivery.engagement_config_id == "cbbac510-3e66-ef11-a671-6045bd03d9d8"
-    assert delivery.dial_mode == "Copilot"
+    assert delivery.dial_mode is DialMode.COPILOT
     assert delivery.channel == "Voice"
     assert delivery.window_start_date.isoformat() == "2024-09-10T13:00:00+00:00"
     assert delivery.window_end_date.isoformat() == "2024-09-10T15:59:59.999000+00:00"

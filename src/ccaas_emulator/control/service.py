@@ -31,7 +31,7 @@ def script_outcomes(session: Session, *, phone_number: str, calls: list[Scripted
         session.add(
             ScriptedOutcome(
                 phone_number=phone_number,
-                result=call.result.value,
+                result=call.result,
                 talk_seconds=call.talk_seconds,
                 ring_seconds=call.ring_seconds,
                 disposition_codes=call.disposition_codes or None,

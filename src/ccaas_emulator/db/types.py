@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import IntEnum
-from typing import Any
+from enum import Enum, IntEnum
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Integer
+from sqlalchemy import JSON, DateTime, Dialect, Integer, String
 from sqlalchemy.types import TypeDecorator
 
-from ccaas_emulator.domain import Window
+from ccaas_emulator.domain import ChoiceEnum, Window
+
+E = TypeVar("E", bound=Enum)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -50,6 +52,39 @@ class ChoiceType(TypeDecorator[Any]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> Any:
         return None if value is None else self.enum(value)
+
+
+class LabelType(TypeDecorator[E], Generic[E]):
+    """A text column holding an enum member's label: a StrEnum's value, or a ChoiceEnum's label.
+
+    Lenient where the wire reaches it: a plain string that names no member binds unchanged (so
+    `$filter=msdyn_status eq 'Nonsense'` matches nothing), and an unknown stored label reads back as that
+    string rather than failing the whole read.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+        self._by_label: dict[str, E] = {label_of(member): member for member in enum}
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return label_of(value) if isinstance(value, self.enum) else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        return self._by_label.get(value, value)  # type: ignore[return-value]  # unknown labels pass through
+
+
+def label_of(member: Enum) -> str:
+    """The text a label column stores for a member."""
+    return member.label if isinstance(member, ChoiceEnum) else str(member.value)
 
 
 class WindowList(TypeDecorator[list[Window]]):

@@ -22,7 +22,7 @@ from ccaas_emulator.dialer.outcomes import CallPlan, Runtime
 from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
 from ccaas_emulator.journal import StateChange
 
-PENDING, IN_PROCESS = DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROCESS.value
+PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
 
 
 @dataclass
@@ -33,7 +33,7 @@ class TickReport:
     completed: int = 0
     expired: int = 0
     rewindowed: int = 0
-    results: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    results: dict[DeliveryResult, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: TickReport) -> None:
         self.dialled += other.dialled
@@ -49,7 +49,7 @@ class TickReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"dialled": self.dialled, "completed": self.completed, "expired": self.expired,
-                "rewindowed": self.rewindowed, "results": dict(self.results)}  # fmt: skip
+                "rewindowed": self.rewindowed, "results": {str(r): n for r, n in self.results.items()}}  # fmt: skip
 
 
 class Dispatcher:
@@ -103,13 +103,13 @@ class Dispatcher:
                     continue
                 # 002_/C1: no valid window left -> Expired; a preview call no representative took in time
                 # ends Terminated.
-                preview = row.dial_mode == DialMode.PREVIEW.label
+                preview = row.dial_mode is DialMode.PREVIEW
                 result = DeliveryResult.TERMINATED if preview else DeliveryResult.EXPIRED
-                updates.append({"id": row.id, "status": result.status.value, "result": result.value,
+                updates.append({"id": row.id, "status": result.status, "result": result,
                                 "result_date": now, "modified_on": now, "version": row.version + 1})  # fmt: skip
-                changes.append(StateChange(row.id, now, PENDING, result.status.value, result.value))
+                changes.append(StateChange(row.id, now, PENDING, result.status, result))
                 report.expired += 1
-                report.results[result.value] += 1
+                report.results[result] += 1
             repository.update_deliveries(session, updates)
             journal.record(session, changes, actor=self.worker)
         return report
@@ -127,12 +127,12 @@ class Dispatcher:
             for row in rows:
                 plan = CallPlan.from_json(row.call_plan)
                 ended = row.call_ends_at
-                status = plan.result.status.value
+                status = plan.result.status
                 updates.append(
                     {
                         "id": row.id,
                         "status": status,
-                        "result": plan.result.value,
+                        "result": plan.result,
                         "end_date": ended,
                         "result_date": ended,
                         "disposition_codes": ",".join(f'"{code}"' for code in plan.disposition_codes) or None,
@@ -148,10 +148,10 @@ class Dispatcher:
                                        "value": value, "type": AttributeType.RESULT, "created_on": ended,
                                        "modified_on": ended, "owner_type": "systemuser", "version": 1,
                                        "partition_id": str(attribute_id)})  # fmt: skip
-                changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result.value,
+                changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result,
                                            {"sipCode": plan.sip_code, "source": plan.source}))  # fmt: skip
                 report.completed += 1
-                report.results[plan.result.value] += 1
+                report.results[plan.result] += 1
             repository.update_deliveries(session, updates)
             repository.insert_attributes(session, attributes)
             journal.record(session, changes, actor=self.worker)
@@ -309,7 +309,7 @@ class Dispatcher:
                 }
             )
             changes.append(StateChange(row.id, now, PENDING, IN_PROCESS, None,
-                                       {"plannedResult": plan.result.value, "source": plan.source}))  # fmt: skip
+                                       {"plannedResult": plan.result, "source": plan.source}))  # fmt: skip
         repository.update_deliveries(session, updates)
         journal.record(session, changes, actor=self.worker)
         report.dialled += len(rows)

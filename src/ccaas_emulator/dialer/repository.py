@@ -25,7 +25,7 @@ from ccaas_emulator.dialer.outcomes import ScriptedCall
 from ccaas_emulator.domain import DeliveryResult, DeliveryStatus, OutreachType, ProcessingOrder, StateCode
 
 D = ProactiveDelivery
-PENDING, IN_PROCESS = DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROCESS.value
+PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
 
 
 def _upsert(session: Session) -> Any:
@@ -174,7 +174,7 @@ def take_scripted_outcomes(session: Session, *, numbers: list[str]) -> dict[str,
         if len(taken[row.phone_number]) < wanted[row.phone_number]:
             taken[row.phone_number].append(
                 ScriptedCall(
-                    result=DeliveryResult(row.result),
+                    result=row.result,
                     talk_seconds=row.talk_seconds,
                     ring_seconds=row.ring_seconds,
                     disposition_codes=list(row.disposition_codes or []),
@@ -218,8 +218,8 @@ def recent_predictive_figures(
     )
     if not results:
         return None, None
-    answered = [r for r in results if r in (DeliveryResult.LIVE_ANSWER.value, DeliveryResult.ABANDONED.value)]
-    abandoned = sum(1 for r in answered if r == DeliveryResult.ABANDONED.value)
+    answered = [r for r in results if r in (DeliveryResult.LIVE_ANSWER, DeliveryResult.ABANDONED)]
+    abandoned = sum(1 for r in answered if r is DeliveryResult.ABANDONED)
     return len(answered) / len(results), (abandoned / len(answered) if answered else None)
 
 

@@ -13,9 +13,9 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Table, Uuid
+from sqlalchemy import BigInteger, Boolean, Column, ColumnElement, Float, Integer, String, Table, Uuid, type_coerce
 
-from ccaas_emulator.db.types import ChoiceType, UtcDateTime
+from ccaas_emulator.db.types import ChoiceType, LabelType, UtcDateTime
 from ccaas_emulator.domain import ChoiceEnum
 from ccaas_emulator.wire.context import NAMESPACE
 
@@ -105,7 +105,7 @@ class EntitySet:
         return f"{NAMESPACE}.{self.entity_type}"
 
     @cached_property
-    def row_columns(self) -> tuple[Column[Any], ...]:
+    def row_columns(self) -> tuple[ColumnElement[Any], ...]:
         """The columns a response is rendered from: every property's and the hidden ones rendering reads.
 
         Reads select these rather than the whole table, so the emulator's own columns (call plans, windows,
@@ -113,7 +113,7 @@ class EntitySet:
         shown = [prop.column for prop in self.properties.values()]
         names = {column.name for column in shown}
         extra = [self.table.c[name] for name in RENDERING_COLUMNS if name in self.table.c and name not in names]
-        return (*shown, *extra)
+        return tuple(_as_stored(column) for column in (*shown, *extra))
 
     def lookup_by_column(self, column_name: str) -> Property | None:
         return next((p for p in self.properties.values() if p.column.name == column_name), None)
@@ -167,6 +167,13 @@ def relate(*, one: EntitySet, many: EntitySet, relationship: str, lookup_column:
     )
 
 
+def _as_stored(column: Column[Any]) -> ColumnElement[Any]:
+    """A label column read as the text it stores: the wire shows the label, not the domain's enum member."""
+    if isinstance(column.type, LabelType):
+        return type_coerce(column, String(column.type.length)).label(column.name)
+    return column
+
+
 def _property(column: Column[Any]) -> Property:
     target = column.info.get("lookup")
     name = f"_{column.name}_value" if target else str(column.name)  # not quoted_name: orjson wants str
@@ -183,6 +190,8 @@ def _property(column: Column[Any]) -> Property:
         return Property(edm=Edm.INT32, choice=column_type.enum, **common)  # type: ignore[arg-type]
     if isinstance(column_type, UtcDateTime):
         return Property(edm=Edm.DATE_TIME, **common)
+    if isinstance(column_type, LabelType):  # an enum in code, its label in the table and on the wire
+        return Property(edm=Edm.STRING, max_length=column_type.length, **common)
     if isinstance(column_type, Uuid):
         return Property(edm=Edm.GUID, **common)
     if isinstance(column_type, String):

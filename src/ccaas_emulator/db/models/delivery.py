@@ -10,8 +10,8 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
-from ccaas_emulator.db.types import NOT_IN_WEB_API, ChoiceType, UtcDateTime, WindowList, lookup
-from ccaas_emulator.domain import AttributeType, Window
+from ccaas_emulator.db.types import NOT_IN_WEB_API, ChoiceType, LabelType, UtcDateTime, WindowList, lookup
+from ccaas_emulator.domain import AttributeType, Channel, DeliveryResult, DeliveryStatus, DialMode, Window
 
 
 class OwnedRecordColumns:
@@ -57,11 +57,12 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
     delivery_id: Mapped[str] = mapped_column("msdyn_delivery_id", String(850))
     batch_id: Mapped[str | None] = mapped_column("msdyn_batch_id", String(100))
     call_id: Mapped[str | None] = mapped_column("msdyn_call_id", String(100))
-    channel: Mapped[str | None] = mapped_column("msdyn_channel", String(100))
+    channel: Mapped[Channel | None] = mapped_column("msdyn_channel", LabelType(Channel, 100))
     channel_sent_date: Mapped[datetime | None] = mapped_column("msdyn_channel_sent_date", UtcDateTime)
     contact_id: Mapped[str | None] = mapped_column("msdyn_contact_id", String(100))
     conversation_id: Mapped[str | None] = mapped_column("msdyn_conversation_id", String(100))
-    dial_mode: Mapped[str] = mapped_column("msdyn_dialmode_type", String(100))
+    # The configuration's dial mode, stored by its label ("Progressive") where the configuration stores the number.
+    dial_mode: Mapped[DialMode] = mapped_column("msdyn_dialmode_type", LabelType(DialMode, 100))
     disposition_codes: Mapped[str | None] = mapped_column("msdyn_disposition_codes", String(1000))
     earliest_schedule_date: Mapped[datetime | None] = mapped_column("msdyn_earliest_schedule_date", UtcDateTime)
     end_date: Mapped[datetime | None] = mapped_column("msdyn_end_date", UtcDateTime)
@@ -72,10 +73,10 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
     parent_conversation_id: Mapped[str | None] = mapped_column("msdyn_parent_conversation_id", String(100))
     engagement_config_id: Mapped[str] = mapped_column("msdyn_proactive_engagement_config_id", String(100))
     queue_id: Mapped[str | None] = mapped_column("msdyn_queue_id", String(100))
-    result: Mapped[str | None] = mapped_column("msdyn_result", String(100))
+    result: Mapped[DeliveryResult | None] = mapped_column("msdyn_result", LabelType(DeliveryResult, 100))
     result_date: Mapped[datetime | None] = mapped_column("msdyn_result_date", UtcDateTime)
     start_date: Mapped[datetime | None] = mapped_column("msdyn_start_date", UtcDateTime)
-    status: Mapped[str] = mapped_column("msdyn_status", String(100))
+    status: Mapped[DeliveryStatus] = mapped_column("msdyn_status", LabelType(DeliveryStatus, 100))
     to_address: Mapped[str] = mapped_column("msdyn_to_address", String(300))
     tracking_id: Mapped[str | None] = mapped_column("msdyn_tracking_id", String(400))
     window_start_date: Mapped[datetime | None] = mapped_column("msdyn_window_start_date", UtcDateTime)

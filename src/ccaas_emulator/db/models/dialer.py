@@ -10,7 +10,8 @@ from sqlalchemy import JSON, BigInteger, Float, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccaas_emulator.db.base import Base
-from ccaas_emulator.db.types import UtcDateTime
+from ccaas_emulator.db.types import LabelType, UtcDateTime
+from ccaas_emulator.domain import DeliveryResult, DeliveryStatus
 
 # SQLite autoincrements only an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
@@ -56,7 +57,7 @@ class ScriptedOutcome(Base):
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     phone_number: Mapped[str] = mapped_column(String(300), index=True)
-    result: Mapped[str] = mapped_column(String(100))
+    result: Mapped[DeliveryResult] = mapped_column(LabelType(DeliveryResult, 100))
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     ring_seconds: Mapped[int | None] = mapped_column(Integer)
     disposition_codes: Mapped[list[str] | None] = mapped_column(JSON)
@@ -72,8 +73,8 @@ class DeliveryEvent(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    from_status: Mapped[str | None] = mapped_column(String(100))
-    to_status: Mapped[str] = mapped_column(String(100))
-    result: Mapped[str | None] = mapped_column(String(100))
+    from_status: Mapped[DeliveryStatus | None] = mapped_column(LabelType(DeliveryStatus, 100))
+    to_status: Mapped[DeliveryStatus] = mapped_column(LabelType(DeliveryStatus, 100))
+    result: Mapped[DeliveryResult | None] = mapped_column(LabelType(DeliveryResult, 100))
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

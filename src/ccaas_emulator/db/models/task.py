@@ -10,7 +10,8 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccaas_emulator.db.base import Base
-from ccaas_emulator.db.types import UtcDateTime
+from ccaas_emulator.db.types import LabelType, UtcDateTime
+from ccaas_emulator.domain import Channel, DeliveryStatus
 
 
 class DeliveryTask(Base):
@@ -24,8 +25,8 @@ class DeliveryTask(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     engagement_config_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    channel: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[Channel] = mapped_column(LabelType(Channel, 100))
+    status: Mapped[DeliveryStatus] = mapped_column(LabelType(DeliveryStatus, 100))
     request_id: Mapped[str | None] = mapped_column(String(400))
     request_priority: Mapped[str | None] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(String(4000))
