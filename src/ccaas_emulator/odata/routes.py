@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ccaas_emulator.auth.callers import Caller, load_caller
 from ccaas_emulator.auth.privileges import Access, require_privilege
-from ccaas_emulator.deps import runtime_of
+from ccaas_emulator.deps import RuntimeDep
 from ccaas_emulator.odata import writes
 from ccaas_emulator.odata.batch import Answer, BatchRunner, ChangeSet, Part, boundary_of, parse_batch, render
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
@@ -41,14 +41,12 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
     router = APIRouter(prefix=f"/api/data/{version}", include_in_schema=documented, tags=["Web API"])
 
     @router.get("/", summary="Service document: the entity sets")
-    async def service(request: Request) -> ODataJSONResponse:
-        runtime = _runtime(request)
+    async def service(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
         runtime.authenticator.authenticate(request)
-        return ODataJSONResponse(service_document(_urls(request, version).root + "$metadata"))
+        return ODataJSONResponse(service_document(_urls(request, runtime, version).root + "$metadata"))
 
     @router.get("/$metadata", summary="CSDL of the entity sets and actions")
-    async def metadata(request: Request) -> Response:
-        runtime = _runtime(request)
+    async def metadata(request: Request, runtime: RuntimeDep) -> Response:
         runtime.authenticator.authenticate(request)
         accept = request.headers.get("accept", "")
         if accept and not any(kind in accept for kind in ("xml", "*/*")):
@@ -56,8 +54,7 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
         return Response(csdl(), media_type="application/xml")
 
     @router.post("/$batch", summary="Many requests in one multipart/mixed POST, with change sets")
-    async def batch(request: Request) -> Response:
-        runtime = _runtime(request)
+    async def batch(request: Request, runtime: RuntimeDep) -> Response:
         runtime.authenticator.authenticate(request)
         boundary = boundary_of(request.headers.get("content-type", ""))
         items = parse_batch(await read_limited_body(request, runtime.settings.max_body_bytes), boundary)
@@ -114,35 +111,35 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
     table = entity_set.entity_type
 
     @router.get(f"/{name}", summary=f"List {name}", name=f"list_{name}")
-    async def list_rows(request: Request) -> ODataJSONResponse:
-        options, preferences, runtime, token = _read_request(request)
+    async def list_rows(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        options, preferences, token = _read_request(request, runtime)
 
         def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
             require_privilege(caller, Access.READ, table)
-            reader = Reader(session, _urls(request, version), preferences)
+            reader = Reader(session, _urls(request, runtime, version), preferences)
             return reader.collection(entity_set, options, raw_query=request.url.query, path=name)
 
         body, paged = await _read(runtime, token, work)
         return _json(body, preferences.applied(paged=paged))
 
     @router.get(f"/{name}/$count", summary=f"Count {name}", name=f"count_{name}")
-    async def count_rows(request: Request) -> Response:
-        options, preferences, runtime, token = _read_request(request)
+    async def count_rows(request: Request, runtime: RuntimeDep) -> Response:
+        options, preferences, token = _read_request(request, runtime)
 
         def work(session: Session, caller: Caller) -> int:
             require_privilege(caller, Access.READ, table)
-            return Reader(session, _urls(request, version), preferences).count(entity_set, options, None)
+            return Reader(session, _urls(request, runtime, version), preferences).count(entity_set, options, None)
 
         return Response(str(await _read(runtime, token, work)), media_type="text/plain")
 
     @router.get(f"/{name}({{key}})", summary=f"Retrieve one {table}", name=f"get_{name}")
-    async def get_row(key: str, request: Request) -> Response:
-        options, preferences, runtime, token = _read_request(request)
+    async def get_row(key: str, request: Request, runtime: RuntimeDep) -> Response:
+        options, preferences, token = _read_request(request, runtime)
         row_id = parse_key(entity_set, key)
 
         def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
             require_privilege(caller, Access.READ, table)
-            return Reader(session, _urls(request, version), preferences).entity(entity_set, row_id, options)
+            return Reader(session, _urls(request, runtime, version), preferences).entity(entity_set, row_id, options)
 
         body, etag = await _read(runtime, token, work)
         # research notes 8: a matching If-None-Match is 304, except with $expand or annotations.
@@ -155,43 +152,43 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
     @router.get(
         f"/{name}({{key}})/{{segment}}", summary=f"Related rows, or one property, of a {table}", name=f"related_{name}"
     )
-    async def related(key: str, segment: str, request: Request) -> Response:
+    async def related(key: str, segment: str, request: Request, runtime: RuntimeDep) -> Response:
         if segment in entity_set.properties:
-            return await _property_value(request, version, entity_set, key, segment)
-        return await _related(request, version, entity_set, key, segment)
+            return await _property_value(request, runtime, version, entity_set, key, segment)
+        return await _related(request, runtime, version, entity_set, key, segment)
 
     @router.put(f"/{name}({{key}})/{{segment}}", summary=f"Set one property of a {table}", name=f"put_{name}")
-    async def put_property(key: str, segment: str, request: Request) -> Response:
+    async def put_property(key: str, segment: str, request: Request, runtime: RuntimeDep) -> Response:
         # research notes: DynamicsWebApi's updateSingleProperty sends {"value": ...}.
-        _, token, body, _, _ = await _write_request(request)
+        token, body, _, _ = await _write_request(request, runtime)
         if not isinstance(body, dict) or "value" not in body:
             raise NOT_AN_OBJECT()
-        return await _change(request, token, entity_set, key, {segment: body["value"]})
+        return await _change(request, runtime, token, entity_set, key, {segment: body["value"]})
 
     @router.delete(f"/{name}({{key}})/{{segment}}", summary=f"Clear one property of a {table}", name=f"clear_{name}")
-    async def clear_property(key: str, segment: str, request: Request) -> Response:
-        token = _runtime(request).authenticator.authenticate(request)
-        return await _change(request, token, entity_set, key, {segment: None})
+    async def clear_property(key: str, segment: str, request: Request, runtime: RuntimeDep) -> Response:
+        token = runtime.authenticator.authenticate(request)
+        return await _change(request, runtime, token, entity_set, key, {segment: None})
 
     @router.put(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Set a lookup of a {table}", name=f"ref_{name}")
-    async def put_reference(key: str, segment: str, request: Request) -> Response:
-        _, token, body, _, _ = await _write_request(request)
+    async def put_reference(key: str, segment: str, request: Request, runtime: RuntimeDep) -> Response:
+        token, body, _, _ = await _write_request(request, runtime)
         if not isinstance(body, dict) or not isinstance(body.get("@odata.id"), str):
             raise NOT_AN_OBJECT()
-        return await _change(request, token, entity_set, key, {f"{segment}@odata.bind": body["@odata.id"]})
+        return await _change(request, runtime, token, entity_set, key, {f"{segment}@odata.bind": body["@odata.id"]})
 
     @router.delete(f"/{name}({{key}})/{{segment}}/$ref", summary=f"Clear a lookup of a {table}", name=f"unref_{name}")
-    async def delete_reference(key: str, segment: str, request: Request) -> Response:
-        token = _runtime(request).authenticator.authenticate(request)
-        return await _change(request, token, entity_set, key, {f"{segment}@odata.bind": None})
+    async def delete_reference(key: str, segment: str, request: Request, runtime: RuntimeDep) -> Response:
+        token = runtime.authenticator.authenticate(request)
+        return await _change(request, runtime, token, entity_set, key, {f"{segment}@odata.bind": None})
 
     @router.get(
         f"/{name}({{key}})/{{navigation}}/$count",
         summary=f"Count related rows of a {table}",
         name=f"related_count_{name}",
     )
-    async def related_count(key: str, navigation: str, request: Request) -> Response:
-        options, preferences, runtime, token = _read_request(request)
+    async def related_count(key: str, navigation: str, request: Request, runtime: RuntimeDep) -> Response:
+        options, preferences, token = _read_request(request, runtime)
         row_id = parse_key(entity_set, key)
         nav = find_navigation(entity_set, navigation)
         target = ENTITY_SETS[nav.target_set]
@@ -199,7 +196,7 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
         def work(session: Session, caller: Caller) -> int:
             require_privilege(caller, Access.READ, table)
             require_privilege(caller, Access.READ, target.entity_type)
-            reader = Reader(session, _urls(request, version), preferences)
+            reader = Reader(session, _urls(request, runtime, version), preferences)
             reader.require_row(entity_set, row_id)
             return reader.count(target, options, (nav, row_id))
 
@@ -207,8 +204,8 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
         return Response("\ufeff" + str(await _read(runtime, token, work)), media_type="text/plain")
 
     @router.post(f"/{name}", summary=f"Create a {table}", name=f"create_{name}")
-    async def create_row(request: Request) -> Response:
-        runtime, token, payload, preferences, options = await _write_request(request)
+    async def create_row(request: Request, runtime: RuntimeDep) -> Response:
+        token, payload, preferences, options = await _write_request(request, runtime)
 
         def work(session: Session, caller: Caller) -> uuid.UUID:
             require_privilege(caller, Access.CREATE, table)
@@ -217,20 +214,21 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
             )
 
         row_id = await _write(runtime, token, work)
-        return await _written(request, token, version, entity_set, row_id, preferences, options, created=True)
+        return await _written(request, runtime, token, version, entity_set, row_id, preferences, options, created=True)
 
     @router.patch(f"/{name}({{key}})", summary=f"Update (or upsert) a {table}", name=f"update_{name}")
-    async def update_row(key: str, request: Request) -> Response:
+    async def update_row(key: str, request: Request, runtime: RuntimeDep) -> Response:
         row_id = parse_key(entity_set, key)
-        runtime, token, payload, preferences, options = await _write_request(request)
+        token, payload, preferences, options = await _write_request(request, runtime)
         conditions = writes.Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
 
         created = await _write(runtime, token, _upsert(runtime, entity_set, row_id, payload, conditions))
-        return await _written(request, token, version, entity_set, row_id, preferences, options, created=created)
+        return await _written(
+            request, runtime, token, version, entity_set, row_id, preferences, options, created=created
+        )
 
     @router.delete(f"/{name}({{key}})", summary=f"Delete a {table}", name=f"delete_{name}")
-    async def delete_row(key: str, request: Request) -> Response:
-        runtime = _runtime(request)
+    async def delete_row(key: str, request: Request, runtime: RuntimeDep) -> Response:
         token = runtime.authenticator.authenticate(request)
         row_id = parse_key(entity_set, key)
         conditions = writes.Preconditions(request.headers.get("if-match"))
@@ -244,40 +242,45 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
 
     # wire-facts E5: DELETE or PATCH on a collection (and PUT on a row) is 405.
     @router.api_route(f"/{name}", methods=["PATCH", "DELETE", "PUT"], include_in_schema=False)
-    async def collection_method(request: Request) -> Response:
-        _runtime(request).authenticator.authenticate(request)
+    async def collection_method(request: Request, runtime: RuntimeDep) -> Response:
+        runtime.authenticator.authenticate(request)
         error = METHOD_NOT_ALLOWED(method=request.method)
         error.headers["Allow"] = "GET, POST"
         raise error
 
     @router.api_route(f"/{name}({{key}})", methods=["PUT", "POST"], include_in_schema=False)
-    async def row_method(key: str, request: Request) -> Response:
-        _runtime(request).authenticator.authenticate(request)
+    async def row_method(key: str, request: Request, runtime: RuntimeDep) -> Response:
+        runtime.authenticator.authenticate(request)
         error = METHOD_NOT_ALLOWED(method=request.method)
         error.headers["Allow"] = "GET, PATCH, DELETE"
         raise error
 
 
-async def _property_value(request: Request, version: str, entity_set: EntitySet, key: str, name: str) -> Response:
+async def _property_value(
+    request: Request, runtime: Runtime, version: str, entity_set: EntitySet, key: str, name: str
+) -> Response:
     """GET <set>(<id>)/<property>: {"value": ...}, or 204 when it is null (OData)."""
-    _, preferences, runtime, token = _read_request(request)
+    _, preferences, token = _read_request(request, runtime)
     row_id = parse_key(entity_set, key)
     prop = entity_set.properties[name]
 
     def work(session: Session, caller: Caller) -> Any:
         require_privilege(caller, Access.READ, entity_set.entity_type)
-        return Reader(session, _urls(request, version), preferences).require_row(entity_set, row_id)[prop.column.name]
+        return Reader(session, _urls(request, runtime, version), preferences).require_row(entity_set, row_id)[
+            prop.column.name
+        ]
 
     value = await _read(runtime, token, work)
     if value is None:
         return Response(status_code=204)
-    context = _urls(request, version).context(f"{entity_set.name}({row_id})/{name}")
+    context = _urls(request, runtime, version).context(f"{entity_set.name}({row_id})/{name}")
     return ODataJSONResponse({"@odata.context": context, "value": wire_value(prop, value)})
 
 
-async def _change(request: Request, token: Any, entity_set: EntitySet, key: str, payload: dict[str, Any]) -> Response:
+async def _change(
+    request: Request, runtime: Runtime, token: Any, entity_set: EntitySet, key: str, payload: dict[str, Any]
+) -> Response:
     """A single-property or $ref change by an authenticated caller: an update of a row that must exist (204)."""
-    runtime = _runtime(request)
     row_id = parse_key(entity_set, key)
 
     await _write(runtime, token, _upsert(runtime, entity_set, row_id, payload, writes.Preconditions(if_match="*")))
@@ -312,9 +315,9 @@ def _upsert(
 
 
 async def _related(
-    request: Request, version: str, entity_set: EntitySet, key: str, navigation: str
+    request: Request, runtime: Runtime, version: str, entity_set: EntitySet, key: str, navigation: str
 ) -> ODataJSONResponse:
-    options, preferences, runtime, token = _read_request(request)
+    options, preferences, token = _read_request(request, runtime)
     row_id = parse_key(entity_set, key)
     nav = find_navigation(entity_set, navigation)
     target = ENTITY_SETS[nav.target_set]
@@ -323,7 +326,7 @@ async def _related(
     def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
         require_privilege(caller, Access.READ, entity_set.entity_type)
         require_privilege(caller, Access.READ, target.entity_type)
-        reader = Reader(session, _urls(request, version), preferences)
+        reader = Reader(session, _urls(request, runtime, version), preferences)
         parent = reader.require_row(entity_set, row_id)
         if nav.collection:
             body, paged = reader.collection(
@@ -341,28 +344,22 @@ async def _related(
 # --- shared request plumbing ---------------------------------------------------------------------------
 
 
-def _runtime(request: Request) -> Runtime:
-    return runtime_of(request)
+def _urls(request: Request, runtime: Runtime, version: str) -> Urls:
+    return Urls(request_origin(request, runtime.settings.org_url), version)
 
 
-def _urls(request: Request, version: str) -> Urls:
-    return Urls(request_origin(request, _runtime(request).settings.org_url), version)
-
-
-def _read_request(request: Request) -> tuple[QueryOptions, Preferences, Runtime, Any]:
-    runtime = _runtime(request)
+def _read_request(request: Request, runtime: Runtime) -> tuple[QueryOptions, Preferences, Any]:
     token = runtime.authenticator.authenticate(request)
     options = parse_query(list(request.query_params.multi_items()))
-    return options, parse_preferences(request.headers.getlist("prefer")), runtime, token
+    return options, parse_preferences(request.headers.getlist("prefer")), token
 
 
-async def _write_request(request: Request) -> tuple[Runtime, Any, Any, Preferences, QueryOptions]:
-    runtime = _runtime(request)
+async def _write_request(request: Request, runtime: Runtime) -> tuple[Any, Any, Preferences, QueryOptions]:
     token = runtime.authenticator.authenticate(request)
     check_json_content_type(request)
     payload = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
     options = parse_query(list(request.query_params.multi_items()))
-    return runtime, token, payload, parse_preferences(request.headers.getlist("prefer")), options
+    return token, payload, parse_preferences(request.headers.getlist("prefer")), options
 
 
 async def _read(runtime: Runtime, token: Any, work: Callable[[Session, Caller], T]) -> T:
@@ -383,6 +380,7 @@ async def _write(runtime: Runtime, token: Any, work: Callable[[Session, Caller],
 
 async def _written(
     request: Request,
+    runtime: Runtime,
     token: Any,
     version: str,
     entity_set: EntitySet,
@@ -393,14 +391,14 @@ async def _written(
     created: bool,
 ) -> Response:
     """wire-facts E11: 204 with OData-EntityId, or the row itself with return=representation."""
-    urls = _urls(request, version)
+    urls = _urls(request, runtime, version)
     if not preferences.return_representation:
         return Response(status_code=204, headers={"OData-EntityId": urls.entity_id(entity_set, row_id)})
 
     def work(session: Session, caller: Caller) -> tuple[dict[str, Any], str]:
         return Reader(session, urls, preferences).entity(entity_set, row_id, options)
 
-    body, etag = await _read(_runtime(request), token, work)
+    body, etag = await _read(runtime, token, work)
     return _json(
         body,
         preferences.applied(paged=False, representation=True),
