@@ -31,7 +31,7 @@ ATTRIBUTES_DOC = "JSON object of string values, or that object as a JSON-encoded
 # End, the configuration must exist, keys are read in any case) is in the descriptions.
 
 NO_NUL = "No string may contain U+0000."
-DEMO_VOICE_CONFIG = "cbbac510-3e66-ef11-a671-6045bd03d9d8"  # seeded by the demo data (README)
+DEMO_VOICE_CONFIG = "cbbac510-3e66-ef11-a671-6045bd03d9d8"  # seeded by the demo data (docs/operations.md)
 DEMO_CONTACT = "761e062f-c734-ef11-8e4f-00224808a166"
 
 
