@@ -23,14 +23,14 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text, update
 
-from ccaas_emulator.clock import SharedClock
+from ccaas_emulator.clock import SharedClock, next_sequence
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
+from ccaas_emulator.db.rows import Author, delivery_row
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.runner import Dialer
 from ccaas_emulator.domain import Window
-from ccaas_emulator.intake.records import Author, delivery_row
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
 
@@ -53,6 +53,7 @@ def insert_pending(database: Database, count: int, *, chunk: int = 20_000) -> No
                 contact_id="c",
                 windows=windows,
                 author=author,
+                sequence=next_sequence(),
             )
             for n in range(offset, min(count, offset + chunk))
         ]

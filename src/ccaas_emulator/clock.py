@@ -19,10 +19,25 @@ if TYPE_CHECKING:
 
 CLOCK_ROW = 1
 
+_sequence_lock = threading.Lock()
+_last_sequence = 0
+
 
 def real_now() -> datetime:
     """This machine's wall-clock time (for leases and the clock's own anchor, never for the domain)."""
     return datetime.now(UTC)
+
+
+def next_sequence() -> int:
+    """A number larger than any this process handed out before: the FIFO order of deliveries created at
+    the same simulated instant (the clock may stand still, or be set back, between them).
+
+    Real nanoseconds, so that several API processes roughly agree, bumped by one when the wall clock has
+    not moved (or moved back) since the last call, so that within a process the order is strict."""
+    global _last_sequence
+    with _sequence_lock:
+        _last_sequence = max(time.time_ns(), _last_sequence + 1)
+        return _last_sequence
 
 
 class Clock(Protocol):

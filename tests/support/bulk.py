@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, text
 
-from ccaas_emulator.clock import SharedClock
+from ccaas_emulator.clock import SharedClock, next_sequence
 from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
+from ccaas_emulator.db.rows import Author, delivery_row
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import Window
-from ccaas_emulator.intake.records import Author, delivery_row
 from tests.support.demo import DEMO_VOICE_CONFIG
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -103,6 +103,7 @@ def insert_deliveries(database: Database, count: int) -> None:
                 contact_id="c",
                 windows=windows,
                 author=author,
+                sequence=next_sequence(),
             )
             for n in range(count)
         ]

@@ -16,6 +16,7 @@ from typing import Any
 from ccaas_emulator import journal
 from ccaas_emulator.clock import real_now
 from ccaas_emulator.db.models import EngagementConfig
+from ccaas_emulator.db.rows import Author, attribute_rows
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import capacity, repository
 from ccaas_emulator.dialer.outcomes import CallPlan, Runtime
@@ -142,12 +143,8 @@ class Dispatcher:
                         "version": row.version + 1,
                     }
                 )
-                for keyword, value in plan.attributes.items():
-                    attribute_id = uuid.uuid4()
-                    attributes.append({"id": attribute_id, "delivery_id": row.id, "keyword": keyword,
-                                       "value": value, "type": AttributeType.RESULT, "created_on": ended,
-                                       "modified_on": ended, "owner_type": "systemuser", "version": 1,
-                                       "partition_id": str(attribute_id)})  # fmt: skip
+                attributes += attribute_rows(delivery_id=row.id, attributes=plan.attributes, kind=AttributeType.RESULT,
+                                             author=Author(user_id=None, at=ended))  # fmt: skip
                 changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result,
                                            {"sipCode": plan.sip_code, "source": plan.source}))  # fmt: skip
                 report.completed += 1

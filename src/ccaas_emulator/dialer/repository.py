@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import (
@@ -21,15 +20,12 @@ from ccaas_emulator.db.models import (
     RepresentativePool,
     ScriptedOutcome,
 )
+from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.dialer.outcomes import ScriptedCall
 from ccaas_emulator.domain import DeliveryResult, DeliveryStatus, OutreachType, ProcessingOrder, StateCode
 
 D = ProactiveDelivery
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
-
-
-def _upsert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def pending_past_their_window(session: Session, *, now: datetime, limit: int) -> list[Row[Any]]:
@@ -98,7 +94,7 @@ def queue_representatives(session: Session, *, queue_id: uuid.UUID) -> int | Non
 def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
     """The queue's pool row, created with defaults if new, locked so one worker dispatches it at a time."""
     session.execute(
-        _upsert(session)(RepresentativePool)
+        insert_for(session.get_bind().dialect.name, RepresentativePool)
         .values(queue_id=queue_id, representatives=5, average_handle_seconds=180, round_robin_cursor=0)
         .on_conflict_do_nothing(index_elements=["queue_id"])
     )
@@ -194,14 +190,7 @@ def update_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(
-            DeliveryAttribute.__table__.insert(),
-            [
-                {DeliveryAttribute.__mapper__.attrs[key].columns[0].name: value for key, value in row.items()}
-                for row in rows
-            ],
-        )
+    insert_rows(session, DeliveryAttribute, rows)
 
 
 def recent_predictive_figures(
@@ -225,7 +214,7 @@ def recent_predictive_figures(
 
 def pacing_scale(session: Session, *, config_id: uuid.UUID, now: datetime) -> EngagementPacing:
     session.execute(
-        _upsert(session)(EngagementPacing)
+        insert_for(session.get_bind().dialect.name, EngagementPacing)
         .values(engagement_config_id=config_id, scale=1.0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["engagement_config_id"])
     )

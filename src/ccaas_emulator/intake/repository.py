@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, bindparam, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import journal
@@ -19,6 +18,7 @@ from ccaas_emulator.db.models import (
     EngagementConfig,
     ProactiveDelivery,
 )
+from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.domain import StateCode
 from ccaas_emulator.journal import StateChange
 
@@ -53,17 +53,15 @@ def upsert_contacts(session: Session, *, rows: list[dict[str, Any]]) -> None:
     """Insert contacts, or update the ones whose contactid exists (the engagement's unique identifier)."""
     if not rows:
         return
-    session.connection().execute(
-        _contact_upsert(session.get_bind().dialect.name), [_by_column(_CONTACT_COLUMNS, row) for row in rows]
-    )
+    insert_rows(session, Contact, rows, statement=_contact_upsert(session.get_bind().dialect.name))
 
 
 @cache
 def _contact_upsert(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (contactid) DO UPDATE, built once per dialect: a value the request leaves out
     (None) keeps the stored one, the creation time is kept, and the version goes up by one."""
-    table = Contact.__table__
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    table = cast(Table, Contact.__table__)
+    statement = insert_for(dialect, table)
     updated: dict[str, Any] = {
         column.name: func.coalesce(statement.excluded[column.name], column)
         for column in table.c
@@ -75,8 +73,7 @@ def _contact_upsert(dialect: str) -> Insert:
 
 def insert_tasks(session: Session, *, rows: list[dict[str, Any]]) -> None:
     """New delivery tasks: one executemany for a whole group of requests."""
-    if rows:
-        _insert_rows(session, _INSERT_TASK, _TASK_COLUMNS, rows)
+    insert_rows(session, DeliveryTask, rows)
 
 
 def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str) -> None:
@@ -91,38 +88,16 @@ def insert_deliveries(
     one executemany per table for a whole group of requests, through SQLAlchemy Core (no ORM objects)."""
     if not deliveries:
         return
-    _insert_rows(session, _INSERT_DELIVERY, _DELIVERY_COLUMNS, [row for row, _ in deliveries])
-    if attributes:
-        _insert_rows(session, _INSERT_ATTRIBUTE, _ATTRIBUTE_COLUMNS, attributes)
+    insert_rows(session, ProactiveDelivery, [row for row, _ in deliveries])
+    insert_rows(session, DeliveryAttribute, attributes)
     journal.record_many(
         session, [(StateChange(row["id"], row["created_on"], None, row["status"]), actor) for row, actor in deliveries]
     )
 
 
-def _column_names(model: Any) -> dict[str, str]:
-    """Attribute key (as the row builders write it) -> column name (as Core wants it)."""
-    return {attribute.key: attribute.columns[0].name for attribute in model.__mapper__.column_attrs}
-
-
-_DELIVERY_COLUMNS = _column_names(ProactiveDelivery)
-_ATTRIBUTE_COLUMNS = _column_names(DeliveryAttribute)
-_TASK_COLUMNS = _column_names(DeliveryTask)
-_CONTACT_COLUMNS = _column_names(Contact)
-
 # Statements every action runs, built once: building (and keying) one costs about as much as running it, and
 # SQLAlchemy memoizes a statement object's cache key.
-_INSERT_DELIVERY = ProactiveDelivery.__table__.insert()
-_INSERT_ATTRIBUTE = DeliveryAttribute.__table__.insert()
-_INSERT_TASK = DeliveryTask.__table__.insert()
 _ACTIVE_CONFIGS = select(EngagementConfig).where(
     EngagementConfig.id.in_(bindparam("ids", expanding=True)), EngagementConfig.state == StateCode.ACTIVE
 )
 _EXISTING_CONTACTS = select(Contact.id).where(Contact.id.in_(bindparam("ids", expanding=True)))
-
-
-def _by_column(columns: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
-    return {columns[key]: value for key, value in row.items()}
-
-
-def _insert_rows(session: Session, statement: Insert, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
-    session.connection().execute(statement, [_by_column(columns, row) for row in rows])

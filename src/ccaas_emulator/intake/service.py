@@ -16,12 +16,12 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
-from ccaas_emulator.clock import Clock
+from ccaas_emulator.clock import Clock, next_sequence
 from ccaas_emulator.db.models import EngagementConfig
+from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
 from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus, PhoneType
 from ccaas_emulator.intake import repository, rules
 from ccaas_emulator.intake.commands import DeliveryCommand, Target
-from ccaas_emulator.intake.records import Author, attribute_rows, delivery_row
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 
 
@@ -125,6 +125,8 @@ class _Batch:
             tracking_id=command.task.request_id if command.task else None,
             task_id=task_id,
             request_priority=command.task.priority if command.task else None,
+            priority_number=rules.priority_number(command.task.priority) if command.task else None,
+            sequence=next_sequence(),
         )
         self.deliveries.append((row, caller.user_name))
         self.attributes.extend(
