@@ -165,32 +165,32 @@ def test_the_journal_shows_each_state_change_in_order(emulator):
 def test_draws_are_deterministic_per_delivery_and_follow_the_weights():
     from collections import Counter
 
-    from ccaas_emulator.dialer.outcomes import Runtime, parse_weights
+    from ccaas_emulator.dialer.outcomes import CallSimulator, parse_weights
     from ccaas_emulator.domain import DialMode
 
     ids = [uuid.UUID(int=n) for n in range(2000)]
-    runtime = Runtime(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25"))
+    simulator = CallSimulator(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25"))
 
-    def results(rt):
+    def results(simulator):
         return [
-            rt.plan(delivery_id=i, to_address="+1555", dial_mode=DialMode.COPILOT, handle_seconds=180).result
+            simulator.plan(delivery_id=i, to_address="+1555", dial_mode=DialMode.COPILOT, handle_seconds=180).result
             for i in ids
         ]
 
-    first = results(runtime)
-    assert first == results(Runtime(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25")))
-    assert first != results(Runtime(seed=8, weights=parse_weights("LiveAnswer=75,NoAnswer=25")))
+    first = results(simulator)
+    assert first == results(CallSimulator(seed=7, weights=parse_weights("LiveAnswer=75,NoAnswer=25")))
+    assert first != results(CallSimulator(seed=8, weights=parse_weights("LiveAnswer=75,NoAnswer=25")))
     share = Counter(r.value for r in first)["LiveAnswer"] / len(first)
     assert 0.70 < share < 0.80
 
 
 @pytest.mark.parametrize("dial_mode", ["PREVIEW", "PROGRESSIVE", "PREDICTIVE"])
 def test_drawn_outcomes_fit_the_dial_mode(dial_mode):
-    from ccaas_emulator.dialer.outcomes import Runtime, parse_weights
+    from ccaas_emulator.dialer.outcomes import CallSimulator, parse_weights
     from ccaas_emulator.domain import DialMode
 
-    runtime = Runtime(seed=1, weights=parse_weights("BotFailed=1,LiveAnswer=1"))
-    results = {runtime.plan(delivery_id=uuid.UUID(int=n), to_address="+1", dial_mode=DialMode[dial_mode],
-                            handle_seconds=60).result.value for n in range(200)}  # fmt: skip
+    simulator = CallSimulator(seed=1, weights=parse_weights("BotFailed=1,LiveAnswer=1"))
+    results = {simulator.plan(delivery_id=uuid.UUID(int=n), to_address="+1", dial_mode=DialMode[dial_mode],
+                              handle_seconds=60).result.value for n in range(200)}  # fmt: skip
 
     assert results == ({"CallEnded"} if dial_mode == "PREVIEW" else {"LiveAnswer"})

@@ -19,7 +19,7 @@ from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import capacity, repository
-from ccaas_emulator.dialer.outcomes import CallPlan, Runtime
+from ccaas_emulator.dialer.outcomes import CallPlan, CallSimulator
 from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
 from ccaas_emulator.journal import StateChange
 
@@ -57,10 +57,10 @@ class Dispatcher:
     """Advances deliveries at a given moment; safe to run in several processes at once on PostgreSQL."""
 
     def __init__(
-        self, database: Database, runtime: Runtime, *, worker: str, lease_seconds: float, batch_size: int
+        self, database: Database, simulator: CallSimulator, *, worker: str, lease_seconds: float, batch_size: int
     ) -> None:
         self.database = database
-        self.runtime = runtime
+        self.simulator = simulator
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch_size
@@ -279,7 +279,7 @@ class Dispatcher:
         updates, changes = [], []
         for row in rows:
             queued = scripted.get(row.to_address)
-            plan = self.runtime.plan(
+            plan = self.simulator.plan(
                 delivery_id=row.id, to_address=row.to_address, dial_mode=config.dial_mode,
                 handle_seconds=handle_seconds, scripted=queued.pop(0) if queued else None,
             )  # fmt: skip

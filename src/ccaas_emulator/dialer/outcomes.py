@@ -111,8 +111,8 @@ class CallPlan:
                         self.disposition_codes, self.attributes)  # fmt: skip
 
 
-class Runtime:
-    """Decides call outcomes; pure apart from its seed and weights."""
+class CallSimulator:
+    """The simulated voice runtime: decides call outcomes; pure apart from its seed and weights."""
 
     def __init__(self, *, seed: int, weights: dict[DeliveryResult, float] | None = None) -> None:
         self._seed = seed

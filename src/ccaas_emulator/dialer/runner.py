@@ -14,7 +14,7 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.dispatcher import Dispatcher, TickReport
 from ccaas_emulator.dialer.housekeeping import Housekeeper
-from ccaas_emulator.dialer.outcomes import Runtime, parse_weights
+from ccaas_emulator.dialer.outcomes import CallSimulator, parse_weights
 from ccaas_emulator.settings import Settings
 
 log = logging.getLogger("ccaas_emulator.dialer")
@@ -32,7 +32,7 @@ class Dialer:
         self.clock = clock
         self.dispatcher = Dispatcher(
             database,
-            Runtime(seed=settings.outcome_seed, weights=parse_weights(settings.outcome_weights)),
+            CallSimulator(seed=settings.outcome_seed, weights=parse_weights(settings.outcome_weights)),
             worker=worker_name(),
             lease_seconds=settings.dialer_lease_seconds,
             batch_size=settings.dialer_batch_size,
