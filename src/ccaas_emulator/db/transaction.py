@@ -46,9 +46,9 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
-        Inside a change set (see change_set) it is the change set's transaction, which the change set commits.
+        Inside a shared transaction (see shared_transaction) it is that transaction, which its owner commits.
         """
-        shared = _change_set_session.get()
+        shared = _shared_session.get()
         if shared is not None:
             yield shared
             return
@@ -59,9 +59,9 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (never takes SQLite's write lock); objects stay readable after it.
 
-        Inside a change set it reads the change set's own transaction, so it sees what the set wrote so far.
+        Inside a shared transaction it reads that transaction, so it sees what was written in it so far.
         """
-        shared = _change_set_session.get()
+        shared = _shared_session.get()
         if shared is not None:
             yield shared
             return
@@ -69,28 +69,28 @@ class Database:
             yield session  # leaving the block closes the session, ending its transaction
 
     @asynccontextmanager
-    async def change_set(self) -> AsyncIterator[ChangeSet]:
+    async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
         """One transaction for every unit of work opened inside the block, by this task and the threads and
         tasks it starts (they inherit the context): an OData $batch change set, all or nothing.
 
         Committed when the block ends; rolled back when it raises or when `fail()` was called.
         """
-        if _change_set_session.get() is not None:
-            raise RuntimeError("change sets do not nest")
+        if _shared_session.get() is not None:
+            raise RuntimeError("shared transactions do not nest")
         manager = self.transaction()
         session = await asyncio.to_thread(manager.__enter__)
-        change_set = ChangeSet()
-        token = _change_set_session.set(session)
+        shared = SharedTransaction()
+        token = _shared_session.set(session)
         try:
-            yield change_set
+            yield shared
         except BaseException as exc:
-            _change_set_session.reset(token)
+            _shared_session.reset(token)
             await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__)
             raise
-        _change_set_session.reset(token)
-        if change_set.failed:
-            rollback = _ChangeSetFailed()
-            await asyncio.to_thread(manager.__exit__, _ChangeSetFailed, rollback, None)
+        _shared_session.reset(token)
+        if shared.failed:
+            rollback = _SharedTransactionFailed()
+            await asyncio.to_thread(manager.__exit__, _SharedTransactionFailed, rollback, None)
         else:
             await asyncio.to_thread(manager.__exit__, None, None, None)
 
@@ -110,12 +110,12 @@ class Database:
         self.engine.dispose()
 
 
-_change_set_session: ContextVar[Session | None] = ContextVar("ccaas_change_set_session", default=None)
+_shared_session: ContextVar[Session | None] = ContextVar("ccaas_shared_session", default=None)
 
 
 @dataclass
-class ChangeSet:
-    """A change set in progress: `fail()` makes it roll back instead of committing."""
+class SharedTransaction:
+    """A transaction every unit of work inside its block joins: `fail()` rolls it back instead of committing."""
 
     failed: bool = False
 
@@ -123,8 +123,8 @@ class ChangeSet:
         self.failed = True
 
 
-class _ChangeSetFailed(Exception):
-    """Thrown into the change set's transaction to roll it back."""
+class _SharedTransactionFailed(Exception):
+    """Thrown into the shared transaction to roll it back."""
 
 
 @dataclass
@@ -160,9 +160,9 @@ class GroupCommit:
     async def run(self, handler: Handler, payload: Any) -> Any:
         """Queue one request's work and wait until it is committed (its outcome) or refused (raised).
 
-        Inside a change set the work joins the change set's transaction instead, and commits with it.
+        Inside a shared transaction the work joins it instead, and commits with it.
         """
-        shared = _change_set_session.get()
+        shared = _shared_session.get()
         if shared is not None:
             [outcome] = await asyncio.to_thread(handler, shared, [payload])
             if isinstance(outcome, BaseException):

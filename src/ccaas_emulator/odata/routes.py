@@ -68,7 +68,7 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
                 if isinstance(item, Part):
                     result: Answer | list[Answer] = await runner.run(item)
                 else:
-                    async with runtime.database.change_set() as change_set:
+                    async with runtime.database.shared_transaction() as change_set:
                         result = await _run_change_set(runner, item)
                         if isinstance(result, Answer):
                             change_set.fail()  # all or nothing: the requests before the failure are undone
