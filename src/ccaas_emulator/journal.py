@@ -6,9 +6,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import DeliveryEvent
@@ -68,4 +69,4 @@ def record_many(session: Session, entries: list[tuple[StateChange, str]]) -> Non
             )
 
 
-_EVENTS = DeliveryEvent.__table__
+_EVENTS = cast(Table, DeliveryEvent.__table__)

@@ -100,7 +100,8 @@ def parse_filter(text: str, aliases: dict[str, str] | None = None) -> ast._Node:
     if aliases:
         text = substitute_aliases(text, aliases)
     try:
-        return ODataParser().parse(ODataLexer().tokenize(text))
+        tree: ast._Node = ODataParser().parse(ODataLexer().tokenize(text))  # odata-query's parser is untyped
+        return tree
     except ODataException as exc:
         token = getattr(exc, "token", None)
         if hasattr(exc, "function_name"):
@@ -145,7 +146,7 @@ class FilterCompiler:
             # Chains (a or b or c ...) are flattened without recursion: their depth is their length.
             operator = type(node.op)
             operands: list[ast._Node] = []
-            pending = [node]
+            pending: list[ast._Node] = [node]
             while pending:
                 current = pending.pop()
                 if isinstance(current, ast.BoolOp) and type(current.op) is operator:
@@ -264,7 +265,7 @@ class FilterCompiler:
 
     # --- functions ---------------------------------------------------------------------------------------
     def _call(self, node: ast.Call) -> ColumnElement[bool]:
-        name = node.func.full_name()
+        name: str = node.func.full_name()  # type: ignore[no-untyped-call]  # odata-query has no annotations
         if name not in _STRING_FUNCTIONS:
             if node.func.namespace:
                 raise FILTER_NOT_SUPPORTED(what=f"The query function '{name}'")
@@ -324,7 +325,8 @@ class FilterCompiler:
     def _ref(self, node: ast._Node) -> Ref:
         if isinstance(node, ast.Identifier):
             if node.namespace:
-                raise PROPERTY_NOT_FOUND(name=node.full_name(), entity=self._scope.entity_set.entity_type)
+                name: str = node.full_name()  # type: ignore[no-untyped-call]  # odata-query has no annotations
+                raise PROPERTY_NOT_FOUND(name=name, entity=self._scope.entity_set.entity_type)
             return self._property(self._scope, node.name)
         if isinstance(node, ast.Attribute) and isinstance(node.owner, ast.Identifier):
             scope = self._variables.get(node.owner.name)

@@ -117,7 +117,7 @@ def decode_skiptoken(token: str, keys: list[SortKey]) -> tuple[list[Any], int]:
     entries = _ENTRY.findall(inner)
     if not inner.startswith("<cookie page=") or len(entries) != len(keys):
         raise INVALID_SKIPTOKEN()
-    cursor = []
+    cursor: list[Any] = []
     for key, (name, attributes) in zip(keys, entries, strict=True):
         if name != key.prop.column.name:
             raise INVALID_SKIPTOKEN()

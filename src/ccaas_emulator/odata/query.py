@@ -158,7 +158,7 @@ def read_expansion(session: Session, *, plan: ExpandPlan, parents: list[RowMappi
         return {}
     table = plan.target.table
     remote = table.c[nav.remote_column.name]
-    conditions = [remote.in_(values)]
+    conditions: list[ColumnElement[bool]] = [remote.in_(values)]
     if plan.condition is not None:
         conditions.append(plan.condition)
     if not nav.collection:

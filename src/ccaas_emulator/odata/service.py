@@ -71,7 +71,9 @@ def parse_preferences(headers: list[str]) -> Preferences:
 
 
 def _split_preferences(header: str) -> list[str]:
-    tokens, current, quoted = [], [], False
+    tokens: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in header:
         if char == '"':
             quoted = not quoted
