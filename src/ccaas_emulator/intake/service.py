@@ -125,7 +125,7 @@ class _Batch:
             tracking_id=command.task.request_id if command.task else None,
             task_id=task_id,
             request_priority=command.task.priority if command.task else None,
-            priority_number=rules.priority_number(command.task.priority) if command.task else None,
+            priority_number=command.task.priority_number if command.task else None,
             sequence=next_sequence(),
         )
         self.deliveries.append((row, caller.user_name))
