@@ -10,9 +10,7 @@ token minting and forging is tests/support/tokens.py.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,11 +20,16 @@ from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
-from tests.support.database import BACKENDS, REQUIRE_POSTGRES, postgres_unavailable_reason, reset_database
+from tests.support.database import (
+    BACKENDS,
+    REQUIRE_POSTGRES,
+    PreparedDatabases,
+    postgres_unavailable_reason,
+    reset_database,
+)
 from tests.support.demo import NOW, ORG_URL
-from tests.support.postgres import POSTGRES_URL, create_postgres_database
+from tests.support.postgres import POSTGRES_URL
 from tests.support.tokens import Tokens, bearer
 
 # Fixtures shared across folders: `emulator` (in process; dialer and OData tests) and `database_for_server`.
@@ -54,21 +57,21 @@ def postgres_admin_url() -> str:
 # commits through its group committer, on its own threads.
 
 
+@pytest.fixture(scope="session")
+def prepared_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedDatabases]:
+    databases = PreparedDatabases(tmp_path_factory)
+    yield databases
+    databases.drop()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def session_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, demo-seeded database of each back end, made once per session (SQLite: the tests' template)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'ccaas.db'}"
-        drop = None
-    else:
-        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    prepare_database(Settings(database_url=url, org_url=ORG_URL), clock=FixedClock(NOW))
-    template = Database(make_engine(url, pool_size=1))
-    reset_database(template)  # the state every test starts from, the shared clock frozen at NOW
-    template.dispose()
-    yield url
-    if drop is not None:
-        drop()
+def session_database_url(request: pytest.FixtureRequest, prepared_databases: PreparedDatabases) -> str:
+    """A migrated, demo-seeded database of each back end, made once per session (SQLite: the tests' template).
+
+    pytest tears a parametrized session fixture down whenever the next test takes the other parameter (with
+    xdist --dist loadscope, about once a module), so the databases themselves live in `prepared_databases`.
+    """
+    return prepared_databases.url(request.param, lambda: request.getfixturevalue("postgres_admin_url"))
 
 
 @pytest.fixture(scope="session")
@@ -79,17 +82,12 @@ def session_database(session_database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def database_url(session_database_url: str, tmp_path: Path) -> str:
-    """This test's database: on SQLite a copy of the session's, on PostgreSQL the session's (reset by `database`)."""
-    if not session_database_url.startswith("sqlite:///"):
-        return session_database_url
-    copy = tmp_path / "this-test.db"
-    with (
-        closing(sqlite3.connect(session_database_url.removeprefix("sqlite:///"))) as source,
-        closing(sqlite3.connect(copy)) as target,
-    ):
-        source.backup(target)  # consistent whatever the session's connections left in the write-ahead log
-    return f"sqlite:///{copy}"
+def database_url(session_database_url: str, prepared_databases: PreparedDatabases, tmp_path: Path) -> str:
+    """This test's database: on SQLite a fresh copy of the template, on PostgreSQL the session's (reset by
+    `database`)."""
+    if session_database_url.startswith("sqlite:///"):
+        return prepared_databases.sqlite_copy(tmp_path / "this-test.db")
+    return session_database_url
 
 
 @pytest.fixture

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.base import Base
+from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import ClockState, SigningKey
 from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.seed import apply_seed, demo_seed
-from tests.support.demo import NOW
-from tests.support.postgres import POSTGRES_URL
+from ccaas_emulator.settings import Settings
+from tests.support.demo import NOW, ORG_URL
+from tests.support.postgres import POSTGRES_URL, create_postgres_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 REQUIRE_POSTGRES = os.environ.get("CCAAS_REQUIRE_POSTGRES") == "1"
@@ -38,3 +45,49 @@ def reset_database(database: Database) -> None:
                 session.execute(delete(table))
         apply_seed(session, demo_seed(), clock=FixedClock(NOW))
         session.add(ClockState(id=1, anchor=NOW, real_anchor=NOW, speed=0.0, version=1))
+
+
+class PreparedDatabases:
+    """Each back end's migrated, demo-seeded database, made when first asked for; `drop` removes them.
+
+    SQLite keeps a template no test opens: each test gets a copy (`sqlite_copy`), and so does the session's
+    shared database (what module-scoped fixtures write there cannot reach the template).
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._folder = tmp_path_factory.mktemp("databases")
+        self._template: Path | None = None
+        self._urls: dict[str, str] = {}
+        self._drops: list[Callable[[], None]] = []
+
+    def url(self, backend: str, postgres_admin_url: Callable[[], str]) -> str:
+        """The session's shared database of `backend`."""
+        if backend not in self._urls:
+            if backend == "sqlite":
+                self._template = self._folder / "template.db"
+                _prepare(f"sqlite:///{self._template}")
+                url = self.sqlite_copy(self._folder / "session.db")
+            else:
+                url, drop = create_postgres_database(postgres_admin_url())
+                self._drops.append(drop)
+                _prepare(url)
+            self._urls[backend] = url
+        return self._urls[backend]
+
+    def sqlite_copy(self, target: Path) -> str:
+        """A copy of the SQLite template at `target` (sqlite3's backup: consistent, ~1 ms)."""
+        assert self._template is not None, "the SQLite template is made by url('sqlite', ...) first"
+        with closing(sqlite3.connect(self._template)) as source, closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+        return f"sqlite:///{target}"
+
+    def drop(self) -> None:
+        for drop in self._drops:
+            drop()
+
+
+def _prepare(url: str) -> None:
+    prepare_database(Settings(database_url=url, org_url=ORG_URL), clock=FixedClock(NOW))
+    database = Database(make_engine(url, pool_size=1))
+    reset_database(database)  # the state every test starts from, the shared clock frozen at NOW
+    database.dispose()
