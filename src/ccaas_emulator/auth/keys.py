@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from sqlalchemy import select
 
 from ccaas_emulator.clock import Clock
@@ -22,6 +24,12 @@ def _b64url(data: bytes) -> str:
 
 def _int_b64url(value: int) -> str:
     return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_private_pem(private_pem: str) -> PrivateKeyTypes:
+    """Parsed once per process: the parse checks the RSA key (~35 ms), and every app start loads the keys."""
+    return serialization.load_pem_private_key(private_pem.encode(), password=None)
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class LoadedKey:
 
     @classmethod
     def from_private_pem(cls, kid: str, private_pem: str) -> LoadedKey:
-        private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        private = _load_private_pem(private_pem)
         if not isinstance(private, rsa.RSAPrivateKey):
             raise ValueError(f"signing key {kid} is not an RSA key")
         public = private.public_key()
