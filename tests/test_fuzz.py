@@ -48,6 +48,8 @@ from ccaas_emulator.settings import Settings
 from tests.support.demo import ORG_URL
 from tests.support.tokens import bearer
 
+pytestmark = pytest.mark.slow  # fuzzing every operation: make test runs it, make test-fast does not
+
 LONG = os.environ.get("CCAAS_FUZZ") == "long"
 # Examples per operation: the actions, whose bodies the document describes precisely, get the most.
 ACTION_EXAMPLES = int(os.environ.get("CCAAS_FUZZ_ACTION_EXAMPLES", 500 if LONG else 25))

@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -24,6 +25,8 @@ from sqlalchemy import select
 from ccaas_emulator.db.models import DeliveryAttribute, ProactiveDelivery
 from ccaas_emulator.intake import rules
 from tests.support.demo import NOW
+
+pytestmark = pytest.mark.slow  # hundreds of generated bodies: make test runs it, make test-fast does not
 
 LONG = os.environ.get("CCAAS_FUZZ") == "long"
 EXAMPLES = int(os.environ.get("CCAAS_FUZZ_BODY_EXAMPLES", 1000 if LONG else 50))
