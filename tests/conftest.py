@@ -52,9 +52,9 @@ def postgres_admin_url() -> str:
 # --- backends ---------------------------------------------------------------------------------------------
 #
 # Isolation: on SQLite each test gets a fresh copy of a database migrated and seeded once per session (a file
-# copy costs ~1 ms); on PostgreSQL the tests share the session's database and `database` empties and reseeds
-# it (~35 ms here, where CREATE DATABASE ... TEMPLATE costs ~500 ms). A rollback cannot isolate them: the app
-# commits through its group committer, on its own threads.
+# copy costs ~1 ms); on PostgreSQL the tests share the session's database and `database` empties it and copies
+# the seeded rows back from a snapshot (a few ms; CREATE DATABASE ... TEMPLATE costs ~500 ms here). A rollback
+# cannot isolate them: the app commits through its group committer, on its own threads.
 
 
 @pytest.fixture(scope="session")

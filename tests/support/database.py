@@ -9,7 +9,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
+from sqlalchemy.orm import Session
 
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.base import Base
@@ -37,14 +38,38 @@ def postgres_unavailable_reason() -> str | None:
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip().splitlines()[0]}"
 
 
+# PostgreSQL schema holding the seeded rows, copied back by each reset; its tables are named seed_<table>, so
+# nothing that looks tables up by name alone (housekeeping reads pg_stat_user_tables by relname) finds them.
+SNAPSHOT = "test_seed_snapshot"
+
+
 def reset_database(database: Database) -> None:
     """Empty every table but the signing keys, restore the demo seed and freeze the shared clock at NOW."""
+    tables = [table for table in Base.metadata.sorted_tables if table.name != SigningKey.__tablename__]
     with database.transaction() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != SigningKey.__tablename__:
-                session.execute(delete(table))
+        for table in reversed(tables):
+            session.execute(delete(table))
+        if database.engine.dialect.name == "postgresql" and _has_snapshot(session):
+            # Copying the seeded rows back costs a few ms; seeding through the ORM again costs ~20.
+            for table in tables:
+                session.execute(text(f'INSERT INTO "{table.name}" SELECT * FROM {SNAPSHOT}."seed_{table.name}"'))
+            return
         apply_seed(session, demo_seed(), clock=FixedClock(NOW))
         session.add(ClockState(id=1, anchor=NOW, real_anchor=NOW, speed=0.0, version=1))
+
+
+def snapshot_seed(database: Database) -> None:
+    """Keep a copy of every table's rows as they are now (PostgreSQL), for reset_database to copy back."""
+    with database.transaction() as session:
+        session.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
+        session.execute(text(f"CREATE SCHEMA {SNAPSHOT}"))
+        for table in Base.metadata.sorted_tables:
+            if table.name != SigningKey.__tablename__:
+                session.execute(text(f'CREATE TABLE {SNAPSHOT}."seed_{table.name}" AS SELECT * FROM "{table.name}"'))
+
+
+def _has_snapshot(session: Session) -> bool:
+    return bool(session.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :name"), {"name": SNAPSHOT}))
 
 
 class PreparedDatabases:
@@ -90,4 +115,6 @@ def _prepare(url: str) -> None:
     prepare_database(Settings(database_url=url, org_url=ORG_URL), clock=FixedClock(NOW))
     database = Database(make_engine(url, pool_size=1))
     reset_database(database)  # the state every test starts from, the shared clock frozen at NOW
+    if database.engine.dialect.name == "postgresql":
+        snapshot_seed(database)
     database.dispose()
