@@ -36,6 +36,16 @@ from tests.support.tokens import Tokens, bearer
 pytest_plugins = ["tests.support.in_process", "tests.support.servers"]
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m "not slow"` (make test-fast), a module marked slow as a whole is not even imported: importing
+    them (schemathesis's document, python-odata, ...) costs seconds at every worker's start."""
+    if config.option.markexpr.strip() != "not slow" or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.suffix != ".py":
+        return None
+    return "\npytestmark = pytest.mark.slow" in collection_path.read_text() or None
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------------------
 
 
