@@ -12,7 +12,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 import orjson
@@ -103,6 +103,14 @@ def _unverified_header(token: str) -> dict[str, Any]:
         return header
 
 
+_TIME_CLAIMS = {"nbf": "not-before", "iat": "issued-at"}
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: int or float, not a bool (which Python counts as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class TokenVerifier:
     """Checks signature, algorithm, audience, issuer/tenant and lifetime, with a clock-skew allowance."""
 
@@ -138,6 +146,12 @@ class TokenVerifier:
             raise TOKEN_INVALID(
                 detail=f"The token is signed with '{algorithm}'; only {ACCEPTED_ALGORITHM} tokens are accepted."
             )
+        if "crit" in header:
+            # RFC 7515 4.1.11: extensions listed in crit must be understood or the token refused. Entra lists none,
+            # and the emulator understands none (not even RFC 7797's b64, which PyJWT alone would accept).
+            raise TOKEN_INVALID(
+                detail="The token's header lists critical extensions (crit) this organization does not understand."
+            )
         key = self._keys.find(str(header.get("kid", "")))
         if key is None:
             raise TOKEN_INVALID(
@@ -158,12 +172,15 @@ class TokenVerifier:
     def _check_claims(self, claims: dict[str, Any], now: datetime) -> None:
         moment = now.timestamp()
         expires = claims.get("exp")
-        if not isinstance(expires, int | float) or isinstance(expires, bool):
+        if not _is_number(expires):
             raise TOKEN_INVALID(detail="The token has no expiry (exp) claim.")
+        for name in ("nbf", "iat"):  # optional, but a NumericDate when present (RFC 7519 2)
+            if name in claims and not _is_number(claims[name]):
+                raise TOKEN_INVALID(detail=f"The token's {_TIME_CLAIMS[name]} ({name}) claim is not a number.")
         if moment > expires + self._skew:
             raise TOKEN_EXPIRED(detail="IDX10223: Lifetime validation failed. The token is expired.")
         not_before = claims.get("nbf")
-        if isinstance(not_before, int | float) and moment < not_before - self._skew:
+        if _is_number(not_before) and moment < not_before - self._skew:
             raise TOKEN_INVALID(detail="IDX10222: Lifetime validation failed. The token is not yet valid.")
         audiences = claims.get("aud")
         audiences = audiences if isinstance(audiences, list) else [audiences]
