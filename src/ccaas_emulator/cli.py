@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ccaas_emulator.settings import Settings, SettingsError, get_settings
+from ccaas_emulator.settings import Settings, SettingsError, get_settings, require_control_token_beyond_loopback
 
 cli = typer.Typer(
     add_completion=False,
@@ -55,6 +55,11 @@ def serve(
             os.environ[name] = str(value)
     get_settings.cache_clear()
     settings = _settings()
+    try:
+        require_control_token_beyond_loopback(settings)
+    except SettingsError as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
     _prepare(settings)
 
     import copy

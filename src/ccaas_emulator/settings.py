@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -63,6 +64,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("control_token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty secret would be matched by `Authorization: Bearer ` with nothing after it.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty; leave the variable unset to run without a control token")
+        return value
+
     @field_validator("outcome_weights")
     @classmethod
     def _weights(cls, value: str) -> str:
@@ -83,6 +92,32 @@ class Settings(BaseSettings):
 
 class SettingsError(Exception):
     """A setting is invalid; the message names the environment variable."""
+
+
+def is_loopback_host(name: str) -> bool:
+    """localhost, an address in 127.0.0.0/8 or ::1 (brackets and one trailing dot allowed): only this machine."""
+    name = name.strip().lower().removesuffix(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def require_control_token_beyond_loopback(settings: Settings) -> None:
+    """`serve` refuses to listen beyond loopback while the control API is open to anyone who reaches the port."""
+    if not settings.control_api or settings.control_token is not None or is_loopback_host(settings.host):
+        return
+    raise SettingsError(
+        f"CCAAS_HOST={settings.host} listens beyond this machine, so the control API (/emulator/v1, which can "
+        "move the clock and empty the database) needs a secret: set CCAAS_CONTROL_TOKEN (e.g. "
+        "`docker run -e CCAAS_CONTROL_TOKEN=$(openssl rand -hex 16) ...`, or in the environment of "
+        "docker-compose.yml) and send it as `Authorization: Bearer <secret>`; or set CCAAS_CONTROL_API=0 to "
+        "switch the control API off, or CCAAS_HOST=127.0.0.1 to listen on loopback only."
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
