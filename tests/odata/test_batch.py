@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 import orjson
+import pytest
 
+from ccaas_emulator.odata import batch as batch_module
+from tests.support.demo import ORG_URL
 from tests.support.urls import CONFIGS, ROOT
 
 BATCH = "/api/data/v9.2/$batch"
@@ -179,12 +184,170 @@ def test_malformed_batches_are_refused_whole(emulator, as_user):
         assert response.json()["error"]["code"] == "0x80060888"
 
 
-def test_a_batch_cannot_hold_a_batch(emulator, as_user):
-    response = send(emulator, as_user(), multipart("batch_AAA123", [request_part("POST", "$batch", {})]))
+NESTED = {"code": "0x80060888", "message": "The batch request is not valid: a batch cannot contain another batch."}
+
+
+def batch_part(url: str, body: str, boundary: str) -> str:
+    """A part that POSTs a whole batch."""
+    head = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+    return f"{head}POST {url} HTTP/1.1\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n{body}"
+
+
+def nested_batch(depth: int, *, url: str = "%24batch", width: int = 1) -> str:
+    """A batch whose part posts a batch whose part posts a batch ... `depth` levels; the innermost holds GETs."""
+    boundary = f"batch_L{depth}_"
+    body = multipart(boundary, [request_part("GET", "msdyn_proactive_deliveries/$count")] * width)
+    for level in range(depth - 1, -1, -1):
+        outer = "batch_AAA123" if level == 0 else f"batch_L{level}_"
+        body = multipart(outer, [batch_part(url, body, boundary)])
+        boundary = outer
+    return body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "$batch",
+        "%24batch",
+        "%24BATCH",
+        "$Batch/",
+        "/api/data/v9.2/./$batch",
+        "/api/data/v9.2//$BATCH",
+        "/api/data/v9.2/%24batch",
+        "/api/data/v9.2/x/../%24batch",
+        "/api/data/v9.2/%2e/%24batch",
+        "/api/data/v9.0/$batch",
+        "/api//data///v9.2/$batch?x=1",
+        f"{ORG_URL}/api/data/v9.2/%24batch",
+        f"{ORG_URL.upper()}/api/data/v9.2/$BATCH",
+    ],
+)
+def test_a_batch_cannot_hold_a_batch_at_any_spelling(emulator, as_user, url):
+    response = send(emulator, as_user(), nested_batch(1, url=url))
 
     assert response.status_code == 400
     [(status, body)] = answers(response)
-    assert status == 400 and "cannot contain another batch" in body
+    assert status == 400 and orjson.loads(body) == {"error": NESTED}
+    assert "OData-Version: 4.0" in response.text
+
+
+def test_a_double_encoded_batch_segment_is_an_unknown_segment_not_a_batch(emulator, as_user):
+    """`%2524batch` decodes (once, as every server does) to a segment named `%24batch`: nothing runs it as $batch."""
+    response = send(emulator, as_user(), nested_batch(1, url="%2524batch"))
+
+    assert response.status_code == 400
+    [(status, body)] = answers(response)
+    assert status == 404 and orjson.loads(body)["error"]["code"] == "0x8006088a"
+
+
+def test_deep_nesting_is_refused_at_the_first_level_quickly_and_quietly(emulator, as_user, caplog):
+    """The probe: 30 levels of `%24batch` gave a RecursionError 500 and ~3 MB of log per 5 KB request."""
+    body = nested_batch(40)
+    caplog.set_level(logging.DEBUG)
+    started = time.perf_counter()
+
+    response = send(emulator, as_user(), body)
+
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 400, response.text[:500]
+    [(status, answer)] = answers(response)
+    assert status == 400 and orjson.loads(answer) == {"error": NESTED}
+    assert elapsed < 2, elapsed
+    assert len(caplog.text) < 5_000, caplog.text[:2000]
+
+
+def test_the_request_cap_counts_every_level(emulator, as_user):
+    """Nested batches of 600 each once ran 600 requests apiece under a cap of 1000: now none of them runs."""
+    inner = multipart("batch_BBB", [request_part("GET", "msdyn_proactive_deliveries/$count")] * 600)
+    body = multipart("batch_AAA123", [batch_part("%24batch", inner, "batch_BBB")] * 2)
+
+    response = send(emulator, as_user(), body, Prefer="odata.continue-on-error")
+
+    assert response.status_code == 200
+    assert [status for status, _ in answers(response)] == [400, 400]
+    assert "HTTP/1.1 200" not in response.text
+
+
+def test_a_change_sets_requests_count_towards_the_cap(emulator, as_user):
+    reads = [request_part("GET", "msdyn_proactive_deliveries/$count")] * 500
+    writes = [
+        request_part("POST", "msdyn_proactive_engagement_configs", {"msdyn_name": "x"}, str(i)) for i in range(501)
+    ]
+
+    response = send(emulator, as_user("admin"), multipart("batch_AAA123", [*reads, change_set("changeset_C", writes)]))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "0x80060888",
+        "message": "The batch request is not valid: a batch holds at most 1000 requests.",
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/emulator/v1/reset",
+        "/emulator/v1/clock",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/api/data/v9.2/../../emulator/v1/reset",
+        "/api/data/v9.2/%2e%2e/%2e%2e/emulator/v1/reset",
+        "/api/data/v9.2/..%2f..%2femulator/v1/reset",
+        "../../emulator/v1/reset",
+        "/api/other/v9.2/msdyn_proactive_deliveries",
+        f"{ORG_URL}/emulator/v1/reset",
+        "https://attacker.example/api/data/v9.2/msdyn_proactive_deliveries",
+        "//attacker.example/api/data/v9.2/msdyn_proactive_deliveries",
+    ],
+)
+def test_a_part_may_address_the_web_api_only(emulator, as_user, url):
+    emulator.post()
+
+    response = send(emulator, as_user(), multipart("batch_AAA123", [request_part("POST", url, {"x": 1})]))
+
+    assert response.status_code == 400
+    [(status, body)] = answers(response)
+    assert status == 400
+    error = orjson.loads(body)["error"]
+    assert error["code"] == "0x80060888"
+    assert error["message"].startswith("The batch request is not valid: the request URL '")
+    assert error["message"].endswith("' of a batch part is not within the service root /api/data/v9.x/.")
+    count = emulator.client.get("/api/data/v9.2/msdyn_proactive_deliveries/$count", headers=as_user())
+    assert count.text == "1"  # no reset ran
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "msdyn_proactive_deliveries/$count",
+        "/api/data/v9.2/msdyn_proactive_deliveries/$count",
+        "/api/data/v9.2//msdyn_proactive_deliveries/./$count",
+        "/api/data/v9.2/x/../msdyn_proactive_deliveries/%24count",
+        f"{ORG_URL}/api/data/v9.2/msdyn_proactive_deliveries/$count",
+        f"{ORG_URL}:443/api/data/v9.1/msdyn_proactive_deliveries/$count",
+    ],
+)
+def test_parts_address_the_web_api_relative_or_absolute_on_the_same_origin(emulator, as_user, url):
+    emulator.post()
+
+    response = send(emulator, as_user(), multipart("batch_AAA123", [request_part("GET", url)]))
+
+    assert response.status_code == 200, response.text
+    assert answers(response) == [(200, "1")]
+
+
+def test_even_a_part_the_url_check_missed_cannot_enter_batch(emulator, as_user, monkeypatch):
+    """Depth is 1 by construction: the $batch route refuses any request that a batch part dispatched."""
+    monkeypatch.setattr(batch_module, "web_api_path", lambda path: path)
+
+    response = send(emulator, as_user(), nested_batch(3, url="/api/data/v9.2/$batch"))
+
+    assert response.status_code == 400
+    [(status, body)] = answers(response)
+    assert status == 400 and orjson.loads(body) == {"error": NESTED}
 
 
 def test_an_action_in_a_failed_change_set_leaves_no_delivery(emulator, as_user):

@@ -5,24 +5,38 @@ and answered exactly as if it had been sent alone; parts without an Authorizatio
 batch's own. Parts run in order. Without `Prefer: odata.continue-on-error` the batch stops at the
 first failure and answers 400 with the responses so far (Dataverse does; research notes); a failed
 change set is answered by its failing request alone.
+
+A part may address the Web API only (/api/data/v9.x/..., relative or absolute on the batch's own origin),
+judged on its path as the router will see it: percent-decoded once, dot segments and duplicate slashes
+removed. A part naming $batch at any spelling is refused, and the $batch route itself refuses any request
+a part dispatched (`part_running`), so a batch is one level deep whatever a URL check might miss.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
+import orjson
 from starlette.types import ASGIApp
 
-from ccaas_emulator.wire.errors import BATCH_INVALID
+from ccaas_emulator.wire.errors import BATCH_INVALID, DataverseError
 
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _REFERENCE = re.compile(r"^\$(\d+)")
+_VERSION = re.compile(r"v9\.\d+\Z")
+# Characters a path keeps as they are when re-encoded; `%` is not one, so decoding gives back exactly what we checked.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# True while a batch part is being dispatched: the $batch route refuses such requests (no batch in a batch).
+part_running: ContextVar[bool] = ContextVar("ccaas_batch_part_running", default=False)
 
 
 @dataclass
@@ -93,10 +107,19 @@ def parse_batch(body: bytes, boundary: str) -> list[Part | ChangeSet]:
 class BatchRunner:
     """Runs the parts of one batch against the app, in order."""
 
-    def __init__(self, app: ASGIApp, *, origin: str, version: str, authorization: str | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        origin: str,
+        version: str,
+        authorization: str | None,
+        other_origins: Iterable[str] = (),
+    ) -> None:
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=origin)
         self._root = f"/api/data/{version}/"
         self._authorization = authorization
+        self._origins = {_origin_key(url) for url in (origin, *other_origins)}
 
     async def __aenter__(self) -> BatchRunner:
         return self
@@ -105,13 +128,18 @@ class BatchRunner:
         await self._client.aclose()
 
     async def run(self, item: Part, references: dict[str, str] | None = None) -> Answer:
-        url = self._target(item.url, references or {})
-        if urlsplit(url).path.rstrip("/").endswith("$batch"):
-            return _error_answer(400, "A batch cannot contain another batch.")
+        try:
+            url = self._target(item.url, references or {})
+        except DataverseError as error:
+            return _error_answer(error, item.content_id)
         headers = [(name, value) for name, value in item.headers if name.lower() != "host"]
         if self._authorization and not any(name.lower() == "authorization" for name, _ in headers):
             headers.append(("Authorization", self._authorization))
-        response = await self._client.request(item.method, url, headers=headers, content=item.body or None)
+        marker = part_running.set(True)
+        try:
+            response = await self._client.request(item.method, url, headers=headers, content=item.body or None)
+        finally:
+            part_running.reset(marker)
         kept = [
             (name, value)
             for name, value in response.headers.multi_items()
@@ -120,16 +148,71 @@ class BatchRunner:
         return Answer(response.status_code, kept, response.content, item.content_id)
 
     def _target(self, url: str, references: dict[str, str]) -> str:
+        """The path and query to dispatch: within the Web API, normalised, never $batch."""
+        written = url
         reference = _REFERENCE.match(url)
         if reference is not None:
             entity = references.get(reference.group(1))
             if entity is None:
                 return self._root + "$" + reference.group(1)  # answers 404 for the unknown segment
             url = entity + url[reference.end() :]
+        url = url.partition("#")[0]
         if url.lower().startswith(("http://", "https://")):
             split = urlsplit(url)
-            return split.path + (f"?{split.query}" if split.query else "")
-        return url if url.startswith("/") else self._root + url
+            if _origin_key(url) not in self._origins:
+                raise _outside(written)
+            path, query = split.path, split.query
+        elif url.startswith("//"):  # a network-path reference names another host
+            raise _outside(written)
+        else:
+            path, _, query = url.partition("?")
+            path = path if path.startswith("/") else self._root + path
+        checked = web_api_path(path)
+        if checked is None:
+            raise _outside(written)
+        return checked + (f"?{query}" if query else "")
+
+
+def web_api_path(path: str) -> str | None:
+    """`path` as the router will see it, re-encoded for dispatch, if it lies in /api/data/v9.x/; else None.
+
+    Decoded once (as every server decodes a path before routing), then dot segments and empty segments
+    removed, so that `%24batch`, `./$batch`, `//$BATCH` and `x/../` all read as what they reach.
+    """
+    decoded = unquote(path)
+    segments: list[str] = []
+    for segment in decoded.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    if len(segments) < 3 or [s.lower() for s in segments[:2]] != ["api", "data"] or not _VERSION.match(segments[2]):
+        return None
+    if any(segment.lower() == "$batch" for segment in segments[3:]):
+        raise BATCH_INVALID(detail="a batch cannot contain another batch")
+    normalised = "/" + "/".join(segments) + ("/" if decoded.endswith("/") else "")
+    return quote(normalised, safe=_PATH_SAFE)
+
+
+def _origin_key(url: str) -> tuple[str, str, int]:
+    """scheme, host and port of an absolute URL, compared without regard to case or a default port."""
+    split = urlsplit(url)
+    scheme = split.scheme.lower()
+    try:
+        port = split.port
+    except ValueError:
+        port = -1
+    return scheme, (split.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, -1)
+
+
+def _outside(url: str) -> DataverseError:
+    shown = url if len(url) <= 200 else url[:200] + "..."
+    return BATCH_INVALID(
+        detail=f"the request URL '{shown}' of a batch part is not within the service root /api/data/v9.x/"
+    )
 
 
 def render(items: list[Answer | list[Answer]], boundary: str) -> bytes:
@@ -159,11 +242,10 @@ def _http_part(answer: Answer) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + answer.body + b"\r\n"
 
 
-def _error_answer(status: int, message: str) -> Answer:
-    body = f'{{"error":{{"code":"0x80060888","message":"{message}"}}}}'.encode()
-    return Answer(
-        status, [("Content-Type", "application/json; odata.metadata=minimal"), ("OData-Version", "4.0")], body
-    )
+def _error_answer(error: DataverseError, content_id: str | None) -> Answer:
+    body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
+    headers = [("Content-Type", "application/json; odata.metadata=minimal"), ("OData-Version", "4.0")]
+    return Answer(error.status, headers, body, content_id)
 
 
 def _split(body: bytes, boundary: str) -> list[bytes]:

@@ -16,7 +16,16 @@ from ccaas_emulator.auth.callers import Caller, load_caller
 from ccaas_emulator.auth.privileges import Access, require_privilege
 from ccaas_emulator.deps import RuntimeDep
 from ccaas_emulator.odata import writes
-from ccaas_emulator.odata.batch import Answer, BatchRunner, ChangeSet, Part, boundary_of, parse_batch, render
+from ccaas_emulator.odata.batch import (
+    Answer,
+    BatchRunner,
+    ChangeSet,
+    Part,
+    boundary_of,
+    parse_batch,
+    part_running,
+    render,
+)
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
 from ccaas_emulator.odata.metadata import csdl, service_document
 from ccaas_emulator.odata.model import EntitySet
@@ -26,7 +35,13 @@ from ccaas_emulator.odata.representation import wire_value
 from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import request_origin
-from ccaas_emulator.wire.errors import INVALID_KEY, METADATA_MEDIA_TYPE, METHOD_NOT_ALLOWED, NOT_AN_OBJECT
+from ccaas_emulator.wire.errors import (
+    BATCH_INVALID,
+    INVALID_KEY,
+    METADATA_MEDIA_TYPE,
+    METHOD_NOT_ALLOWED,
+    NOT_AN_OBJECT,
+)
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
 if TYPE_CHECKING:
@@ -55,6 +70,8 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
 
     @router.post("/$batch", summary="Many requests in one multipart/mixed POST, with change sets")
     async def batch(request: Request, runtime: RuntimeDep) -> Response:
+        if part_running.get():  # a part reached $batch through a spelling the URL check missed: still one level
+            raise BATCH_INVALID(detail="a batch cannot contain another batch")
         runtime.authenticator.authenticate(request)
         boundary = boundary_of(request.headers.get("content-type", ""))
         items = parse_batch(await read_limited_body(request, runtime.settings.max_body_bytes), boundary)
@@ -63,7 +80,13 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
         stopped = False
         origin = request_origin(request, runtime.settings.org_url)
         authorization = request.headers.get("authorization")
-        async with BatchRunner(request.app, origin=origin, version=version, authorization=authorization) as runner:
+        async with BatchRunner(
+            request.app,
+            origin=origin,
+            version=version,
+            authorization=authorization,
+            other_origins=[runtime.settings.org_url],
+        ) as runner:
             for item in items:
                 if isinstance(item, Part):
                     result: Answer | list[Answer] = await runner.run(item)
