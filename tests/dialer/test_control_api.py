@@ -73,7 +73,8 @@ def test_reset_empties_deliveries_and_scripts_but_keeps_configurations(emulator)
     emulator.client.post("/emulator/v1/outcomes", json={"phoneNumber": "+1", "outcomes": ["NoAnswer"]})
     emulator.advance("PT1H")
 
-    assert emulator.client.post("/emulator/v1/reset").status_code == 204
+    # No body, but the JSON content type: a body-less POST is what a cross-site form or fetch sends (tests/control/).
+    assert emulator.client.post("/emulator/v1/reset", headers={"Content-Type": "application/json"}).status_code == 204
 
     with emulator.database.read() as session:
         for model in (ProactiveDelivery, DeliveryEvent, ScriptedOutcome):
@@ -104,7 +105,7 @@ def test_the_magic_numbers_are_listed(emulator):
 
 def _client(database_url, database, **settings):
     app = create_app(Settings(database_url=database_url, org_url=ORG_URL, dialer="off", **settings), database=database)
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, base_url=ORG_URL, raise_server_exceptions=False)
 
 
 def test_with_a_control_token_the_control_api_needs_it(database_url, database):

@@ -1,42 +1,29 @@
-"""/emulator/v1: the control API (outside /api/data/, no Dataverse token; CCAAS_CONTROL_TOKEN if set)."""
+"""/emulator/v1: the control API (outside /api/data/, no Dataverse token; who may call it: control/guard.py)."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
-from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep, SettingsDep
+from ccaas_emulator.control.guard import GuardedRoute
+from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
-from ccaas_emulator.wire.errors import CONTROL_UNAUTHORIZED, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
+from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 
-
-async def require_control_token(request: Request, settings: SettingsDep) -> None:
-    """When CCAAS_CONTROL_TOKEN is set, the control API needs it as a bearer token."""
-    expected = settings.control_token
-    if expected is None:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    secret = expected.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), secret):
-        error = CONTROL_UNAUTHORIZED()
-        error.headers["WWW-Authenticate"] = 'Bearer realm="ccaas-emulator control API"'
-        raise error
-
-
-router = APIRouter(prefix="/emulator/v1", tags=["Emulator control"], dependencies=[Depends(require_control_token)])
+# Every route checks its caller (Host, Origin, the control token, the content type) and reads its body within
+# CCAAS_MAX_BODY_BYTES before FastAPI parses it: control/guard.py.
+router = APIRouter(prefix="/emulator/v1", tags=["Emulator control"], route_class=GuardedRoute)
 
 
 class _Body(BaseModel):

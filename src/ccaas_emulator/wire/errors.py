@@ -193,6 +193,18 @@ PRIVILEGE_DENIED = ErrorKind(
 CONTROL_UNAUTHORIZED = ErrorKind(
     401, "0x8004A103", "The emulator control API needs the bearer token set in CCAAS_CONTROL_TOKEN."
 )
+# AccessDenied (wire-facts F: 0x80048405, 403); the message is ours. Issue 12: DNS rebinding and cross-site forms.
+CONTROL_HOST_REFUSED = ErrorKind(
+    403,
+    "0x80048405",
+    "Access is denied. The emulator control API answers only to localhost, 127.0.0.0/8, [::1] and the host of "
+    "CCAAS_HOST or CCAAS_ORG_URL ({allowed}); this request was sent to Host '{host}'.",
+)
+CONTROL_CROSS_SITE_REFUSED = ErrorKind(
+    403,
+    "0x80048405",
+    "Access is denied. The emulator control API refuses requests from web pages of another origin ({detail}).",
+)
 
 # --- the emulator itself ---------------------------------------------------------------------
 INTERNAL_ERROR = ErrorKind(
