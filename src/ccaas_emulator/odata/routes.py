@@ -380,7 +380,7 @@ def _read_request(request: Request, runtime: Runtime) -> tuple[QueryOptions, Pre
 async def _write_request(request: Request, runtime: Runtime) -> tuple[Any, Any, Preferences, QueryOptions]:
     token = runtime.authenticator.authenticate(request)
     check_json_content_type(request)
-    payload = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
+    payload = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes), entity=True)
     options = parse_query(list(request.query_params.multi_items()))
     return token, payload, parse_preferences(request.headers.getlist("prefer")), options
 

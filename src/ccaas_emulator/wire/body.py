@@ -1,13 +1,22 @@
-"""Reading an action's JSON body: content type, size limit and JSON syntax, in that order."""
+"""Reading a JSON body: content type, size limit, JSON syntax and duplicate names, in that order."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
-from ccaas_emulator.wire.errors import MALFORMED_JSON, REQUEST_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE
+from ccaas_emulator.wire.errors import (
+    DUPLICATE_PARAMETER,
+    DUPLICATE_PROPERTY,
+    MALFORMED_JSON,
+    REQUEST_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    DataverseError,
+)
 
 
 def check_json_content_type(request: Request) -> None:
@@ -33,12 +42,79 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes) -> Any:
-    """Parse with the stdlib's error wording (it names the problem, line and column)."""
+def parse_json(raw: bytes, *, entity: bool = False) -> Any:
+    """Parse with the stdlib's error wording (it names the problem, line and column); refuse duplicate names.
+
+    An action body's top-level names are parameters, an entity body's (`entity=True`) are properties, as are
+    the names inside any nested object: OData's reader refuses a name given twice with a message for each kind.
+    """
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:
         raise MALFORMED_JSON(detail=_explain(raw, fast_error)) from None
+    if isinstance(value, dict | list):
+        _refuse_duplicates(raw, entity=entity)
+    return value
+
+
+class _Repeated(Exception):
+    """An object named one member twice (raised from inside the stdlib's parser, to stop it at once)."""
+
+
+def _unique_or_raise(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    built = dict(pairs)
+    if len(built) < len(pairs):
+        raise _Repeated
+    return built
+
+
+# orjson keeps the last of two equal names and says nothing; the stdlib's parser hands each object's pairs over.
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_or_raise)
+
+
+def _refuse_duplicates(raw: bytes, *, entity: bool) -> None:
+    """A second parse, by the stdlib: ~5 us on the 000 sample beside orjson's ~1 us, and exact where a scan of
+    the text is not (key-like text inside a string value). Only a body with a repeated name takes the slow path
+    that finds which name it is and whether it is a top-level one."""
+    try:
+        _STRICT.decode(raw.decode("utf-8"))  # orjson has already refused what is not UTF-8
+    except _Repeated:
+        pass
+    except RecursionError:
+        raise MALFORMED_JSON(detail="The JSON is nested too deeply.") from None
+    except ValueError:
+        return  # a text orjson reads and the stdlib does not (none is known): orjson's reading stands
+    else:
+        return
+    raise _which_repeated(raw, entity=entity)
+
+
+def _which_repeated(raw: bytes, *, entity: bool) -> DataverseError:
+    """The error naming the first repeated name: a parameter when it is an action body's top-level name."""
+    duplicates: list[tuple[int, str]] = []
+    objects = 0
+
+    def note(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal objects
+        objects += 1  # objects close innermost first: the root object is the last one seen
+        built = dict(pairs)
+        if len(built) < len(pairs) and not duplicates:
+            duplicates.append((objects, _first_repeated(name for name, _ in pairs)))
+        return built
+
+    root = json.loads(raw, object_pairs_hook=note)
+    where, name = duplicates[0]
+    top_level = isinstance(root, dict) and where == objects
+    return (DUPLICATE_PARAMETER if top_level and not entity else DUPLICATE_PROPERTY)(name=name)
+
+
+def _first_repeated(names: Iterable[str]) -> str:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    raise AssertionError("no name is repeated")
 
 
 def _explain(raw: bytes, fast_error: orjson.JSONDecodeError) -> str:

@@ -213,3 +213,20 @@ INTERNAL_ERROR = ErrorKind(
     "An unexpected error occurred. The emulator has logged it with request id {request_id}.",
 )
 SERVICE_UNAVAILABLE = ErrorKind(503, "0x80040216", "{message}")
+
+# --- duplicate names in a JSON body (Microsoft.OData.Core's reader messages; the 0x80048d19 wrapping is ours) ----
+DUPLICATE_PARAMETER = ErrorKind(
+    400,
+    "0x80048d19",
+    "Error identified in Payload provided by the user for Entity :'', For more information on this error "
+    "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
+    "Microsoft.OData.ODataException: Multiple parameters with the name '{name}' were found in the request payload.",
+)
+DUPLICATE_PROPERTY = ErrorKind(
+    400,
+    "0x80048d19",
+    "Error identified in Payload provided by the user for Entity :'', For more information on this error "
+    "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
+    "Microsoft.OData.ODataException: Multiple properties with the name '{name}' were detected in an entry or a "
+    "complex value. In OData, duplicate property names are not allowed.",
+)
