@@ -46,6 +46,7 @@ bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
 	$(BIN)/python bench/read_side.py --postgres
 	test -d bench/prism/node_modules || (cd bench/prism && npm ci --no-audit --no-fund) || echo "bench: Prism not installed; bench/actions.py skips it"
 	$(BIN)/python bench/actions.py
+	$(BIN)/python bench/middleware.py
 
 soak: $(DEV)  ## reliability, long forms (never part of make test): 10 min at 200 req/s, then 10+10 SIGKILLs; docs/reliability.md
 	$(BIN)/python bench/soak.py --backend sqlite --rate 200 --duration 600
