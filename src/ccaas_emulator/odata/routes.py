@@ -229,12 +229,11 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
     @router.post(f"/{name}", summary=f"Create a {table}", name=f"create_{name}")
     async def create_row(request: Request, runtime: RuntimeDep) -> Response:
         token, payload, preferences, options = await _write_request(request, runtime)
+        now = runtime.clock.now()  # read before the transaction: see _upsert
 
         def work(session: Session, caller: Caller) -> uuid.UUID:
             require_privilege(caller, Access.CREATE, table)
-            return writes.create(
-                session, entity_set=entity_set, payload=payload, caller=caller, now=runtime.clock.now()
-            )
+            return writes.create(session, entity_set=entity_set, payload=payload, caller=caller, now=now)
 
         row_id = await _write(runtime, token, work)
         return await _written(request, runtime, token, version, entity_set, row_id, preferences, options, created=True)
@@ -318,6 +317,9 @@ def _upsert(
     conditions: writes.Preconditions,
 ) -> Callable[[Session, Caller], bool]:
     """The unit of work of a PATCH (or single-property change): True when it created the row."""
+    # The clock is read now, not inside the transaction: it may read its row through a second pooled
+    # connection, and writes waiting on one locked row can hold every connection (issue #12: a pool deadlock).
+    now = runtime.clock.now()
 
     def work(session: Session, caller: Caller) -> bool:
         require_privilege(caller, Access.WRITE, entity_set.entity_type)
@@ -327,7 +329,7 @@ def _upsert(
             key=row_id,
             payload=payload,
             caller=caller,
-            now=runtime.clock.now(),
+            now=now,
             preconditions=conditions,
         )
         if created:

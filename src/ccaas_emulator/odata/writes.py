@@ -4,6 +4,11 @@ A payload is read against the entity model: every property must exist and carry 
 strings fit their column, choices are options of their choice, whole numbers keep to their bounds,
 lookups are set with `<navigation>@odata.bind`. Semantics follow wire-facts E2, E11: PATCH is an
 upsert unless `If-Match` says the row must exist; `If-Match` and `If-None-Match` check the ETag.
+
+Concurrent writes of one row have one winner: a change or delete locks the row before it checks the ETag
+(SELECT ... FOR UPDATE on PostgreSQL; SQLite's writers are serial anyway) and its UPDATE / DELETE names the
+version it checked, and a create is one INSERT ... ON CONFLICT DO NOTHING, so a key taken by a racing request
+answers as a key taken before (412), never as a unique violation that would end the transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller
+from ccaas_emulator.db.rows import insert_for
 from ccaas_emulator.domain import StateCode, StatusCode
 from ccaas_emulator.odata.model import Edm, EntitySet, Property
 from ccaas_emulator.wire.errors import (
@@ -55,6 +61,9 @@ CREATE_DEFAULTS: dict[str, Any] = {
     "msdyn_max_calls_per_agent": 1,
     "msdyn_ignore_queue_hours": False,
 }
+# A plain upsert that loses the race to create its row updates that row instead; a row created and deleted
+# again between each look could keep it going, so it gives up (412, the client may retry) after this many.
+_UPSERT_ATTEMPTS = 3
 _BIND = re.compile(r"(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9A-Fa-f-]{36})\)\Z")
 
 
@@ -71,9 +80,8 @@ def create(session: Session, *, entity_set: EntitySet, payload: Any, caller: Cal
     values = _column_values(entity_set, payload)
     key_column = entity_set.key.column.name
     row_id = values.pop(key_column, None) or uuid.uuid4()
-    if _version_of(session, entity_set, row_id) is not None:
+    if not _insert(session, entity_set, row_id, values, caller, now):
         raise RECORD_EXISTS()
-    _insert(session, entity_set, row_id, values, caller, now)
     return row_id
 
 
@@ -92,38 +100,61 @@ def upsert(
     key_column = entity_set.key.column.name
     if values.pop(key_column, key) != key:
         raise PAYLOAD_VALUE(entity_set=entity_set.name, value=payload.get(entity_set.key.name), edm="Edm.Guid")
-    version = _version_of(session, entity_set, key)
-    if preconditions.if_none_match is not None and version is not None:
-        raise RECORD_EXISTS()
-    _check_if_match(entity_set, key, version, preconditions.if_match)
-    if version is None:
-        _insert(session, entity_set, key, values, caller, now)
-        return True
-    current = dict(session.execute(select(entity_set.table).where(entity_set.key.column == key)).mappings().one())
-    _settle_state(entity_set, key, values, current)
-    values["modifiedon"] = now
-    if "modifiedby" in entity_set.table.c:
-        values["modifiedby"] = caller.user_id
-    values["versionnumber"] = version + 1
-    session.execute(update(entity_set.table).where(entity_set.key.column == key).values(values))
-    return False
+    for _ in range(_UPSERT_ATTEMPTS):
+        current = _locked_row(session, entity_set, key)
+        if current is None:
+            _check_if_match(entity_set, key, None, preconditions.if_match)
+            if _insert(session, entity_set, key, values, caller, now):
+                return True
+            # A racing request created the row after we looked: the key is taken, as it would have been
+            # had it come first. If-None-Match refuses that; a plain upsert updates the row it created.
+            if preconditions.if_none_match is not None:
+                raise RECORD_EXISTS()
+            continue
+        if preconditions.if_none_match is not None:
+            raise RECORD_EXISTS()
+        version: int = current["versionnumber"]
+        _check_if_match(entity_set, key, version, preconditions.if_match)
+        _settle_state(entity_set, key, values, current)
+        values["modifiedon"] = now
+        if "modifiedby" in entity_set.table.c:
+            values["modifiedby"] = caller.user_id
+        values["versionnumber"] = version + 1
+        statement = update(entity_set.table).where(_at_version(entity_set, key, version)).values(values)
+        _require_one_row(session.execute(statement))
+        return False
+    raise RECORD_EXISTS()
 
 
 def remove(session: Session, *, entity_set: EntitySet, key: uuid.UUID, preconditions: Preconditions) -> None:
     """DELETE: the row must exist (404) and match If-Match when given (412)."""
-    version = _version_of(session, entity_set, key)
-    if version is None:
+    current = _locked_row(session, entity_set, key)
+    if current is None:
         raise OBJECT_DOES_NOT_EXIST(entity=entity_set.entity_type, id=key)
+    version: int = current["versionnumber"]
     _check_if_match(entity_set, key, version, preconditions.if_match)
-    session.execute(delete(entity_set.table).where(entity_set.key.column == key))
+    _require_one_row(session.execute(delete(entity_set.table).where(_at_version(entity_set, key, version))))
 
 
 # --- internals -----------------------------------------------------------------------------------------
 
 
-def _version_of(session: Session, entity_set: EntitySet, key: uuid.UUID) -> int | None:
-    version_column = entity_set.table.c.versionnumber
-    return session.scalar(select(version_column).where(entity_set.key.column == key))
+def _locked_row(session: Session, entity_set: EntitySet, key: uuid.UUID) -> dict[str, Any] | None:
+    """The row as it is now, locked until the transaction ends: a racing change waits, then sees ours."""
+    statement = select(entity_set.table).where(entity_set.key.column == key).with_for_update()
+    row = session.execute(statement).mappings().one_or_none()
+    return None if row is None else dict(row)
+
+
+def _at_version(entity_set: EntitySet, key: uuid.UUID, version: int) -> Any:
+    """WHERE the row is still at the version whose ETag was checked."""
+    return (entity_set.key.column == key) & (entity_set.table.c.versionnumber == version)
+
+
+def _require_one_row(result: Any) -> None:
+    # The row is locked, so this holds; if a write ever got past the lock, its change is refused, not lost.
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise PRECONDITION_FAILED()
 
 
 def _check_if_match(entity_set: EntitySet, key: uuid.UUID, version: int | None, if_match: str | None) -> None:
@@ -141,7 +172,11 @@ def _check_if_match(entity_set: EntitySet, key: uuid.UUID, version: int | None, 
 
 def _insert(
     session: Session, entity_set: EntitySet, row_id: uuid.UUID, values: dict[str, Any], caller: Caller, now: datetime
-) -> None:
+) -> bool:
+    """Create the row unless its key is taken (also by a request not yet committed: it waits for that one).
+
+    False when taken; one statement that never fails on the key, so a `$batch` change set it runs in stays usable.
+    """
     row = {**CREATE_DEFAULTS, **values}
     row = {name: value for name, value in row.items() if name in entity_set.table.c}
     _settle_state(entity_set, row_id, row, {})
@@ -154,7 +189,10 @@ def _insert(
         }
     )
     row.setdefault("ownerid", caller.user_id)
-    session.execute(insert(entity_set.table).values(row))
+    statement = insert_for(session.get_bind().dialect.name, entity_set.table).values(row)
+    # RETURNING rather than rowcount: drivers need not count the rows of an INSERT (psycopg's reads -1).
+    created = statement.on_conflict_do_nothing(index_elements=[entity_set.key.column]).returning(entity_set.key.column)
+    return session.execute(created).first() is not None
 
 
 def _settle_state(entity_set: EntitySet, key: uuid.UUID, values: dict[str, Any], current: dict[str, Any]) -> None:
