@@ -97,7 +97,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
         raise TOKEN_INVALID(detail="The bearer token is not a well-formed JWT.") from None
     except jwt.InvalidTokenError:
         # A JSON-object header PyJWT will not verify (a kid that is not a string, an unknown crit entry). It is
-        # judged below by its alg and kid like any other, so the client hears the same reason as for its
+        # judged below by its alg, crit and kid like any other, so the client hears the same reason as for its
         # neighbours; the signature check then refuses it whatever it holds.
         header: dict[str, Any] = json.loads(base64url_decode(token.split(".", 1)[0]))
         return header
