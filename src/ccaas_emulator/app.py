@@ -22,6 +22,7 @@ from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
+from ccaas_emulator.wire.cors import CorsMiddleware
 from ccaas_emulator.wire.errors import (
     INTERNAL_ERROR,
     INVALID_ARGUMENT,
@@ -62,6 +63,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(UrlLengthLimit)  # inside the headers middleware, so a 414 carries them too
+    # Outside the 414, so a browser app can read that answer too; inside the headers, so preflights carry REQ_ID.
+    app.add_middleware(CorsMiddleware, origins=settings.cors_origin_set)
     app.add_middleware(DataverseHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: counts every answer, the 414s and 500s too
     _install_error_handlers(app)

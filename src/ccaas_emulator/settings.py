@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ccaas_emulator.domain import parse_outcome_weights
+from ccaas_emulator.wire.cors import parse_origins
 
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
 
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     """e.g. "LiveAnswer=60,NoAnswer=20,CallFailed=5"; empty means the documented defaults."""
     control_api: bool = True
     control_token: SecretStr | None = None
+    cors_origins: str = ""
+    """Comma-separated origins whose browser apps may call /api/data/ (CORS), or `*`; empty: CORS off."""
 
     @field_validator("database_url")
     @classmethod
@@ -72,6 +75,11 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty; leave the variable unset to run without a control token")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        return ",".join(sorted(parse_origins(value)))
+
     @field_validator("outcome_weights")
     @classmethod
     def _weights(cls, value: str) -> str:
@@ -83,6 +91,11 @@ class Settings(BaseSettings):
         if not self.org_url:
             object.__setattr__(self, "org_url", f"http://{self.host}:{self.port}")
         return self
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        """CCAAS_CORS_ORIGINS as a set (empty when CORS is off)."""
+        return parse_origins(self.cors_origins)
 
     @property
     def tenant(self) -> str:
