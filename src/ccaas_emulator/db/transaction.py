@@ -36,6 +36,14 @@ class Database:
         )
         # SQLite has one writer. Threads of this process queue on a lock (woken the moment it is free)
         # instead of in SQLite's busy handler, whose sleeps grow to 100 ms and wreck the latency tail.
+        #
+        # Lock order, the only one in the process (a thread holding a lock never waits for one above it):
+        #   1. Dialer._tick_lock        (dialer/runner.py: one tick, or one clock advance, at a time)
+        #   2. Database._write_lock     (SQLite only; held by a write transaction, a group commit, or a $batch
+        #                                change set's shared transaction for the whole change set)
+        #   3. the database's own locks (SQLite's file lock, PostgreSQL's row locks)
+        # A shared transaction holds 2 across awaits, so nothing inside one may take 1: $batch parts only reach
+        # /api/data (odata/batch.py), and the dialer refuses to run inside one (in_shared_transaction).
         self._write_lock: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
@@ -111,6 +119,11 @@ class Database:
 
 
 _shared_session: ContextVar[Session | None] = ContextVar("ccaas_shared_session", default=None)
+
+
+def in_shared_transaction() -> bool:
+    """Whether this code runs inside a shared transaction ($batch change set), which holds the write lock."""
+    return _shared_session.get() is not None
 
 
 @dataclass

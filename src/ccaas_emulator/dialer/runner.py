@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from ccaas_emulator.clock import SharedClock
-from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.db.transaction import Database, in_shared_transaction
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.dispatcher import Dispatcher, TickReport
 from ccaas_emulator.dialer.housekeeping import Housekeeper
@@ -23,6 +23,17 @@ MAX_STEPS = 1_000_000
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class LockOrderError(RuntimeError):
+    """The dialer was asked to run where it could deadlock: inside a shared transaction."""
+
+
+def _outside_shared_transactions() -> None:
+    # A shared transaction holds the write lock, which comes after the tick lock: waiting for the tick lock
+    # there could wait forever on a tick that waits for the write lock (the $batch + clock freeze, issue #12).
+    if in_shared_transaction():
+        raise LockOrderError("the dialer cannot run inside a shared transaction ($batch change set)")
 
 
 class Dialer:
@@ -40,11 +51,12 @@ class Dialer:
         self._database = database
         self.housekeeper = Housekeeper(database.engine)
         self._poll = settings.dialer_poll_seconds
-        self._tick_lock = threading.Lock()
+        self._tick_lock = threading.Lock()  # first in the process's lock order: db/transaction.py, Database
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> TickReport:
+        _outside_shared_transactions()
         with self._tick_lock:
             report = self.dispatcher.tick(self.clock.now())
             self.housekeeper.maybe_maintain()
@@ -52,6 +64,7 @@ class Dialer:
 
     def advance_to(self, target: datetime) -> TickReport:
         """Move the clock to `target`, running every delivery that becomes due on the way, in time order."""
+        _outside_shared_transactions()
         report = TickReport()
         with self._tick_lock:
             moment = self.clock.now()
