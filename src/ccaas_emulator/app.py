@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.control import routes as control_routes
+from ccaas_emulator.db.engine import database_trouble
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.deps import AuthenticatorDep
 from ccaas_emulator.intake import routes as intake_routes
@@ -24,13 +26,15 @@ from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
 from ccaas_emulator.wire.cors import CorsMiddleware
 from ccaas_emulator.wire.errors import (
+    DATABASE_BUSY,
+    DATABASE_UNAVAILABLE,
     INTERNAL_ERROR,
     INVALID_ARGUMENT,
     METHOD_NOT_ALLOWED,
     RESOURCE_NOT_FOUND,
     DataverseError,
 )
-from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, request_id_of
+from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, dataverse_headers, request_id_of
 from ccaas_emulator.wire.limits import HeadAsGet, UrlLengthLimit
 from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
 
@@ -139,11 +143,35 @@ def _install_error_handlers(app: FastAPI) -> None:
             return error_response(RESOURCE_NOT_FOUND(segment=segment))
         return error_response(DataverseError(exc.status_code, "0x80040216", str(exc.detail)))
 
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> ODataJSONResponse:
+        # Handled here, inside the middleware, rather than by Starlette's last-resort handler below, which
+        # re-raises after answering: uvicorn then drops the keep-alive connection under the client's next request.
+        return _server_error_response(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> ODataJSONResponse:
-        request_id = request_id_of(request.scope)
+        # Starlette renders this outside every middleware (then re-raises): stamp the headers they would have.
+        response = _server_error_response(request, exc)
+        for name, value in dataverse_headers(request_id_of(request.scope)).items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def _server_error_response(request: Request, exc: Exception) -> ODataJSONResponse:
+    """503 + Retry-After when the database is unreachable, full, locked or too slow (it passes); 500 for a bug."""
+    request_id = request_id_of(request.scope)
+    trouble = database_trouble(exc)
+    if trouble is None:
         log.error("unexpected error on request %s", request_id, exc_info=exc)
         return error_response(INTERNAL_ERROR(request_id=request_id))
+    # One line, no traceback: an outage is not a bug, and a traceback per request would flood the log.
+    detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    log.warning("database %s on request %s: %s", trouble, request_id, detail)
+    kind, retry_after = (DATABASE_BUSY, 1) if trouble == "busy" else (DATABASE_UNAVAILABLE, 5)
+    error = kind(detail=detail, retry_after=retry_after)
+    error.headers["Retry-After"] = str(retry_after)
+    return error_response(error)
 
 
 def app_from_environment() -> FastAPI:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import DBAPIError
 
 
 def normalize_url(raw: str) -> URL:
@@ -70,3 +71,58 @@ def _sqlite_engine(url: URL, *, pool_size: int) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+Trouble = Literal["unavailable", "busy"]
+"""Why the database could not serve a request for now: unreachable, read-only or full (unavailable), or a lock
+or statement waited too long or lost a deadlock (busy). Either passes; neither is a bug."""
+
+# PostgreSQL SQLSTATEs (Appendix A of its manual) that say "the server, not the statement".
+_POSTGRES_BUSY = {"55P03", "57014", "40P01", "40001"}  # lock_timeout, statement_timeout, deadlock, serialization
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57P", "58")  # connection, resources (disk full, too many), shutdown, I/O
+_POSTGRES_UNAVAILABLE = {"3D000", "25006"}  # the database was dropped; a read-only transaction (hot standby)
+# SQLite result codes (sqlite3's sqlite_errorname, Python 3.11+), and their messages where the code is absent.
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_NOTADB")
+_SQLITE_BUSY_WORDS = ("database is locked", "database table is locked")
+_SQLITE_UNAVAILABLE_WORDS = (
+    "database or disk is full",
+    "disk i/o error",
+    "readonly database",
+    "unable to open database file",
+)
+
+
+def database_trouble(exc: BaseException) -> Trouble | None:
+    """What kind of database trouble `exc` is, or None when it is a bug (a bad statement, a broken constraint).
+
+    Only a DBAPI error can be trouble; SQLAlchemy marks a connection that died under it as invalidated.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "unavailable"
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        if sqlstate in _POSTGRES_BUSY:
+            return "busy"
+        if sqlstate in _POSTGRES_UNAVAILABLE or sqlstate.startswith(_POSTGRES_UNAVAILABLE_CLASSES):
+            return "unavailable"
+        return None
+    name = getattr(original, "sqlite_errorname", None)
+    if isinstance(name, str):
+        if name.startswith(_SQLITE_BUSY):
+            return "busy"
+        if name.startswith(_SQLITE_UNAVAILABLE):
+            return "unavailable"
+        return None
+    message = str(original).lower()
+    if any(words in message for words in _SQLITE_BUSY_WORDS):
+        return "busy"
+    if any(words in message for words in _SQLITE_UNAVAILABLE_WORDS):
+        return "unavailable"
+    # psycopg's errors without a SQLSTATE are the client's: connection refused, closed, timed out.
+    if type(original).__module__.startswith("psycopg") and type(original).__name__ == "OperationalError":
+        return "unavailable"
+    return None

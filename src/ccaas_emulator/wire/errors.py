@@ -230,3 +230,18 @@ DUPLICATE_PROPERTY = ErrorKind(
     "Microsoft.OData.ODataException: Multiple properties with the name '{name}' were detected in an entry or a "
     "complex value. In OData, duplicate property names are not allowed.",
 )
+
+# --- the database in trouble (issue 12): 503 + Retry-After, not 500 --------------------------------
+# Dataverse's codes for the same troubles (Microsoft Learn, "Troubleshoot Dataverse bulk operation errors"):
+# 0x80044150 (-2147204784) "Generic SQL error." and 0x80044151 (-2147204783) "SQL timeout expired.". The 503
+# status, the Retry-After header and the words after the first sentence are ours.
+DATABASE_UNAVAILABLE = ErrorKind(
+    503,
+    "0x80044150",
+    "Generic SQL error. The database cannot serve requests now ({detail}); retry after {retry_after} seconds.",
+)
+DATABASE_BUSY = ErrorKind(
+    503,
+    "0x80044151",
+    "SQL timeout expired. The database is busy ({detail}); retry after {retry_after} seconds.",
+)

@@ -22,22 +22,31 @@ class DataverseHeadersMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope[REQUEST_ID_SCOPE_KEY] = request_id
-        extra = [
-            (b"odata-version", b"4.0"),
-            (b"req_id", request_id.encode()),
-            (b"x-ms-service-request-id", request_id.encode()),
-            (b"cache-control", b"no-cache"),
-        ]
+        extra = [(name.encode(), value.encode()) for name, value in dataverse_headers(request_id).items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[Any] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(item for item in extra if item[0] not in present)
+                if message["status"] >= 500 and b"connection" not in present:
+                    # After a server error the connection's state is not to be trusted: uvicorn closes it, and
+                    # says so only when this header is there (issue 12: unannounced closes lost the next request).
+                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def dataverse_headers(request_id: str) -> dict[str, str]:
+    """The headers of every answer; also for the last-resort 500, which Starlette renders outside this middleware."""
+    return {
+        "odata-version": "4.0",
+        "req_id": request_id,
+        "x-ms-service-request-id": request_id,
+        "cache-control": "no-cache",
+    }
 
 
 def request_id_of(scope: Scope) -> str:

@@ -23,10 +23,15 @@ class ODataJSONResponse(Response):
 
 def error_response(error: DataverseError) -> ODataJSONResponse:
     """The envelope {"error": {"code", "message"}} every client-caused failure uses (wire-facts E6)."""
+    headers = error.headers
+    if error.status >= 500:
+        # uvicorn closes the connection after a response that raised on its way out (Starlette's last-resort
+        # handler re-raises); saying so lets a keep-alive client open a new one instead of writing into it.
+        headers = {**headers, "Connection": "close"}
     return ODataJSONResponse(
         {"error": {"code": error.code, "message": error.message}},
         status_code=error.status,
-        headers=error.headers,
+        headers=headers,
     )
 
 
