@@ -23,7 +23,7 @@ def test_health_answers_without_a_token(client):
 def test_ready_reports_the_database_at_head(client):
     response = client.get("/ready")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["status"] == "ready"
 
 
@@ -55,3 +55,19 @@ def test_ready_is_503_when_the_database_is_gone(client, database):
 
     assert response.status_code == 503
     assert "not reachable" in response.json()["error"]["message"]
+
+
+def test_ready_is_503_while_another_writer_holds_the_write_lock(client, database):
+    """The probe: /ready said 200 while writes were blocked. It now takes the write lock as a request's write
+    does (waiting at most READY_WRITE_WAIT_SECONDS), and says 503 when it cannot."""
+    with database.engine.connect() as holder, holder.begin():
+        holder.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+        response = client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.headers["connection"] == "close"
+    error = response.json()["error"]
+    assert error["code"] == "0x80040216"
+    assert error["message"].startswith("The database does not accept writes: ")
+    assert client.get("/ready").status_code == 200  # and ready again once the lock is released

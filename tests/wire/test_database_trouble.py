@@ -232,3 +232,14 @@ def test_a_write_to_a_database_that_takes_none_is_503_with_retry_after(read_only
     assert error["message"].startswith("Generic SQL error. The database cannot serve requests now (")
     # Reads still work.
     assert read_only_client.get(ENTITY_SET, headers=headers).status_code == 200
+
+
+def test_ready_is_503_when_the_database_takes_no_writes(read_only_client):
+    """The probe: /ready said 200 while the SQLite file was read-only."""
+    response = read_only_client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.headers["connection"] == "close"
+    error = response.json()["error"]
+    assert error["code"] == "0x80040216"
+    assert error["message"].startswith("The database does not accept writes: ")
