@@ -32,7 +32,14 @@ class Runtime:
         The clock is the shared, simulated one unless a test hands in another; only on the shared clock
         is there a dialer (it needs a clock it can set).
         """
-        database = database or Database(make_engine(settings.database_url, pool_size=settings.db_pool_size))
+        database = database or Database(
+            make_engine(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                lock_timeout=settings.db_lock_timeout_seconds,
+                statement_timeout=settings.db_statement_timeout_seconds,
+            )
+        )
         clock = clock or SharedClock(database)
         keys = SigningKeys.load_or_create(database, clock)
         verifier = TokenVerifier(

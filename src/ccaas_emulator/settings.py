@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     control_token: SecretStr | None = None
     cors_origins: str = ""
     """Comma-separated origins whose browser apps may call /api/data/ (CORS), or `*`; empty: CORS off."""
+    db_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """How long a statement waits for a lock (SQLite busy timeout, PostgreSQL lock_timeout) before a 503."""
+    db_statement_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    """PostgreSQL statement_timeout of the server's connections (0: none); SQLite has no such bound."""
 
     @field_validator("database_url")
     @classmethod

@@ -15,13 +15,16 @@ from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 
 from ccaas_emulator.app import create_app
-from ccaas_emulator.clock import real_now
+from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.engine import database_trouble, make_engine
 from ccaas_emulator.db.transaction import Database
-from tests.support.demo import ORG_URL
+from ccaas_emulator.runtime import Runtime
+from ccaas_emulator.settings import Settings
+from tests.support.demo import DEMO_VOICE_CONFIG, NOW, ORG_URL
 from tests.support.samples import voice_body
 from tests.support.servers import Server, start_server, stop
 from tests.support.tokens import Tokens, bearer
+from tests.support.urls import CONFIGS
 
 ENTITY_SET = "/api/data/v9.2/msdyn_proactive_deliveries?$top=1"
 VOICE_ACTION = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
@@ -243,3 +246,57 @@ def test_ready_is_503_when_the_database_takes_no_writes(read_only_client):
     error = response.json()["error"]
     assert error["code"] == "0x80040216"
     assert error["message"].startswith("The database does not accept writes: ")
+
+
+# --- a request waits for a lock at most CCAAS_DB_LOCK_TIMEOUT_SECONDS, then 503 -------------------------------
+
+
+@pytest.fixture
+def impatient_client(settings, clock, database, database_url):
+    """The emulator with a half-second lock timeout (SQLite busy timeout, PostgreSQL lock_timeout)."""
+    impatient = Database(make_engine(database_url, pool_size=2, lock_timeout=0.5))
+    app = create_app(settings, clock=clock, database=impatient)
+    try:
+        with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        impatient.dispose()
+
+
+def test_a_write_that_waits_past_the_lock_timeout_is_503_busy(impatient_client, settings, database):
+    """A writer holding the lock used to keep a request waiting 30 s on SQLite and for ever on PostgreSQL, then
+    (SQLite) answer 500. The wait is bounded, and the answer says to come back."""
+    tokens = Tokens(impatient_client.app.state.runtime.keys, settings, real_now())
+    admin = bearer(tokens.for_user("admin"))
+    config = f"{CONFIGS}({DEMO_VOICE_CONFIG})"
+    with database.engine.connect() as holder, holder.begin():
+        holder.execute(
+            text("UPDATE msdyn_proactive_engagement_config SET msdyn_name = msdyn_name WHERE msdyn_name IS NOT NULL")
+        )
+
+        response = impatient_client.patch(config, json={"msdyn_description": "changed"}, headers=admin)
+
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["connection"] == "close"
+    error = response.json()["error"]
+    assert error["code"] == "0x80044151"
+    assert error["message"].startswith("SQL timeout expired. The database is busy (")
+    # Once the lock is released the same write goes through.
+    assert impatient_client.patch(config, json={"msdyn_description": "changed"}, headers=admin).status_code == 204
+
+
+def test_the_lock_and_statement_timeouts_come_from_the_settings(database_url):
+    settings = Settings(
+        database_url=database_url, org_url=ORG_URL, db_lock_timeout_seconds=1.5, db_statement_timeout_seconds=7
+    )
+    runtime = Runtime.start(settings, clock=FixedClock(NOW))
+    try:
+        with runtime.database.engine.connect() as connection:
+            if runtime.database.engine.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
+            else:
+                assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "1500ms"
+                assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "7s"
+    finally:
+        runtime.close()

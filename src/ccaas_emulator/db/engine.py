@@ -23,11 +23,20 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(raw_url: str, *, pool_size: int = 20) -> Engine:
-    """Build the engine, creating the SQLite file's folder and setting its pragmas."""
+def make_engine(
+    raw_url: str, *, pool_size: int = 20, lock_timeout: float = 30.0, statement_timeout: float = 0.0
+) -> Engine:
+    """Build the engine, creating the SQLite file's folder and setting its pragmas.
+
+    `lock_timeout` bounds how long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's
+    lock_timeout); `statement_timeout` (PostgreSQL only, 0 for none) how long one statement may run. Past
+    either the statement fails, and the API answers 503 (database_trouble). Migrations keep the defaults:
+    an index build may rightly take long.
+    """
     url = normalize_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, pool_size=pool_size)
+        return _sqlite_engine(url, pool_size=pool_size, lock_timeout=lock_timeout)
+    options = f"-c lock_timeout={round(lock_timeout * 1000)} -c statement_timeout={round(statement_timeout * 1000)}"
     return create_engine(
         url,
         pool_size=pool_size,
@@ -35,11 +44,11 @@ def make_engine(raw_url: str, *, pool_size: int = 20) -> Engine:
         # No pre-ping: it costs a round trip per request. A connection the server dropped fails once
         # and is replaced (the pool invalidates it); recycling bounds how stale a connection gets.
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": 5, "options": options},
     )
 
 
-def _sqlite_engine(url: URL, *, pool_size: int) -> Engine:
+def _sqlite_engine(url: URL, *, pool_size: int, lock_timeout: float) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +56,7 @@ def _sqlite_engine(url: URL, *, pool_size: int) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": lock_timeout},
     )
 
     @event.listens_for(engine, "connect")
@@ -60,7 +69,7 @@ def _sqlite_engine(url: URL, *, pool_size: int) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(lock_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
