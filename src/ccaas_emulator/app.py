@@ -16,7 +16,7 @@ from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.control import routes as control_routes
-from ccaas_emulator.db.engine import database_trouble
+from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.deps import AuthenticatorDep
 from ccaas_emulator.intake import routes as intake_routes
@@ -166,7 +166,7 @@ def _server_error_response(request: Request, exc: Exception) -> ODataJSONRespons
         log.error("unexpected error on request %s", request_id, exc_info=exc)
         return error_response(INTERNAL_ERROR(request_id=request_id))
     # One line, no traceback: an outage is not a bug, and a traceback per request would flood the log.
-    detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    detail = error_summary(exc)
     log.warning("database %s on request %s: %s", trouble, request_id, detail)
     kind, retry_after = (DATABASE_BUSY, 1) if trouble == "busy" else (DATABASE_UNAVAILABLE, 5)
     error = kind(detail=detail, retry_after=retry_after)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ccaas_emulator import metrics as prometheus
+from ccaas_emulator.db.engine import error_summary
 from ccaas_emulator.db.migrate import current_revision, head_revision
 from ccaas_emulator.deps import ClockDep, DatabaseDep
 from ccaas_emulator.wire.errors import SERVICE_UNAVAILABLE
@@ -51,7 +52,7 @@ async def ready(request: Request, database: DatabaseDep) -> ODataJSONResponse:
         await run_in_threadpool(_try_a_write, database.engine)
     except SQLAlchemyError as exc:
         # Issue 12: /ready said 200 while the SQLite file was read-only or another writer held the lock.
-        detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        detail = error_summary(exc)
         raise SERVICE_UNAVAILABLE(message=f"The database does not accept writes: {detail}.") from None
     return ODataJSONResponse({"status": "ready", "database": database.engine.dialect.name, "revision": revision})
 

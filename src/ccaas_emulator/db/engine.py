@@ -135,3 +135,9 @@ def database_trouble(exc: BaseException) -> Trouble | None:
     if type(original).__module__.startswith("psycopg") and type(original).__name__ == "OperationalError":
         return "unavailable"
     return None
+
+
+def error_summary(exc: BaseException) -> str:
+    """The driver's own first line of a database error (no SQL, no parameters), at most 200 characters."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
