@@ -11,7 +11,6 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ccaas_emulator.domain import parse_outcome_weights
-from ccaas_emulator.wire.cors import parse_origins
 
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
 
@@ -105,6 +104,23 @@ class Settings(BaseSettings):
     def tenant(self) -> str:
         """The tenant id as Entra writes it: lowercase, hyphenated."""
         return str(self.tenant_id)
+
+
+def parse_origins(value: str) -> frozenset[str]:
+    """CCAAS_CORS_ORIGINS: comma-separated `scheme://host[:port]` origins, or `*` for any; lower-cased."""
+    origins: set[str] = set()
+    for item in value.split(","):
+        origin = item.strip().rstrip("/").lower()
+        if not origin:
+            continue
+        if origin != "*":
+            scheme, separator, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not separator or not rest or any(c in rest for c in "/?#@ "):
+                raise ValueError(
+                    f"'{item.strip()}' is not an origin: write scheme://host[:port], e.g. http://localhost:5173"
+                )
+        origins.add(origin)
+    return frozenset(origins)
 
 
 class SettingsError(Exception):

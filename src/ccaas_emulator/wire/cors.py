@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORS_PATH_PREFIX = "/api/data/"
-ANY_ORIGIN = "*"
+ANY_ORIGIN = "*"  # CCAAS_CORS_ORIGINS=* (settings.parse_origins)
 
 ALLOWED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 # wire-facts E2: what Dataverse reads from a request, beside the CORS-safelisted ones.
@@ -52,23 +52,6 @@ EXPOSED_HEADERS = (
     "Allow",
 )
 PREFLIGHT_MAX_AGE_SECONDS = 600  # browsers cap it anyway (Chromium: 2 hours, Firefox: 24 hours)
-
-
-def parse_origins(value: str) -> frozenset[str]:
-    """CCAAS_CORS_ORIGINS: comma-separated `scheme://host[:port]` origins, or `*` for any; lower-cased."""
-    origins: set[str] = set()
-    for item in value.split(","):
-        origin = item.strip().rstrip("/").lower()
-        if not origin:
-            continue
-        if origin != ANY_ORIGIN:
-            scheme, separator, rest = origin.partition("://")
-            if scheme not in ("http", "https") or not separator or not rest or any(c in rest for c in "/?#@ "):
-                raise ValueError(
-                    f"'{item.strip()}' is not an origin: write scheme://host[:port], e.g. http://localhost:5173"
-                )
-        origins.add(origin)
-    return frozenset(origins)
 
 
 class CorsMiddleware:
