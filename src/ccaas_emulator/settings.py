@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     control_token: SecretStr | None = None
     cors_origins: str = ""
     """Comma-separated origins whose browser apps may call /api/data/ (CORS), or `*`; empty: CORS off."""
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """How long a connection may take to send a request's headers before it is closed (408)."""
     db_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     """How long a statement waits for a lock (SQLite busy timeout, PostgreSQL lock_timeout) before a 503."""
     db_statement_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0

@@ -245,3 +245,13 @@ DATABASE_BUSY = ErrorKind(
     "0x80044151",
     "SQL timeout expired. The database is busy ({detail}); retry after {retry_after} seconds.",
 )
+
+# --- the request head, refused by the HTTP protocol before any app sees it (issue 12; limits and words ours) ----
+HEADERS_TOO_LARGE = ErrorKind(
+    431,
+    "0x80060888",
+    "The request's header fields are too large: {detail}; the limits are {limit_bytes} bytes and {limit_count} fields.",
+)
+HEAD_TIMEOUT = ErrorKind(
+    408, "0x80060888", "The request's headers did not arrive within {seconds:g} seconds; the connection is closed."
+)

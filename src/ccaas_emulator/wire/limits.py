@@ -40,3 +40,10 @@ class HeadAsGet:
         if scope["type"] == "http" and scope["method"] == "HEAD" and scope["path"].startswith("/api/data/"):
             scope = {**scope, "method": "GET"}
         await self.app(scope, receive, send)
+
+
+# The request head (wire/protocol.py). Ours: Dataverse's front end takes 32 KB URLs (E9) and Entra tokens of users in
+# many groups run to several KB, so the fields may total 64 KiB (http.sys's default MaxRequestBytes is 16 KB, raised
+# where URLs this long pass); 100 fields is Kestrel's default MaxRequestHeaderCount.
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_COUNT = 100
