@@ -23,6 +23,7 @@ from ccaas_emulator.dialer.runner import Dialer
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings
 from tests.support.demo import DEMO_VOICE_CONFIG, NOW, ORG_URL
+from tests.support.postgres import create_postgres_database
 from tests.support.samples import voice_body
 from tests.support.servers import Server, start_server, stop
 from tests.support.tokens import Tokens, bearer
@@ -112,6 +113,82 @@ def test_a_500_says_connection_close_so_the_next_request_is_not_lost(database_fo
         assert fresh.request("GET", "/health", headers={})["headers"].get("connection") is None
         assert fresh.request("GET", "/health", headers={})["status"] == 200
         fresh.close()
+    finally:
+        stop(process)
+
+
+# --- an outage under a served process: 503, then served again -------------------------------------------------
+
+
+@pytest.mark.slow  # a served process
+def test_a_postgresql_that_drops_the_connections_then_the_database_answers_503_not_500(postgres_admin_url):
+    """The probe: a dropped database gave 500s (then dropped connections). The server's connections killed under
+    it, then the database itself dropped: each request is 503 with Retry-After, and the service recovers."""
+    url, drop = create_postgres_database(postgres_admin_url)
+    server, process = start_server(url, CCAAS_DIALER="off")
+    name = url.rsplit("/", 1)[1]
+    try:
+        auth = {"Authorization": f"Bearer {server.token()}"}
+        connection = KeepAliveConnection(server)
+        assert connection.request("GET", ENTITY_SET, headers=auth)["status"] == 200
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+
+        killed = connection.request("GET", ENTITY_SET, headers=auth)
+
+        assert_envelope(killed, 503, "0x80044150")
+        assert killed["headers"]["retry-after"] == "5"
+        assert killed["headers"]["connection"] == "close"
+        connection.close()
+        # The pool replaced the dead connections: the next request, on a new HTTP connection, is served.
+        again = KeepAliveConnection(server)
+        assert again.request("GET", ENTITY_SET, headers=auth)["status"] == 200
+        again.close()
+
+        drop()
+        gone = KeepAliveConnection(server)
+        for _ in range(2):  # the pooled connection dies, then a new one finds no database
+            response = gone.request("GET", ENTITY_SET, headers=auth)
+            error = assert_envelope(response, 503, "0x80044150")
+            assert response["headers"]["retry-after"] == "5"
+            assert response["headers"]["connection"] == "close"
+            gone.close()
+            gone = KeepAliveConnection(server)
+        assert "does not exist" in error["message"]
+        gone.close()
+    finally:
+        stop(process)
+        drop()
+
+
+@pytest.mark.slow  # a served process
+def test_a_sqlite_writer_holding_the_lock_past_the_lock_timeout_is_503_busy(tmp_path):
+    """CCAAS_DB_LOCK_TIMEOUT_SECONDS reaches the served process: a write waits that long for the lock, then 503."""
+    path = tmp_path / "var" / "ccaas.db"
+    server, process = start_server(f"sqlite:///{path}", CCAAS_DIALER="off", CCAAS_DB_LOCK_TIMEOUT_SECONDS="0.5")
+    try:
+        headers = {"Authorization": f"Bearer {server.token()}", "Content-Type": "application/json"}
+        body = orjson.dumps(voice_body())
+        connection = KeepAliveConnection(server)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            locked = connection.request("POST", VOICE_ACTION, headers=headers, body=body)
+        finally:
+            holder.rollback()
+            holder.close()
+
+        error = assert_envelope(locked, 503, "0x80044151")
+        assert "database is locked" in error["message"]
+        assert locked["headers"]["retry-after"] == "1"
+        assert locked["headers"]["connection"] == "close"
+        connection.close()
+        served = KeepAliveConnection(server)
+        assert served.request("POST", VOICE_ACTION, headers=headers, body=body)["status"] == 200
+        served.close()
     finally:
         stop(process)
 
