@@ -3,6 +3,7 @@ neither leaves a keep-alive client writing its next request into a connection th
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from typing import Any
@@ -445,3 +446,37 @@ def test_a_dialer_bug_logs_its_traceback_once_per_streak(database, caplog):
 
     failures = [record for record in caplog.records if record.levelname == "ERROR"]
     assert len(failures) == 1 and failures[0].exc_info is not None
+
+
+def test_a_batch_part_in_database_trouble_is_its_own_503_and_the_batch_keeps_its_connection(read_only_client, settings):
+    """A part's 503 says Retry-After inside the batch; `Connection` is about the HTTP connection, which the 200
+    batch answer keeps open, so no part repeats it."""
+    tokens = Tokens(read_only_client.app.state.runtime.keys, settings, real_now())
+    boundary = "batch_trouble"
+    parts = [
+        f"POST {VOICE_ACTION} HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{orjson.dumps(voice_body()).decode()}",
+        f"GET {ENTITY_SET} HTTP/1.1\r\nAccept: application/json\r\n\r\n",
+    ]
+    body = "".join(
+        f"--{boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n{part}\r\n"
+        for part in parts
+    )
+    body += f"--{boundary}--\r\n"
+
+    response = read_only_client.post(
+        "/api/data/v9.2/$batch",
+        content=body.encode(),
+        headers={
+            **bearer(tokens.for_user("agent")),
+            "Content-Type": f"multipart/mixed; boundary={boundary}",
+            "Prefer": "odata.continue-on-error",
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert "connection" not in response.headers
+    heads = re.findall(r"HTTP/1\.1 (\d{3}) [^\r\n]*\r\n(.*?)\r\n\r\n", response.text, re.S)
+    assert [int(status) for status, _ in heads] == [503, 200]
+    failed_head = heads[0][1].lower()
+    assert "retry-after: 5" in failed_head
+    assert "connection:" not in failed_head

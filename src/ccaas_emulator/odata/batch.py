@@ -143,7 +143,8 @@ class BatchRunner:
         kept = [
             (name, value)
             for name, value in response.headers.multi_items()
-            if name.lower() not in ("content-length", "date", "server", "transfer-encoding")
+            # Hop-by-hop: a part's 5xx says `Connection: close`, but the batch's own connection stays open.
+            if name.lower() not in ("connection", "content-length", "date", "server", "transfer-encoding")
         ]
         return Answer(response.status_code, kept, response.content, item.content_id)
 
