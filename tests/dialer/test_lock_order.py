@@ -21,6 +21,7 @@ def test_a_clock_advance_inside_a_change_set_is_refused_instead_of_freezing(emul
     emulator.post()  # due now: a tick has work, so it takes a write transaction
     target = runtime.clock.now() + timedelta(hours=1)
     outcome: list[BaseException | None] = []
+    tickers: list[threading.Thread] = []
 
     async def change_set_then_advance() -> None:
         async with runtime.database.shared_transaction():
@@ -28,6 +29,7 @@ def test_a_clock_advance_inside_a_change_set_is_refused_instead_of_freezing(emul
             # which this change set holds (on SQLite): the other half of the probe's freeze.
             ticker = threading.Thread(target=runtime.dialer.tick, daemon=True)
             ticker.start()
+            tickers.append(ticker)
             await asyncio.sleep(0.2)
             await asyncio.to_thread(runtime.dialer.advance_to, target)
 
@@ -44,6 +46,9 @@ def test_a_clock_advance_inside_a_change_set_is_refused_instead_of_freezing(emul
 
     assert not runner.is_alive(), "the change set and the dialer deadlocked"
     assert len(outcome) == 1 and isinstance(outcome[0], LockOrderError), outcome
+    for ticker in tickers:  # the change set is over, so the dialer's tick gets the write lock and finishes
+        ticker.join(timeout=60)
+        assert not ticker.is_alive()
 
 
 def test_a_tick_inside_a_change_set_is_refused(emulator):
