@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -78,39 +80,84 @@ def _generate() -> tuple[str, str]:
     return kid, pem
 
 
-class SigningKeys:
-    """The keys the emulator trusts; the oldest one signs, so every process signs with the same key."""
+# A token naming a kid this process does not know reloads the keys from the database at most this often, so a
+# flood of forged kids costs one query per interval, not one per request.
+RELOAD_INTERVAL = timedelta(seconds=1)
 
-    def __init__(self, keys: list[LoadedKey]) -> None:
+
+def _stored_keys(database: Database, clock: Clock) -> list[LoadedKey]:
+    """The keys in the database, oldest first; the first one is generated and stored if there is none."""
+    with database.read() as session:
+        rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
+        stored = [(row.kid, row.private_key_pem) for row in rows]
+    if not stored:
+        kid, pem = _generate()
+        with database.transaction() as session:
+            # Two processes starting together may both get here; both keys are then trusted, and
+            # ordering by (created_on, kid) below makes every process sign with the same one.
+            session.add(SigningKey(kid=kid, private_key_pem=pem, created_on=clock.now()))
+        with database.read() as session:
+            rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
+            stored = [(row.kid, row.private_key_pem) for row in rows]
+    return [LoadedKey.from_private_pem(kid, pem) for kid, pem in stored]
+
+
+class SigningKeys:
+    """The keys the emulator trusts; the oldest one signs, so every process signs with the same key.
+
+    Loaded from a database, the set follows it: a kid the set does not know (the database was recreated, or
+    another process such as `ccaas-emulator token` stored a new key) reloads it, at most once per RELOAD_INTERVAL.
+    """
+
+    def __init__(self, keys: list[LoadedKey], *, database: Database | None = None, clock: Clock | None = None) -> None:
         if not keys:
             raise ValueError("at least one signing key is needed")
-        self._keys = keys
-        self._by_kid = {key.kid: key for key in keys}
+        self._database = database
+        self._clock = clock
+        self._set(keys)
+        self._reload_lock = threading.Lock()
+        self._last_reload: datetime | None = None
+        self.generation = 0  # bumped by every reload, so caches of verified signatures know to forget
+
+    def _set(self, keys: list[LoadedKey]) -> None:
+        # One assignment: a reader on another thread sees the old set or the new, never half of each.
+        self._state = (keys, {key.kid: key for key in keys})
 
     @classmethod
     def load_or_create(cls, database: Database, clock: Clock) -> SigningKeys:
         """Load the stored keys, generating and storing the first one if there is none."""
-        with database.read() as session:
-            rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
-            stored = [(row.kid, row.private_key_pem) for row in rows]
-        if not stored:
-            kid, pem = _generate()
-            with database.transaction() as session:
-                # Two processes starting together may both get here; both keys are then trusted, and
-                # ordering by (created_on, kid) below makes every process sign with the same one.
-                session.add(SigningKey(kid=kid, private_key_pem=pem, created_on=clock.now()))
-            with database.read() as session:
-                rows = session.scalars(select(SigningKey).order_by(SigningKey.created_on, SigningKey.kid)).all()
-                stored = [(row.kid, row.private_key_pem) for row in rows]
-        return cls([LoadedKey.from_private_pem(kid, pem) for kid, pem in stored])
+        return cls(_stored_keys(database, clock), database=database, clock=clock)
 
     @property
     def signing_key(self) -> LoadedKey:
-        return self._keys[0]
+        return self._state[0][0]
 
-    def find(self, kid: str) -> LoadedKey | None:
-        return self._by_kid.get(kid)
+    def find(self, kid: str, *, now: datetime | None = None) -> LoadedKey | None:
+        """The key named kid; with `now`, an unknown kid reloads the set first unless it was reloaded lately."""
+        key = self._state[1].get(kid)
+        if key is None and now is not None and self._may_reload(now):
+            self.reload()
+            key = self._state[1].get(kid)
+        return key
+
+    def _may_reload(self, now: datetime) -> bool:
+        if self._database is None:
+            return False
+        with self._reload_lock:
+            last = self._last_reload
+            # A clock that went backwards does not block reloads until it catches up.
+            if last is not None and last <= now < last + RELOAD_INTERVAL:
+                return False
+            self._last_reload = now
+            return True
+
+    def reload(self) -> None:
+        """Read the key set again: new keys are trusted, keys gone from the database are not any more."""
+        if self._database is None or self._clock is None:
+            return
+        self._set(_stored_keys(self._database, self._clock))
+        self.generation += 1
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set, shaped like Entra's /discovery/v2.0/keys."""
-        return {"keys": [key.jwk for key in self._keys]}
+        return {"keys": [key.jwk for key in self._state[0]]}

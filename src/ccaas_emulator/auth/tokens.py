@@ -124,11 +124,16 @@ class TokenVerifier:
         # Only the signature is cached: time, audience and issuer are judged on every request.
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = 4096
+        self._keys_generation = keys.generation
 
     def verify(self, token: str, *, now: datetime) -> VerifiedToken:
+        if self._keys_generation != self._keys.generation:
+            # The key set was reloaded: a token signed by a key that left it must not pass on its cached signature.
+            self._verified = OrderedDict()
+            self._keys_generation = self._keys.generation
         claims = self._verified.get(token)
         if claims is None:
-            claims = self._check_signature(token)
+            claims = self._check_signature(token, now)
             self._verified[token] = claims
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
@@ -137,7 +142,7 @@ class TokenVerifier:
             object_id=uuid.UUID(str(claims["oid"])), tenant_id=str(claims.get("tid", "")), claims=claims
         )
 
-    def _check_signature(self, token: str) -> dict[str, Any]:
+    def _check_signature(self, token: str, now: datetime) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise TOKEN_INVALID(detail=f"The bearer token is longer than {MAX_TOKEN_LENGTH} characters.")
         header = _unverified_header(token)
@@ -152,7 +157,9 @@ class TokenVerifier:
             raise TOKEN_INVALID(
                 detail="The token's header lists critical extensions (crit) this organization does not understand."
             )
-        key = self._keys.find(str(header.get("kid", "")))
+        # An unknown kid may be a key stored after this process loaded its set (the database was recreated, or
+        # `ccaas-emulator token` made one): find reloads the set, rate-limited on `now`, before refusing.
+        key = self._keys.find(str(header.get("kid", "")), now=now)
         if key is None:
             raise TOKEN_INVALID(
                 detail="The token's signing key (kid) is not one this organization's authority publishes."
