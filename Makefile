@@ -54,6 +54,8 @@ soak: $(DEV)  ## reliability, long forms (never part of make test): 10 min at 20
 	$(BIN)/python bench/crash.py --backend sqlite --api-kills 10
 	$(BIN)/python bench/crash.py --backend sqlite --split --api-kills 10 --worker-kills 10
 	$(BIN)/python bench/crash.py --backend postgres --api-kills 10 --worker-kills 10
+	$(BIN)/python bench/probe.py
+	$(BIN)/python bench/probe.py --postgres
 
 fuzz: $(DEV)  ## long fuzzing (never part of make test): schemathesis on every operation, generated action bodies and tokens, randomized, both back ends
 	CCAAS_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz.py tests/intake/test_generated_bodies.py tests/auth/test_token_fuzz.py -n auto -p no:cacheprovider -q --durations=5 --hypothesis-show-statistics $(PYTEST_ARGS)
