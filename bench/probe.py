@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.soak import CLI, descendants, free_port, sigkill_tree  # noqa: E402
+from bench.soak import CLI, descendants, free_port, sigkill_tree, wait_ready  # noqa: E402
 
 API = "/api/data/v9.2"
 VOICE = f"{API}/CCaaS_CreateProactiveVoiceDelivery"
@@ -100,16 +100,7 @@ class Served:
         with self.log.open("ab") as log:
             command = [*CLI, "serve"]
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)  # noqa: S603
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not become ready: {self.log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+        wait_ready(self.base, self.process, timeout=60, why=lambda: self.log.read_text(errors="replace")[-3000:])
         self.agent = self.token()
         self.admin = self.token("--user", "admin")
 

@@ -75,6 +75,20 @@ JSON_CONTENT = {"Content-Type": "application/json"}
 # --- processes ------------------------------------------------------------------------------------------
 
 
+def wait_ready(base: str, process: subprocess.Popen[bytes], *, timeout: float, why: Callable[[], str]) -> None:
+    """Until `base`/ready answers 200; raises with `why()` (a log tail) if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"serve did not become ready: {why()}")
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -180,16 +194,7 @@ class Cluster:
     def start_api(self, timeout: float = 60) -> None:
         args = ["serve"] + (["--workers", str(self.api_workers)] if self.api_workers > 1 else [])
         self.api = self._spawn("api", args)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.base}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.api.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not become ready: {self.log_tail('api')}")
-            time.sleep(0.1)
+        wait_ready(self.base, self.api, timeout=timeout, why=lambda: self.log_tail("api"))
 
     def start_worker(self) -> None:
         self.worker = self._spawn("worker", ["worker"])
