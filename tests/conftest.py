@@ -33,7 +33,7 @@ from tests.support.postgres import POSTGRES_URL
 from tests.support.tokens import Tokens, bearer
 
 # Fixtures shared across folders: `emulator` (in process; dialer and OData tests) and `database_for_server`.
-pytest_plugins = ["tests.support.in_process", "tests.support.servers"]
+pytest_plugins = ["tests.support.in_process", "tests.support.servers", "tests.support.fuzz_tally"]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

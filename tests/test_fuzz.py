@@ -46,6 +46,7 @@ from ccaas_emulator.app import create_app
 from ccaas_emulator.intake.routes import ACTION_NAMES
 from ccaas_emulator.settings import Settings
 from tests.support.demo import ORG_URL
+from tests.support.fuzz_tally import FuzzTally
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.slow  # fuzzing every operation: make test runs it, make test-fast does not
@@ -215,11 +216,17 @@ def point_at_seeded_rows(case: schemathesis.Case, rotation: dict[str, Iterator[A
 
 
 def call_and_check(
-    case: schemathesis.Case, client: Any, tokens: Any, rotation: dict[str, Iterator[Any]], *checks: Any
+    case: schemathesis.Case,
+    client: Any,
+    tokens: Any,
+    rotation: dict[str, Iterator[Any]],
+    tally: FuzzTally,
+    *checks: Any,
 ) -> None:
     point_at_seeded_rows(case, rotation)
     headers = {"Authorization": bearer(token_for(tokens, next(rotation["user"])))["Authorization"]}
     response = send(client, case, headers)
+    tally.request(case.operation.label, response.status_code)
     case.validate_response(
         response, checks=[not_a_server_error, *checks], additional_checks=[dataverse_envelope], headers=headers
     )
@@ -227,11 +234,13 @@ def call_and_check(
 
 @actions.parametrize()
 @fuzz_settings(ACTION_EXAMPLES)
-def test_the_actions_answer_as_documented_and_never_5xx(case, client, tokens, rotation):
-    call_and_check(case, client, tokens, rotation, *DOCUMENTED_ANSWERS)
+def test_the_actions_answer_as_documented_and_never_5xx(case, client, tokens, rotation, fuzz_tally):
+    call_and_check(case, client, tokens, rotation, fuzz_tally, *DOCUMENTED_ANSWERS)
 
 
 @others.parametrize()
 @fuzz_settings(OTHER_EXAMPLES)
-def test_every_other_operation_answers_without_5xx_in_the_dataverse_envelope(case, client, tokens, rotation):
-    call_and_check(case, client, tokens, rotation)
+def test_every_other_operation_answers_without_5xx_in_the_dataverse_envelope(
+    case, client, tokens, rotation, fuzz_tally
+):
+    call_and_check(case, client, tokens, rotation, fuzz_tally)

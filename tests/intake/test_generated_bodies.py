@@ -230,9 +230,10 @@ def assert_persisted_or_refused(response: Any, database: Any, expected: dict[str
 
 @COMMON
 @given(drawn=voice_bodies())
-def test_generated_voice_bodies_are_persisted_exactly_or_refused(client, agent_headers, database, drawn):
+def test_generated_voice_bodies_are_persisted_exactly_or_refused(client, agent_headers, database, fuzz_tally, drawn):
     body, expected = drawn
     response = client.post("/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery", json=body, headers=agent_headers)
+    fuzz_tally.request("POST /api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery", response.status_code)
 
     assert_persisted_or_refused(response, database, expected)
     assert response.status_code == 200, response.text  # every generated body is one the documents allow
@@ -240,9 +241,10 @@ def test_generated_voice_bodies_are_persisted_exactly_or_refused(client, agent_h
 
 @COMMON
 @given(drawn=chained_bodies())
-def test_generated_chained_bodies_are_persisted_exactly_or_refused(client, agent_headers, database, drawn):
+def test_generated_chained_bodies_are_persisted_exactly_or_refused(client, agent_headers, database, fuzz_tally, drawn):
     body, expected = drawn
     response = client.post("/api/data/v9.2/CCaaS_CreateProactiveDelivery", json=body, headers=agent_headers)
+    fuzz_tally.request("POST /api/data/v9.2/CCaaS_CreateProactiveDelivery", response.status_code)
 
     assert_persisted_or_refused(response, database, expected)
     assert response.status_code == 200, response.text
