@@ -178,6 +178,78 @@ class PhoneType(StrEnum):
     HOME = "HomePhoneNumber"
 
 
+class ReattemptReason(ChoiceEnum):
+    """msdyn_proactive_engagement_planner_config.msdyn_reattempt_rules, a multi-select choice (wire-facts B4):
+    the abandonment reasons that trigger a reattempt (002_...: "This list of systemic outcomes is fixed")."""
+
+    NO_ANSWER = 192360000
+    BUSY = 192360001
+    FAILED = 192360002
+    ANSWERING_MACHINE = 192360003
+
+
+class WaitTimeUnit(ChoiceEnum):
+    """msdyn_wait_time_unit: the unit of msdyn_delay_between_retries."""
+
+    MINUTES = 192350000
+    HOURS = 192350001
+
+
+class PhoneDelayUnit(ChoiceEnum):
+    """msdyn_delay_between_phone_numbers_unit."""
+
+    MINUTES = 192350002
+    HOURS = 192350003
+
+
+class ContactDelayUnit(ChoiceEnum):
+    """msdyn_delay_between_contacts_unit."""
+
+    MINUTES = 192350004
+    HOURS = 192350005
+
+
+class TimeZoneHandling(ChoiceEnum):
+    """msdyn_comm_time_zone_handling: the customer's own time zone (UTC when it has none), or the system's."""
+
+    CUSTOMER = 192350000
+    SYSTEM = 192350001
+
+
+class CallerIdPolicy(ChoiceEnum):
+    """msdyn_callerid_policy_type: how a display number is chosen."""
+
+    ROTATE_THROUGH = 192350000
+    RULE_BASED = 192350001
+
+
+class IntegrationType(ChoiceEnum):
+    """msdyn_integration_type: how the engagement's audience arrives."""
+
+    UPLOAD_A_FILE = 192370000
+    CCAAS_API = 192370001
+    MCP = 192370002
+
+
+class RetryPriority(ChoiceEnum):
+    """Where reattempts queue against new deliveries (002_... Reattempts: "Same as / Higher than / Lower than
+    new deliveries"). The documented planner table has no column for it: emulator_retry_priority and these
+    option values are the emulator's."""
+
+    SAME_AS_NEW = 0
+    HIGHER_THAN_NEW = 1
+    LOWER_THAN_NEW = 2
+
+    @property
+    def rank(self) -> int:
+        """The claim's first sort key: 0 before new deliveries, 1 among them, 2 after them."""
+        return {RetryPriority.HIGHER_THAN_NEW: 0, RetryPriority.SAME_AS_NEW: 1, RetryPriority.LOWER_THAN_NEW: 2}[self]
+
+
+NEW_DELIVERY_RANK = 1
+"""The rank of every delivery that is not a reattempt (RetryPriority.rank)."""
+
+
 _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
     AttributeType: {AttributeType.INPUT: "Input", AttributeType.RESULT: "Result"},
     StatusCode: {StatusCode.ACTIVE: "Active", StatusCode.INACTIVE: "Inactive"},
@@ -201,6 +273,27 @@ _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
         ProcessingOrder.CUSTOM_PRIORITY_DESCENDING: "Custom priority descending",
     },
     StateCode: {StateCode.ACTIVE: "Active", StateCode.INACTIVE: "Inactive"},
+    ReattemptReason: {
+        ReattemptReason.NO_ANSWER: "No Answer",
+        ReattemptReason.BUSY: "Busy",
+        ReattemptReason.FAILED: "Failed",
+        ReattemptReason.ANSWERING_MACHINE: "Answering Machine",
+    },
+    WaitTimeUnit: {WaitTimeUnit.MINUTES: "Minutes", WaitTimeUnit.HOURS: "Hours"},
+    PhoneDelayUnit: {PhoneDelayUnit.MINUTES: "Minutes", PhoneDelayUnit.HOURS: "Hours"},
+    ContactDelayUnit: {ContactDelayUnit.MINUTES: "Minutes", ContactDelayUnit.HOURS: "Hours"},
+    TimeZoneHandling: {TimeZoneHandling.CUSTOMER: "Customer", TimeZoneHandling.SYSTEM: "System"},
+    CallerIdPolicy: {CallerIdPolicy.ROTATE_THROUGH: "Rotate Through", CallerIdPolicy.RULE_BASED: "Rule Based"},
+    IntegrationType: {
+        IntegrationType.UPLOAD_A_FILE: "Upload a file",
+        IntegrationType.CCAAS_API: "CCaaS API",
+        IntegrationType.MCP: "MCP",
+    },
+    RetryPriority: {
+        RetryPriority.SAME_AS_NEW: "Same as new deliveries",
+        RetryPriority.HIGHER_THAN_NEW: "Higher than new deliveries",
+        RetryPriority.LOWER_THAN_NEW: "Lower than new deliveries",
+    },
 }
 
 _STATUS_OF_RESULT = {

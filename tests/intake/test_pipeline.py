@@ -85,4 +85,4 @@ def test_each_action_answers_its_own_response_fields_and_keeps_phone_order(clien
     with database.read() as session:
         task = session.get(DeliveryTask, uuid.UUID(proactive.json()["DeliveryTaskId"]))
         assert task is not None
-        assert [phone["type"] for phone in task.contacts[0]["phones"]] == ["MobilePhoneNumber", "HomePhoneNumber"]
+        assert [phone.type for phone in task.contacts.contacts[0].phones] == ["MobilePhoneNumber", "HomePhoneNumber"]

@@ -66,15 +66,15 @@ def test_the_voice_sample_persists_task_first_delivery_contact_and_attributes(cl
         ).all()
     assert task.status == "Pending" and task.channel == "Voice"
     assert task.request_id == "e1f2a3b4-c5d6-7890-abcd-ef1234567890" and task.request_priority == "1"
-    assert task.contacts == [
+    assert task.contacts.to_json() == [
         {
             "contactId": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
             "uniqueIdentifier": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
             "timezone": "(GMT-03:00) Brasilia",
             "phones": [
-                {"type": "MobilePhoneNumber", "number": "+15550100"},
-                {"type": "BusinessPhoneNumber", "number": "+15550101"},
-                {"type": "HomePhoneNumber", "number": "+15550102"},
+                {"type": "MobilePhoneNumber", "number": "+15550100", "eligible": True},
+                {"type": "BusinessPhoneNumber", "number": "+15550101", "eligible": True},
+                {"type": "HomePhoneNumber", "number": "+15550102", "eligible": True},
             ],
             "windows": [{"start": "2025-12-10T09:00:00.000Z", "end": "2025-12-10T17:00:00.000Z"}],
             "attributes": {"AppointmentTime": "10:00 AM", "CustomerNumber": "1234567"},
@@ -133,7 +133,7 @@ def test_five_contacts_are_chained_in_order_and_only_the_first_is_dialled_first(
         assert count(session, ProactiveDelivery) == 1
         assert count(session, Contact) == 1 + 5  # the demo contact and the five upserted ones
         delivery = session.get(ProactiveDelivery, uuid.UUID(payload["DeliveryId"]))
-    assert [item["uniqueIdentifier"] for item in task.contacts] == [f"ext-{n}" for n in range(5)]
+    assert [item.unique_identifier for item in task.contacts.contacts] == [f"ext-{n}" for n in range(5)]
     assert delivery.to_address == "+15550000"
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from ccaas_emulator.db.models import EngagementConfig
-from ccaas_emulator.domain import AttributeType, DeliveryStatus, Window
+from ccaas_emulator.domain import NEW_DELIVERY_RANK, AttributeType, DeliveryStatus, Window
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def delivery_row(
     task_id: uuid.UUID | None = None,
     request_priority: str | None = None,
     priority_number: float | None = None,
+    retry_rank: int = NEW_DELIVERY_RANK,
 ) -> dict[str, Any]:
     """A Pending delivery: one dial (or one SMS) to one number, inside the given windows.
 
@@ -78,6 +79,7 @@ def delivery_row(
         "earliest_schedule_date": first.start,
         "expiration_date": last.end,
         "windows": windows,
+        "retry_rank": retry_rank,
         "task_id": task_id,
         "request_priority": request_priority,
         "priority_number": priority_number,

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import JSON, DateTime, Dialect, Integer, String
 from sqlalchemy.types import TypeDecorator
 
+from ccaas_emulator.chain import Chain, ChainSettings
 from ccaas_emulator.domain import ChoiceEnum, Window
 
 E = TypeVar("E", bound=Enum)
@@ -52,6 +53,39 @@ class ChoiceType(TypeDecorator[Any]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> Any:
         return None if value is None else self.enum(value)
+
+
+class MultiChoiceType(TypeDecorator[Any]):
+    """A Dataverse multi-select choice column: the option numbers comma-separated in the table and on the wire
+    ("192360000,192360002", as Dataverse writes them), a tuple of enum members in code, in option order."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[IntEnum], length: int = 1000) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        members = parse_multi_choice(self.enum, value) if isinstance(value, str) else {self.enum(v) for v in value}
+        return ",".join(str(int(member)) for member in sorted(members)) or None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return () if not value else tuple(sorted(parse_multi_choice(self.enum, value)))
+
+
+def parse_multi_choice(enum: type[IntEnum], text: str) -> set[Any]:
+    """'192360000,192360002' -> the members; raises ValueError naming a value that is not an option."""
+    members = set()
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        try:
+            members.add(enum(int(part)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an option of {enum.__name__}") from None
+    return members
 
 
 class LabelType(TypeDecorator[E], Generic[E]):
@@ -115,3 +149,30 @@ def bounds(minimum: int, maximum: int) -> dict[str, Any]:
 
 NOT_IN_WEB_API: dict[str, Any] = {"web_api": False}
 """Column info of a column the Web API does not show as a property of its own (e.g. owneridtype)."""
+
+
+class ChainType(TypeDecorator[Chain]):
+    """A delivery task's contact chain (chain.Chain), stored as JSON."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Chain | None, dialect: Dialect) -> list[dict[str, Any]] | None:
+        return None if value is None else value.to_json()
+
+    def process_result_value(self, value: list[dict[str, Any]] | None, dialect: Dialect) -> Chain | None:
+        return None if value is None else Chain.from_json(value)
+
+
+class ChainSettingsType(TypeDecorator[ChainSettings]):
+    """A delivery task's planner settings (chain.ChainSettings), stored as JSON; none stored reads as the
+    defaults (no reattempts)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: ChainSettings | None, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else value.to_json()
+
+    def process_result_value(self, value: dict[str, Any] | None, dialect: Dialect) -> ChainSettings:
+        return ChainSettings() if not value else ChainSettings.from_json(value)

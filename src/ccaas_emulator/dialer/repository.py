@@ -104,16 +104,20 @@ def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
 
 
 def _call_order(order: ProcessingOrder) -> list[Any]:
+    """The claim's ORDER BY: reattempts before, among or after new deliveries (RetryPriority.rank), then the
+    engagement's call order. Each has an index carrying all of it (models/delivery.py)."""
     fifo = [D.created_on.asc(), D.sequence.asc()]
     if order is ProcessingOrder.EARLIEST_SCHEDULED_DATE:
-        return [D.window_end_date.asc(), *fifo]  # 002_...: closest to the end of its window first
-    if order is ProcessingOrder.LAST_IN_FIRST_OUT:
-        return [D.created_on.desc(), D.sequence.desc()]
-    if order is ProcessingOrder.CUSTOM_PRIORITY_ASCENDING:
-        return [D.priority_number.asc().nulls_last(), *fifo]  # a missing priority falls back to FIFO
-    if order is ProcessingOrder.CUSTOM_PRIORITY_DESCENDING:
-        return [D.priority_number.desc().nulls_last(), *fifo]
-    return fifo
+        keys = [D.window_end_date.asc(), *fifo]  # 002_...: closest to the end of its window first
+    elif order is ProcessingOrder.LAST_IN_FIRST_OUT:
+        keys = [D.created_on.desc(), D.sequence.desc()]
+    elif order is ProcessingOrder.CUSTOM_PRIORITY_ASCENDING:
+        keys = [D.priority_number.asc().nulls_last(), *fifo]  # a missing priority falls back to FIFO
+    elif order is ProcessingOrder.CUSTOM_PRIORITY_DESCENDING:
+        keys = [D.priority_number.desc().nulls_last(), *fifo]
+    else:
+        keys = fifo
+    return [D.retry_rank.asc(), *keys]
 
 
 def has_due(session: Session, *, config_id: uuid.UUID, now: datetime) -> bool:

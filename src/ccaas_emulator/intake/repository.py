@@ -11,11 +11,13 @@ from sqlalchemy import Insert, Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import journal
+from ccaas_emulator.chain import ChainSettings
 from ccaas_emulator.db.models import (
     Contact,
     DeliveryAttribute,
     DeliveryTask,
     EngagementConfig,
+    PlannerConfig,
     ProactiveDelivery,
 )
 from ccaas_emulator.db.rows import insert_for, insert_rows
@@ -35,6 +37,24 @@ def find_active_configs(session: Session, *, config_ids: Iterable[uuid.UUID]) ->
         return {}
     configs = session.scalars(_ACTIVE_CONFIGS, {"ids": list(wanted)})
     return {config.id: config for config in configs}
+
+
+def planner_settings(session: Session, *, config_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChainSettings]:
+    """Each engagement's planner settings (the defaults when it has no active planner row; with several, the
+    first created)."""
+    wanted = set(config_ids)
+    settings = dict.fromkeys(wanted, ChainSettings())
+    if not wanted:
+        return settings
+    planners = session.scalars(
+        select(PlannerConfig)
+        .where(PlannerConfig.engagement_config_id.in_(wanted), PlannerConfig.state == StateCode.ACTIVE)
+        .order_by(PlannerConfig.created_on.desc(), PlannerConfig.id.desc())
+    )
+    for planner in planners:  # newest first, so the first created is written last
+        assert planner.engagement_config_id is not None
+        settings[planner.engagement_config_id] = ChainSettings.of(planner)
+    return settings
 
 
 def contact_exists(session: Session, *, contact_id: uuid.UUID) -> bool:

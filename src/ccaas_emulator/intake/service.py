@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
+from ccaas_emulator.chain import Chain, ChainContact, ChainSettings, Dial, ordered_phones
 from ccaas_emulator.clock import Clock, next_sequence
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
@@ -86,6 +87,9 @@ class _Batch:
     def __init__(self, session: Session, commands: Sequence[DeliveryCommand]) -> None:
         self.session = session
         self.configs = repository.find_active_configs(session, config_ids={command.config_id for command in commands})
+        self.planners = repository.planner_settings(
+            session, config_ids={command.config_id for command in commands if command.task is not None}
+        )
         self.existing_contacts = repository.existing_contacts(
             session,
             contact_ids={
@@ -104,22 +108,35 @@ class _Batch:
         except DataverseError as exc:
             return exc
         author = Author(user_id=caller.user_id, at=now)
-        task_id = uuid.uuid4() if command.task is not None else None
+        task_id, first = None, None
+        if command.task is not None:
+            settings = self.planners[command.config_id]
+            chain = _chain(command, settings, now)
+            first = chain.first_dial(now)
+            if first is None:
+                return INVALID_ARGUMENT(
+                    message="None of the contacts has a phone this engagement dials: its planner settings "
+                    f"dial {', '.join(settings.phone_order)}."
+                )
+            task_id = uuid.uuid4()
+            self.tasks.append(_task_row(task_id, command, config, caller, now, chain, settings, first))
         for target in command.targets:
             if target.details is not None:
                 self._stage_contact(target, now)
-        if command.task is not None:
-            assert task_id is not None
-            self.tasks.append(_task_row(task_id, command, config, caller, now))
-        # 001_...: a contact's windows override the request's, which default to the next 24 hours.
-        first = command.targets[0]
-        windows = list(first.windows or command.windows) or rules.default_windows(now)
         delivery_id = uuid.uuid4()
+        if first is not None:
+            to_address, contact_id = first.phone.number, first.contact.contact_id
+            windows, attributes = list(first.windows), dict(first.contact.attributes)
+        else:  # 000_...: a contact's windows override the request's, which default to the next 24 hours.
+            target = command.targets[0]
+            to_address, contact_id = target.phones[0].number, str(target.contact_id)
+            windows = list(target.windows or command.windows) or rules.default_windows(now)
+            attributes = dict(target.attributes)
         row = delivery_row(
             delivery_id=delivery_id,
             config=config,
-            to_address=first.phones[0].number,
-            contact_id=str(first.contact_id),
+            to_address=to_address,
+            contact_id=contact_id,
             windows=windows,
             author=author,
             tracking_id=command.task.request_id if command.task else None,
@@ -130,9 +147,7 @@ class _Batch:
         )
         self.deliveries.append((row, caller.user_name))
         self.attributes.extend(
-            attribute_rows(
-                delivery_id=delivery_id, attributes=dict(first.attributes), kind=AttributeType.INPUT, author=author
-            )
+            attribute_rows(delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author)
         )
         return Accepted(delivery_id=delivery_id, task_id=task_id)
 
@@ -175,8 +190,37 @@ class _Batch:
         repository.insert_deliveries(self.session, deliveries=self.deliveries, attributes=self.attributes)
 
 
+def _chain(command: DeliveryCommand, settings: ChainSettings, now: datetime) -> Chain:
+    """The task's contacts in array order, each with its phones in the planner's order and its effective
+    windows (its own, else the request's, else the 24 hours from now: 001_...)."""
+    request_windows = tuple(command.windows) or tuple(rules.default_windows(now))
+    return Chain(
+        tuple(
+            ChainContact(
+                contact_id=str(target.contact_id),
+                unique_identifier=target.unique_identifier,
+                phones=ordered_phones(
+                    [(phone.type, phone.number) for phone in target.phones if phone.type is not None],
+                    settings.phone_order,
+                ),
+                windows=tuple(target.windows) or request_windows,
+                attributes=dict(target.attributes),
+                timezone=target.details.timezone if target.details else None,
+            )
+            for target in command.targets
+        )
+    )
+
+
 def _task_row(
-    task_id: uuid.UUID, command: DeliveryCommand, config: EngagementConfig, caller: Caller, now: datetime
+    task_id: uuid.UUID,
+    command: DeliveryCommand,
+    config: EngagementConfig,
+    caller: Caller,
+    now: datetime,
+    chain: Chain,
+    settings: ChainSettings,
+    first: Dial,
 ) -> dict[str, Any]:
     """The delivery task: the contact chain the dialer works through, and the request it came from."""
     assert command.task is not None
@@ -188,22 +232,19 @@ def _task_row(
         "request_id": command.task.request_id,
         "request_priority": command.task.priority,
         "message": command.task.message,
-        "contacts": [_chain_link(target) for target in command.targets],
+        "contacts": chain,
         "windows": [window.to_json() for window in command.windows],
+        "settings": settings,
+        "loop_number": first.position.loop,
+        "contact_index": first.position.contact,
+        "phone_index": first.position.phone,
+        "retry_count": 0,
+        "seq_no": 1,
+        "next_scheduled_at": first.windows[0].start,
+        "expiration_date": chain.expiration,
         "owner_id": caller.user_id,
         "created_on": now,
         "modified_on": now,
-    }
-
-
-def _chain_link(target: Target) -> dict[str, Any]:
-    return {
-        "contactId": str(target.contact_id),
-        "uniqueIdentifier": target.unique_identifier,
-        "timezone": target.details.timezone if target.details else None,
-        "phones": [{"type": phone.type, "number": phone.number} for phone in target.phones],
-        "windows": [window.to_json() for window in target.windows],
-        "attributes": dict(target.attributes),
     }
 
 

@@ -11,6 +11,7 @@ from ccaas_emulator.db.models.dialer import (
 )
 from ccaas_emulator.db.models.engagement import EngagementConfig
 from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
+from ccaas_emulator.db.models.planner import PlannerConfig
 from ccaas_emulator.db.models.task import DeliveryTask
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "DeliveryTask",
     "EngagementConfig",
     "EngagementPacing",
+    "PlannerConfig",
     "ProactiveDelivery",
     "RepresentativePool",
     "ScriptedOutcome",

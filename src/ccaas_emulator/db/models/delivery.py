@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Uuid, func
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccaas_emulator.db.base import Base
@@ -89,6 +89,8 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
         "emulator_task_id", ForeignKey("ccaas_delivery_task.id", ondelete="CASCADE")
     )
     request_priority: Mapped[str | None] = mapped_column("emulator_request_priority", String(100))
+    # Reattempts queue before, among or after new deliveries (RetryPriority.rank); new deliveries are 1.
+    retry_rank: Mapped[int] = mapped_column("emulator_retry_rank", SmallInteger, default=1, server_default="1")
     # Order of acceptance (nanoseconds of real time): FIFO/LIFO tie-break when createdon is equal.
     sequence: Mapped[int] = mapped_column("emulator_sequence", BigInteger, default=0, server_default="0")
     # The request's Priority as a number, for custom call order; None when missing or not a number.
@@ -115,6 +117,7 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_created",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
+            "emulator_retry_rank",
             "createdon",
             "emulator_sequence",
         ),
@@ -124,6 +127,7 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_window_end",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
+            "emulator_retry_rank",
             "msdyn_window_end_date",
             "createdon",
             "emulator_sequence",
@@ -132,6 +136,7 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_priority",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
+            "emulator_retry_rank",
             "emulator_priority_number",
             "createdon",
             "emulator_sequence",
@@ -183,4 +188,13 @@ Index(
     "ix_delivery_odata_tracking",
     func.lower(ProactiveDelivery.tracking_id),
     ProactiveDelivery.id,
+)
+# The last-in-first-out claim: newest first within a retry rank, which the ascending claim indexes cannot give.
+Index(
+    "ix_delivery_claim_lifo",
+    ProactiveDelivery.engagement_config_id,
+    ProactiveDelivery.status,
+    ProactiveDelivery.retry_rank,
+    ProactiveDelivery.created_on.desc(),
+    ProactiveDelivery.sequence.desc(),
 )
