@@ -3,8 +3,9 @@
 Dataverse names a privilege `prv<Access><table>` (prvReadmsdyn_proactive_delivery) and answers a caller
 without it with 403 0x80040220 (wire-facts E5, E7). The emulator's roles hold what their real
 counterparts need for proactive engagement: the Omnichannel roles read the engagement tables, the
-administrator roles also configure engagements. Delivery and attribute rows are written only by the
-Proactive Engagement service (003_...), so no role creates, changes or deletes them over the Web API.
+administrator roles also configure engagements (their configurations and planner settings). Delivery and
+attribute rows are written only by the Proactive Engagement service (003_...), so no role creates, changes or
+deletes them over the Web API.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ class Access(StrEnum):
 
 
 ENGAGEMENT_TABLES = ("msdyn_proactive_delivery", "msdyn_proactive_delivery_attribute")
-CONFIGURATION_TABLE = "msdyn_proactive_engagement_config"
-_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, CONFIGURATION_TABLE, "systemuser")}
-_CONFIGURE = {(access, CONFIGURATION_TABLE) for access in Access}
+CONFIGURATION_TABLES = ("msdyn_proactive_engagement_config", "msdyn_proactive_engagement_planner_config")
+_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, *CONFIGURATION_TABLES, "systemuser")}
+_CONFIGURE = {(access, table) for access in Access for table in CONFIGURATION_TABLES}
 
 DISPLAY_NAMES = {
     "msdyn_proactive_delivery": "Proactive Delivery",
     "msdyn_proactive_delivery_attribute": "Proactive Delivery Attribute",
     "msdyn_proactive_engagement_config": "Proactive Engagement Configuration",
+    "msdyn_proactive_engagement_planner_config": "Proactive Engagement Planner Configuration",
     "systemuser": "User",
 }
 ROLE_PRIVILEGES: dict[str, frozenset[tuple[Access, str]]] = {

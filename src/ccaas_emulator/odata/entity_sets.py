@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from ccaas_emulator.db.models import DeliveryAttribute, EngagementConfig, ProactiveDelivery, SystemUser
+from ccaas_emulator.chain import parse_phone_order
+from ccaas_emulator.db.models import DeliveryAttribute, EngagementConfig, PlannerConfig, ProactiveDelivery, SystemUser
 from ccaas_emulator.odata.model import EntitySet, describe, relate
 
 # Who may write which set is a matter of privileges (auth/privileges.py): deliveries and attributes are
-# added by the Proactive Engagement service (003_...), configurations by administrators.
+# added by the Proactive Engagement service (003_...), configurations and planner settings by administrators.
 DELIVERIES = describe(ProactiveDelivery, entity_set="msdyn_proactive_deliveries", primary_name="msdyn_delivery_id")
 ATTRIBUTES = describe(DeliveryAttribute, entity_set="msdyn_proactive_delivery_attributes", primary_name="msdyn_keyword")
 CONFIGURATIONS = describe(EngagementConfig, entity_set="msdyn_proactive_engagement_configs", primary_name="msdyn_name")
+PLANNERS = describe(
+    PlannerConfig,
+    entity_set="msdyn_proactive_engagement_planner_configs",
+    primary_name="msdyn_name",
+    # A plain text column in Dataverse; the emulator refuses a phone order the dialer could not follow.
+    text_rules={"msdyn_comm_phone_type_priority": parse_phone_order},
+)
+
+# wire-facts B4: an engagement's planner settings, and the engagement its SMS fallback goes through.
+PLANNER_ENGAGEMENT = "msdyn_proactive_engagement_config_msdyn_proactive_engagement_planner_config_engagement_config"
+PLANNER_FALLBACK = (
+    "msdyn_proactive_engagement_config_msdyn_proactive_engagement_planner_config_fallback_engagement_config"
+)
+relate(
+    one=CONFIGURATIONS,
+    many=PLANNERS,
+    relationship=PLANNER_ENGAGEMENT,
+    lookup_column="msdyn_proactive_engagement_config_id",
+)
+relate(
+    one=CONFIGURATIONS,
+    many=PLANNERS,
+    relationship=PLANNER_FALLBACK,
+    lookup_column="msdyn_fallback_engagement_config_id",
+)
 
 # wire-facts B1: the documented 1:N relationship, which is also the delivery's collection navigation property.
 DELIVERY_ATTRIBUTES = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
@@ -24,6 +50,6 @@ for _owned in (DELIVERIES, ATTRIBUTES):
     relate(one=USERS, many=_owned, relationship=f"user_{_owned.entity_type}", lookup_column="owninguser")
 
 ENTITY_SETS: dict[str, EntitySet] = {
-    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, USERS)
+    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, USERS)
 }
 BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.entity_type: entity_set for entity_set in ENTITY_SETS.values()}

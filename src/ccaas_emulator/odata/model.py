@@ -3,11 +3,12 @@
 Nothing here is kept by hand per column: a column's Edm type, length, choice and lookup come from its
 SQLAlchemy definition (db/types.py marks lookups and bounds), so a new column shows up in the entity
 sets, in `$metadata` and in `$filter` at once. Columns prefixed `emulator_` are the emulator's own and
-are never shown.
+are not shown, unless their info says `{"web_api": True}` (a setting the real table has no column for).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, ColumnElement, Float, Integer, String, Table, Uuid, type_coerce
 
-from ccaas_emulator.db.types import ChoiceType, LabelType, UtcDateTime
+from ccaas_emulator.db.types import ChoiceType, LabelType, MultiChoiceType, UtcDateTime
 from ccaas_emulator.domain import ChoiceEnum
 from ccaas_emulator.wire.context import NAMESPACE
 
@@ -66,6 +67,8 @@ class Property:
     """For a lookup: its single-valued navigation property, when the target is served here."""
     minimum: int | None = None
     maximum: int | None = None
+    options: type[ChoiceEnum] | None = None
+    """For a multi-select choice (an Edm.String of comma-separated option numbers): its options."""
 
     @property
     def is_string(self) -> bool:
@@ -99,6 +102,9 @@ class EntitySet:
     primary_name: str
     properties: dict[str, Property]
     navigations: dict[str, Navigation] = field(default_factory=dict)
+    text_rules: dict[str, Callable[[str], object]] = field(default_factory=dict)
+    """Rules a string property's value must keep beyond its type, by property name: a parser that raises
+    ValueError, with a message for the client, for a value the Web API refuses."""
 
     @property
     def qualified_type(self) -> str:
@@ -119,13 +125,19 @@ class EntitySet:
         return next((p for p in self.properties.values() if p.column.name == column_name), None)
 
 
-def describe(model: Any, *, entity_set: str, primary_name: str) -> EntitySet:
+def describe(
+    model: Any,
+    *,
+    entity_set: str,
+    primary_name: str,
+    text_rules: dict[str, Callable[[str], object]] | None = None,
+) -> EntitySet:
     """The entity set of a table model: every Web API column, its Edm type and facets."""
     table: Table = model.__table__
     properties: dict[str, Property] = {}
     key: Property | None = None
     for column in table.columns:
-        if column.name.startswith(EMULATOR_PREFIX) or column.info.get("web_api") is False:
+        if not _on_the_web_api(column):
             continue
         prop = _property(column)
         properties[prop.name] = prop
@@ -140,7 +152,13 @@ def describe(model: Any, *, entity_set: str, primary_name: str) -> EntitySet:
         key=key,
         primary_name=primary_name,
         properties=properties,
+        text_rules=dict(text_rules or {}),
     )
+
+
+def _on_the_web_api(column: Column[Any]) -> bool:
+    shown = column.info.get("web_api")
+    return shown is True or (shown is None and not column.name.startswith(EMULATOR_PREFIX))
 
 
 def relate(*, one: EntitySet, many: EntitySet, relationship: str, lookup_column: str) -> None:
@@ -168,8 +186,9 @@ def relate(*, one: EntitySet, many: EntitySet, relationship: str, lookup_column:
 
 
 def _as_stored(column: Column[Any]) -> ColumnElement[Any]:
-    """A label column read as the text it stores: the wire shows the label, not the domain's enum member."""
-    if isinstance(column.type, LabelType):
+    """A label or multi-select column read as the text it stores: the wire shows the label, not the domain's
+    enum member, and a multi-select's option numbers as Dataverse writes them ("192360000,192360002")."""
+    if isinstance(column.type, LabelType | MultiChoiceType):
         return type_coerce(column, String(column.type.length)).label(column.name)
     return column
 
@@ -188,6 +207,8 @@ def _property(column: Column[Any]) -> Property:
     }
     if isinstance(column_type, ChoiceType):
         return Property(edm=Edm.INT32, choice=column_type.enum, **common)  # type: ignore[arg-type]
+    if isinstance(column_type, MultiChoiceType):
+        return Property(edm=Edm.STRING, max_length=column_type.length, options=column_type.enum, **common)  # type: ignore[arg-type]
     if isinstance(column_type, UtcDateTime):
         return Property(edm=Edm.DATE_TIME, **common)
     if isinstance(column_type, LabelType):  # an enum in code, its label in the table and on the wire

@@ -52,9 +52,12 @@ def wire_value(prop: Property, value: Any) -> Any:
 
 
 def formatted_value(prop: Property, value: Any) -> str | None:
-    """The text Dataverse shows for a value (en-US): choice labels, Yes/No, dates, grouped numbers."""
+    """The text Dataverse shows for a value (en-US): choice labels (a multi-select's joined by "; "), Yes/No,
+    dates, grouped numbers."""
     if value is None:
         return None
+    if prop.options is not None:
+        return "; ".join(prop.options(int(part)).label for part in str(value).split(",") if part)
     if prop.choice is not None:
         return str(prop.choice(value).label)
     if prop.edm is Edm.BOOLEAN:

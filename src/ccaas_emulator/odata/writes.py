@@ -1,8 +1,9 @@
 """Creating, changing and deleting rows of a writable entity set (engagement configurations).
 
 A payload is read against the entity model: every property must exist and carry a value of its type,
-strings fit their column, choices are options of their choice, whole numbers keep to their bounds,
-lookups are set with `<navigation>@odata.bind`. Semantics follow wire-facts E2, E11: PATCH is an
+strings fit their column, choices are options of their choice (a multi-select's comma-separated option
+numbers each one), whole numbers keep to their bounds, lookups are set with `<navigation>@odata.bind` and,
+when they point into a served entity set, at a row that exists. Semantics follow wire-facts E2, E11: PATCH is an
 upsert unless `If-Match` says the row must exist; `If-Match` and `If-None-Match` check the ETag.
 
 Concurrent writes of one row have one winner: a change or delete locks the row before it checks the ETag
@@ -25,8 +26,10 @@ from sqlalchemy.orm import Session
 from ccaas_emulator.auth.callers import Caller
 from ccaas_emulator.db.rows import insert_for
 from ccaas_emulator.domain import StateCode, StatusCode
+from ccaas_emulator.odata.entity_sets import BY_LOGICAL_NAME
 from ccaas_emulator.odata.model import Edm, EntitySet, Property
 from ccaas_emulator.wire.errors import (
+    INVALID_ARGUMENT,
     INVALID_BIND,
     INVALID_STATUS,
     NOT_AN_OBJECT,
@@ -78,6 +81,7 @@ class Preconditions:
 def create(session: Session, *, entity_set: EntitySet, payload: Any, caller: Caller, now: datetime) -> uuid.UUID:
     """POST: a new row; its id is the payload's key if it names one, else a new GUID."""
     values = _column_values(entity_set, payload)
+    _require_lookup_targets(session, entity_set, values)
     key_column = entity_set.key.column.name
     row_id = values.pop(key_column, None) or uuid.uuid4()
     if not _insert(session, entity_set, row_id, values, caller, now):
@@ -97,6 +101,7 @@ def upsert(
 ) -> bool:
     """PATCH: change the row, or create it under this key when it does not exist. True if created."""
     values = _column_values(entity_set, payload)
+    _require_lookup_targets(session, entity_set, values)
     key_column = entity_set.key.column.name
     if values.pop(key_column, key) != key:
         raise PAYLOAD_VALUE(entity_set=entity_set.name, value=payload.get(entity_set.key.name), edm="Edm.Guid")
@@ -249,6 +254,14 @@ def _value(entity_set: EntitySet, prop: Property, value: Any) -> Any:
             raise mismatch
         if prop.max_length is not None and len(value) > prop.max_length:
             raise STRING_TOO_LONG(attribute=prop.name, entity=entity_set.entity_type, limit=prop.max_length)
+        if prop.options is not None:
+            _check_options(entity_set, prop, value)
+        rule = entity_set.text_rules.get(prop.name)
+        if rule is not None:
+            try:
+                rule(value)
+            except ValueError as exc:
+                raise INVALID_ARGUMENT(message=f"The value of '{prop.name}' is not valid: {exc}.") from None
         return value
     if prop.edm is Edm.BOOLEAN:
         if not isinstance(value, bool):
@@ -286,6 +299,32 @@ def _value(entity_set: EntitySet, prop: Property, value: Any) -> Any:
             raise mismatch from None
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     raise mismatch
+
+
+def _check_options(entity_set: EntitySet, prop: Property, value: str) -> None:
+    """A multi-select choice: each comma-separated part an option number, refused as a choice's unknown option
+    is. An empty string clears the column."""
+    assert prop.options is not None
+    accepted = [str(int(option)) for option in prop.options]
+    for part in value.split(",") if value else ():
+        if part.strip() not in accepted:
+            raise OPTION_OUT_OF_RANGE(
+                value=_literal(part.strip()),
+                attribute=prop.name,
+                entity=entity_set.entity_type,
+                accepted=",".join(accepted),
+            )
+
+
+def _require_lookup_targets(session: Session, entity_set: EntitySet, values: dict[str, Any]) -> None:
+    """A lookup into a served entity set must name a row of it (404, as Dataverse answers a bind to none)."""
+    for prop in entity_set.properties.values():
+        target = BY_LOGICAL_NAME.get(prop.lookup_target or "")
+        row_id = values.get(prop.column.name)
+        if target is None or row_id is None:
+            continue
+        if session.execute(select(target.key.column).where(target.key.column == row_id)).first() is None:
+            raise OBJECT_DOES_NOT_EXIST(entity=target.entity_type, id=row_id)
 
 
 def _bind(entity_set: EntitySet, navigation: str, value: Any) -> tuple[str, uuid.UUID | None]:
