@@ -35,6 +35,7 @@ from ccaas_emulator.domain import (
     RetryPriority,
     WaitTimeUnit,
     Window,
+    format_timestamp,
 )
 
 R = DeliveryResult
@@ -378,3 +379,21 @@ def advance(chain: Chain, settings: ChainSettings, position: Position, outcome: 
         return Step(chain, retry_wanted, Finished(DeliveryStatus.EXPIRED, reached=False, loops_exhausted=False))
     status = DeliveryStatus.EXPIRED if skipped or outcome.result is R.EXPIRED else DeliveryStatus.COMPLETE
     return Step(chain, retry_wanted, Finished(status, reached=False, loops_exhausted=status is DeliveryStatus.COMPLETE))
+
+
+def step_detail(
+    task_id: uuid.UUID, dial: Dial, *, after: uuid.UUID | None = None, after_result: DeliveryResult | None = None
+) -> dict[str, Any]:
+    """What the journal keeps of a chain step: the task, which loop, contact and phone, and what it follows."""
+    detail: dict[str, Any] = {
+        "deliveryTaskId": str(task_id),
+        "loop": dial.position.loop,
+        "contactIndex": dial.position.contact,
+        "contactId": dial.contact.contact_id,
+        "phoneIndex": dial.position.phone,
+        "phoneType": dial.phone.type,
+        "notBefore": format_timestamp(dial.not_before),
+    }
+    if after is not None:
+        detail |= {"after": str(after), "afterResult": after_result}
+    return detail

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
-from ccaas_emulator.db.models import DeliveryEvent, ProactiveDelivery
+from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, PlannerConfig, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import format_timestamp
 from ccaas_emulator.seed import SeedFile, apply_seed
@@ -60,6 +60,48 @@ class InProcessEmulator:
         response = self.client.post(PROACTIVE_URL, json=body, headers=self.headers)
         assert response.status_code == 200, response.text
         return uuid.UUID(response.json()["DeliveryId"])
+
+    def post_chain(
+        self, contacts: list[dict[str, Any]], *, config: str, windows: Any = None, **extra: Any
+    ) -> uuid.UUID:
+        """CCaaS_CreateProactiveDelivery with these contacts (uniqueIdentifier and names filled in); returns
+        the task id."""
+        filled = [{"uniqueIdentifier": f"ext-{uuid.uuid4()}", "firstName": "T", "lastName": f"C{index}", **contact}
+                  for index, contact in enumerate(contacts)]  # fmt: skip
+        body: dict[str, Any] = {"ApiVersion": "1.0", "ProactiveEngagementConfigId": config, "Contacts": filled, **extra}
+        if windows is not None:
+            body["Windows"] = [{"Start": format_timestamp(s), "End": format_timestamp(e)} for s, e in windows]
+        response = self.client.post(PROACTIVE_URL, json=body, headers=self.headers)
+        assert response.status_code == 200, response.text
+        return uuid.UUID(response.json()["DeliveryTaskId"])
+
+    def planner(self, config_id: str, **columns: Any) -> None:
+        """Planner settings for the engagement (PlannerConfig attributes)."""
+        with self.database.transaction() as session:
+            session.add(PlannerConfig(id=uuid.uuid4(), name="test planner", engagement_config_id=uuid.UUID(config_id),
+                                      created_on=NOW, modified_on=NOW, **columns))  # fmt: skip
+
+    def script(self, number: str, *outcomes: Any) -> None:
+        """The next dials of `number` end with these outcomes (result names or outcome objects)."""
+        response = self.client.post("/emulator/v1/outcomes", json={"phoneNumber": number, "outcomes": list(outcomes)})
+        assert response.status_code == 201, response.text
+
+    def task(self, task_id: uuid.UUID) -> DeliveryTask:
+        with self.database.read() as session:
+            found = session.get(DeliveryTask, task_id)
+            assert found is not None
+            return found
+
+    def task_dials(self, task_id: uuid.UUID) -> list[ProactiveDelivery]:
+        """The task's deliveries in the order they were scheduled."""
+        with self.database.read() as session:
+            return list(
+                session.scalars(
+                    select(ProactiveDelivery)
+                    .where(ProactiveDelivery.task_id == task_id)
+                    .order_by(ProactiveDelivery.created_on, ProactiveDelivery.sequence)
+                )
+            )
 
     def advance(self, duration: str) -> dict[str, Any]:
         response = self.client.post("/emulator/v1/clock", json={"advance": duration})

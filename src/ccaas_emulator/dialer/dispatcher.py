@@ -18,7 +18,7 @@ from ccaas_emulator.clock import real_now
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.dialer import capacity, repository
+from ccaas_emulator.dialer import capacity, repository, tasks
 from ccaas_emulator.dialer.outcomes import CallPlan, CallSimulator
 from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
 from ccaas_emulator.journal import StateChange
@@ -34,6 +34,8 @@ class TickReport:
     completed: int = 0
     expired: int = 0
     rewindowed: int = 0
+    chained: int = 0
+    """Next dials of delivery tasks scheduled (a phone, a contact or a loop further on)."""
     results: dict[DeliveryResult, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: TickReport) -> None:
@@ -41,16 +43,18 @@ class TickReport:
         self.completed += other.completed
         self.expired += other.expired
         self.rewindowed += other.rewindowed
+        self.chained += other.chained
         for key, value in other.results.items():
             self.results[key] += value
 
     @property
     def changed(self) -> int:
-        return self.dialled + self.completed + self.expired + self.rewindowed
+        return self.dialled + self.completed + self.expired + self.rewindowed + self.chained
 
     def to_json(self) -> dict[str, Any]:
         return {"dialled": self.dialled, "completed": self.completed, "expired": self.expired,
-                "rewindowed": self.rewindowed, "results": {str(r): n for r, n in self.results.items()}}  # fmt: skip
+                "rewindowed": self.rewindowed, "chained": self.chained,
+                "results": {str(r): n for r, n in self.results.items()}}  # fmt: skip
 
 
 class Dispatcher:
@@ -83,7 +87,8 @@ class Dispatcher:
         if due.calls_ending:
             while (step := self._finish_calls(now, take_over_all)).changed:
                 report.add(step)
-        if due.windows_open or report.rewindowed:  # a delivery moved to its next window may be due at once
+        # A delivery moved to its next window, or a task's next dial, may be due at once.
+        if due.windows_open or report.rewindowed or report.chained:
             report.add(self._dial(now))
         return report
 
@@ -93,7 +98,7 @@ class Dispatcher:
         report = TickReport()
         with self.database.transaction() as session:
             rows = repository.pending_past_their_window(session, now=now, limit=self.batch)
-            updates, changes = [], []
+            updates, changes, ended = [], [], []
             for row in rows:
                 upcoming = [window for window in row.windows if window.end > now]
                 if upcoming:
@@ -109,10 +114,13 @@ class Dispatcher:
                 updates.append({"id": row.id, "status": result.status, "result": result,
                                 "result_date": now, "modified_on": now, "version": row.version + 1})  # fmt: skip
                 changes.append(StateChange(row.id, now, PENDING, result.status, result))
+                if row.task_id is not None:
+                    ended.append(tasks.EndedDial(row.id, row.task_id, result, (), now, row.priority_number))
                 report.expired += 1
                 report.results[result] += 1
             repository.update_deliveries(session, updates)
             journal.record(session, changes, actor=self.worker)
+            report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
         return report
 
     # --- call ends ------------------------------------------------------------------------------------
@@ -124,7 +132,7 @@ class Dispatcher:
                 session, now=now, worker=self.worker, real_now=real_now(),
                 take_over_all=take_over_all, limit=self.batch,
             )  # fmt: skip
-            updates, attributes, changes = [], [], []
+            updates, attributes, changes, ended_dials = [], [], [], []
             for row in rows:
                 plan = CallPlan.from_json(row.call_plan)
                 ended = row.call_ends_at
@@ -147,11 +155,17 @@ class Dispatcher:
                                              author=Author(user_id=None, at=ended))  # fmt: skip
                 changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result,
                                            {"sipCode": plan.sip_code, "source": plan.source}))  # fmt: skip
+                if row.task_id is not None:
+                    codes = tuple(plan.disposition_codes)
+                    ended_dials.append(
+                        tasks.EndedDial(row.id, row.task_id, plan.result, codes, ended, row.priority_number)
+                    )
                 report.completed += 1
                 report.results[plan.result] += 1
             repository.update_deliveries(session, updates)
             repository.insert_attributes(session, attributes)
             journal.record(session, changes, actor=self.worker)
+            report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
         return report
 
     # --- new dials ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import (
     DeliveryAttribute,
+    DeliveryTask,
     EngagementConfig,
     EngagementPacing,
     ProactiveDelivery,
@@ -32,7 +33,7 @@ def pending_past_their_window(session: Session, *, now: datetime, limit: int) ->
     """Pending deliveries whose current window has closed: they move to their next window or expire."""
     return list(
         session.execute(
-            select(D.id, D.status, D.windows, D.dial_mode, D.version)
+            select(D.id, D.status, D.windows, D.dial_mode, D.version, D.task_id, D.priority_number)
             .where(D.status == PENDING, D.window_end_date <= now)
             .order_by(D.window_end_date)
             .limit(limit)
@@ -45,7 +46,7 @@ def calls_ending(
     session: Session, *, now: datetime, worker: str, real_now: datetime, take_over_all: bool, limit: int
 ) -> list[Row[Any]]:
     """Calls whose planned end has come, held by this worker or by one whose lease ran out."""
-    statement = select(D.id, D.call_plan, D.call_ends_at, D.version).where(
+    statement = select(D.id, D.call_plan, D.call_ends_at, D.version, D.task_id, D.priority_number).where(
         D.status == IN_PROCESS, D.call_ends_at <= now
     )
     if not take_over_all:
@@ -195,6 +196,30 @@ def update_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryAttribute, rows)
+
+
+def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The next dials of delivery tasks (db.rows.delivery_row), one executemany."""
+    insert_rows(session, D, rows)
+
+
+def lock_tasks(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, DeliveryTask]:
+    """The delivery tasks, locked in id order (after their deliveries: dialer/tasks.py's lock order)."""
+    if not task_ids:
+        return {}
+    tasks = session.scalars(
+        select(DeliveryTask).where(DeliveryTask.id.in_(sorted(task_ids))).order_by(DeliveryTask.id).with_for_update()
+    )
+    return {task.id: task for task in tasks}
+
+
+def configs_by_id(session: Session, *, config_ids: set[uuid.UUID]) -> dict[uuid.UUID, EngagementConfig]:
+    if not config_ids:
+        return {}
+    return {
+        config.id: config
+        for config in session.scalars(select(EngagementConfig).where(EngagementConfig.id.in_(config_ids)))
+    }
 
 
 def recent_predictive_figures(

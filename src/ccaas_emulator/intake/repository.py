@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Insert, Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
@@ -96,23 +96,28 @@ def insert_tasks(session: Session, *, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryTask, rows)
 
 
-def insert_delivery(session: Session, *, row: dict[str, Any], attributes: list[dict[str, Any]], actor: str) -> None:
-    """The delivery, its attribute rows and its first journal entry, as set-based inserts."""
-    insert_deliveries(session, deliveries=[(row, actor)], attributes=attributes)
-
-
-def insert_deliveries(
-    session: Session, *, deliveries: list[tuple[dict[str, Any], str]], attributes: list[dict[str, Any]]
-) -> None:
-    """New deliveries (each with the user name its journal entry is written as) and their attribute rows:
-    one executemany per table for a whole group of requests, through SQLAlchemy Core (no ORM objects)."""
+def insert_deliveries(session: Session, *, deliveries: list[NewDelivery], attributes: list[dict[str, Any]]) -> None:
+    """New deliveries (each with the user name its journal entry is written as, and the chain step it is, if
+    any) and their attribute rows: one executemany per table for a whole group of requests, through
+    SQLAlchemy Core (no ORM objects)."""
     if not deliveries:
         return
-    insert_rows(session, ProactiveDelivery, [row for row, _ in deliveries])
+    insert_rows(session, ProactiveDelivery, [delivery.row for delivery in deliveries])
     insert_rows(session, DeliveryAttribute, attributes)
     journal.record_many(
-        session, [(StateChange(row["id"], row["created_on"], None, row["status"]), actor) for row, actor in deliveries]
+        session,
+        [
+            (StateChange(row["id"], row["created_on"], None, row["status"], None, detail), actor)
+            for row, actor, detail in deliveries
+        ],
     )
+
+
+class NewDelivery(NamedTuple):
+    row: dict[str, Any]
+    actor: str
+    """The user name the journal entry is written as."""
+    detail: dict[str, Any] | None = None
 
 
 # Statements every action runs, built once: building (and keying) one costs about as much as running it, and

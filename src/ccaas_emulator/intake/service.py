@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
 from ccaas_emulator.chain import Chain, ChainContact, ChainSettings, Dial, ordered_phones
+from ccaas_emulator.chain import step_detail as chain_step_detail
 from ccaas_emulator.clock import Clock, next_sequence
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
@@ -98,7 +99,7 @@ class _Batch:
         )
         self.contacts: dict[uuid.UUID, dict[str, Any]] = {}
         self.tasks: list[dict[str, Any]] = []
-        self.deliveries: list[tuple[dict[str, Any], str]] = []
+        self.deliveries: list[repository.NewDelivery] = []
         self.attributes: list[dict[str, Any]] = []
 
     def add(self, command: DeliveryCommand, caller: Caller, now: datetime) -> Accepted | DataverseError:
@@ -145,7 +146,8 @@ class _Batch:
             priority_number=command.task.priority_number if command.task else None,
             sequence=next_sequence(),
         )
-        self.deliveries.append((row, caller.user_name))
+        detail = chain_step_detail(task_id, first) if task_id is not None and first is not None else None
+        self.deliveries.append(repository.NewDelivery(row, caller.user_name, detail))
         self.attributes.extend(
             attribute_rows(delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author)
         )
