@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 
 from ccaas_emulator.clock import real_now
-from tests.support.demo import DEMO_VOICE_CONFIG
+from tests.support.demo import DEMO_VOICE_CONFIG, ORG_URL
 from tests.support.tokens import Tokens, bearer
 from tests.support.urls import API, CONFIGS, ROOT
 
@@ -275,3 +275,28 @@ def test_the_planner_table_is_in_the_metadata(emulator, as_user):
     assert config_navigations == {ENGAGEMENT: collection, FALLBACK: collection}
     [container] = found.findall(f"{EDM}EntityContainer")
     assert "msdyn_proactive_engagement_planner_configs" in {item.get("Name") for item in container}
+
+
+def test_a_multi_select_choice_is_filtered_and_ordered_as_its_text(emulator, as_user):
+    for rules in ("192360000,192360001", "192360003", None):
+        created_id(create(emulator, as_user, {**NEW_PLANNER, "msdyn_reattempt_rules": rules}))
+
+    def names(query: str) -> list[str | None]:
+        response = emulator.client.get(f"{PLANNERS}?$select=msdyn_reattempt_rules&{query}", headers=as_user())
+        assert response.status_code == 200, response.text
+        return [row["msdyn_reattempt_rules"] for row in response.json()["value"]]
+
+    assert names("$filter=msdyn_reattempt_rules eq '192360003'") == ["192360003"]
+    assert names("$filter=contains(msdyn_reattempt_rules,'192360001')") == ["192360000,192360001"]
+    assert names("$filter=msdyn_reattempt_rules eq null") == [None]
+    assert names("$filter=msdyn_reattempt_rules ne null&$orderby=msdyn_reattempt_rules desc") == [
+        "192360003",
+        "192360000,192360001",
+    ]
+    paged = emulator.client.get(
+        f"{PLANNERS}?$select=msdyn_reattempt_rules&$orderby=msdyn_reattempt_rules",
+        headers=as_user(Prefer="odata.maxpagesize=1"),
+    ).json()
+    following = emulator.client.get(paged["@odata.nextLink"].removeprefix(ORG_URL), headers=as_user()).json()
+    assert [row["msdyn_reattempt_rules"] for row in paged["value"]] == [None]  # nulls first, as Dataverse
+    assert [row["msdyn_reattempt_rules"] for row in following["value"]] == ["192360000,192360001", "192360003"]
