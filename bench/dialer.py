@@ -2,7 +2,9 @@
 
 1. Drive N deliveries (default 100,000) Pending -> terminal, the clock stepped as fast as the dialer
    goes. Baseline: the least any dialer must write, two batched UPDATEs per delivery on the same rows.
-2. Time to claim one due delivery with 10,000 and 1,000,000 rows in the table. Baseline: reading one
+2. The same number of dials made by delivery tasks: chains of 5 contacts, every dial NoAnswer, one retry
+   (so each task dials 10 times, the next dial scheduled as each ends). Baseline: step 1's deliveries/s.
+3. Time to claim one due delivery with 10,000 and 1,000,000 rows in the table. Baseline: reading one
    row by primary key. The query plan of the claim is printed too.
 
     .venv/bin/python bench/dialer.py                      # SQLite in a temporary folder
@@ -23,14 +25,15 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text, update
 
+from ccaas_emulator.chain import Chain, ChainContact, ChainSettings, ordered_phones
 from ccaas_emulator.clock import SharedClock, next_sequence
 from ccaas_emulator.db.engine import make_engine
-from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
+from ccaas_emulator.db.models import DeliveryTask, EngagementConfig, ProactiveDelivery
 from ccaas_emulator.db.rows import Author, delivery_row
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.runner import Dialer
-from ccaas_emulator.domain import Window
+from ccaas_emulator.domain import Channel, DeliveryStatus, PhoneType, ReattemptReason, Window
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.settings import Settings
 
@@ -59,6 +62,60 @@ def insert_pending(database: Database, count: int, *, chunk: int = 20_000) -> No
         ]
         with database.transaction() as session:
             session.execute(insert(ProactiveDelivery), rows)
+
+
+NO_ANSWER = "+15005550002"  # the magic number that always rings out (30 s)
+CHAIN_SETTINGS = ChainSettings(reasons=frozenset({ReattemptReason.NO_ANSWER}), retries=1)
+
+
+def insert_tasks(database: Database, count: int, *, contacts: int = 5, chunk: int = 2_000) -> None:
+    """Delivery tasks as CCaaS_CreateProactiveDelivery writes them: the chain, and its first dial Pending."""
+    now = SharedClock(database).now()
+    with database.read() as session:
+        config = session.get(EngagementConfig, CONFIG)
+    author = Author(user_id=uuid.uuid4(), at=now)
+    windows = (Window(now, now + timedelta(days=60)),)
+    for offset in range(0, count, chunk):
+        tasks, deliveries = [], []
+        for _ in range(offset, min(count, offset + chunk)):
+            task_id = uuid.uuid4()
+            chain = Chain(tuple(
+                ChainContact(str(uuid.uuid4()), f"ext-{n}", ordered_phones([(PhoneType.MOBILE, NO_ANSWER)],
+                             CHAIN_SETTINGS.phone_order), windows)
+                for n in range(contacts)
+            ))  # fmt: skip
+            tasks.append({"id": task_id, "engagement_config_id": CONFIG, "channel": Channel.VOICE,
+                          "status": DeliveryStatus.PENDING, "contacts": chain, "windows": [],
+                          "settings": CHAIN_SETTINGS, "expiration_date": chain.expiration, "created_on": now,
+                          "modified_on": now})  # fmt: skip
+            first = chain.contacts[0]
+            deliveries.append(delivery_row(delivery_id=uuid.uuid4(), config=config, to_address=NO_ANSWER,
+                                           contact_id=first.contact_id, windows=list(windows), author=author,
+                                           sequence=next_sequence(), task_id=task_id))  # fmt: skip
+        with database.transaction() as session:
+            session.execute(insert(DeliveryTask), tasks)
+            session.execute(insert(ProactiveDelivery), deliveries)
+
+
+def open_tasks(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).where(DeliveryTask.status == "Pending")) or 0
+
+
+def drive_tasks(database: Database, settings: Settings, step: timedelta) -> tuple[float, int, int]:
+    """Dials/s until every task has ended; returns (dials/s, dials, ticks)."""
+    clock = SharedClock(database, refresh_seconds=0)
+    dialer = Dialer(database, clock, settings)
+    started = time.perf_counter()
+    ticks = 0
+    while open_tasks(database):
+        clock.advance(step)
+        dialer.tick()
+        ticks += 1
+    elapsed = time.perf_counter() - started
+    with database.read() as session:
+        dials = session.scalar(select(func.count()).where(ProactiveDelivery.task_id.is_not(None))) or 0
+    return dials / elapsed, dials, ticks
 
 
 def terminal_count(database: Database) -> int:
@@ -167,6 +224,15 @@ def main() -> None:
 
             with database.transaction() as session:
                 session.execute(ProactiveDelivery.__table__.delete())
+            insert_tasks(database, max(1, args.deliveries // 10))
+            chained, dials, chain_ticks = drive_tasks(database, settings, timedelta(seconds=args.step_seconds))
+            print(f"chains    5 contacts x 2 loops, NoAnswer: {chained:10,.0f} dials/s  ({dials:,} dials, "
+                  f"{chain_ticks} ticks)")  # fmt: skip
+            print(f"ratio     chain dials / deliveries:    {chained / rate:10.2f}")
+
+            with database.transaction() as session:
+                session.execute(ProactiveDelivery.__table__.delete())
+                session.execute(DeliveryTask.__table__.delete())
             loaded = 0
             for target in (int(value) for value in args.claim_rows.split(",")):
                 insert_pending(database, target - loaded)

@@ -188,8 +188,9 @@ class Dispatcher:
                 for queue, configs in by_queue.items()
                 if self._has_room(session, queue, configs, in_flight)
             }
+            ranked = repository.ranked_engagements(session) if ready else set()
         for queue_id, configs in ready.items():
-            report.add(self._dial_queue(queue_id, configs, now))
+            report.add(self._dial_queue(queue_id, configs, now, ranked))
         return report
 
     def _has_room(
@@ -207,7 +208,10 @@ class Dispatcher:
         representatives = repository.queue_representatives(session, queue_id=queue_id)
         return representatives is None or capacity.available_representatives(representatives, led) > 0
 
-    def _dial_queue(self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime) -> TickReport:
+    def _dial_queue(
+        self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime, ranked: set[uuid.UUID]
+    ) -> TickReport:
+        """Dial what the queue's capacity allows; `ranked` engagements queue reattempts by their retry rank."""
         report = TickReport()
         with self.database.transaction() as session:
             pool = repository.lock_queue(session, queue_id=queue_id)  # one dispatcher per queue at a time
@@ -224,14 +228,15 @@ class Dispatcher:
             for engagement in engagements.values():
                 if not engagement.representative_led:
                     limit = min(capacity.copilot_slots(engagement), self.batch)
-                    rows = repository.claim_due(session, config=by_id[engagement.id], now=now, limit=limit)
+                    rows = repository.claim_due(session, config=by_id[engagement.id], now=now, limit=limit,
+                                                ranked=engagement.id in ranked)  # fmt: skip
                     if rows:
                         self._start_calls(session, by_id[engagement.id], rows, now, 0.0, handle, report)
             led = [e for e in engagements.values() if e.representative_led]
             if led:
                 available = capacity.available_representatives(pool.representatives, led)
                 self._dial_representative_led(session, led, by_id, available, pool.round_robin_cursor, now,
-                                              handle, report)  # fmt: skip
+                                              handle, report, ranked)  # fmt: skip
                 pool.round_robin_cursor += 1
         return report
 
@@ -245,7 +250,7 @@ class Dispatcher:
 
     def _dial_representative_led(
         self, session: Any, led: list[capacity.Engagement], by_id: dict[uuid.UUID, EngagementConfig],
-        available: float, cursor: int, now: datetime, handle: int, report: TickReport,
+        available: float, cursor: int, now: datetime, handle: int, report: TickReport, ranked: set[uuid.UUID],
     ) -> None:  # fmt: skip
         """Higher priority first; a lower priority gets representatives only once every engagement above
         it has nothing more due (002_...). An engagement that returns fewer due deliveries than it was
@@ -265,7 +270,8 @@ class Dispatcher:
                     if not granted:
                         continue
                     config = by_id[engagement.id]
-                    rows = repository.claim_due(session, config=config, now=now, limit=granted)
+                    rows = repository.claim_due(session, config=config, now=now, limit=granted,
+                                                ranked=config.id in ranked)  # fmt: skip
                     if len(rows) < granted:
                         dry.add(engagement.id)
                     if rows:

@@ -17,13 +17,21 @@ from ccaas_emulator.db.models import (
     DeliveryTask,
     EngagementConfig,
     EngagementPacing,
+    PlannerConfig,
     ProactiveDelivery,
     RepresentativePool,
     ScriptedOutcome,
 )
 from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.dialer.outcomes import ScriptedCall
-from ccaas_emulator.domain import DeliveryResult, DeliveryStatus, OutreachType, ProcessingOrder, StateCode
+from ccaas_emulator.domain import (
+    DeliveryResult,
+    DeliveryStatus,
+    OutreachType,
+    ProcessingOrder,
+    RetryPriority,
+    StateCode,
+)
 
 D = ProactiveDelivery
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
@@ -104,9 +112,10 @@ def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
     ).one()
 
 
-def _call_order(order: ProcessingOrder) -> list[Any]:
-    """The claim's ORDER BY: reattempts before, among or after new deliveries (RetryPriority.rank), then the
-    engagement's call order. Each has an index carrying all of it (models/delivery.py)."""
+def _call_order(order: ProcessingOrder, *, ranked: bool = False) -> list[Any]:
+    """The claim's ORDER BY: the engagement's call order, each served by an index carrying all of it
+    (models/delivery.py). `ranked` (a planner that queues reattempts before or after new deliveries) puts the
+    retry rank first; that order has no index of its own, so such an engagement's claims sort its due rows."""
     fifo = [D.created_on.asc(), D.sequence.asc()]
     if order is ProcessingOrder.EARLIEST_SCHEDULED_DATE:
         keys = [D.window_end_date.asc(), *fifo]  # 002_...: closest to the end of its window first
@@ -118,7 +127,22 @@ def _call_order(order: ProcessingOrder) -> list[Any]:
         keys = [D.priority_number.desc().nulls_last(), *fifo]
     else:
         keys = fifo
-    return [D.retry_rank.asc(), *keys]
+    return [D.retry_rank.asc(), *keys] if ranked else keys
+
+
+def ranked_engagements(session: Session) -> set[uuid.UUID]:
+    """Engagements whose active planner settings queue reattempts before or after new deliveries."""
+    return {
+        config_id
+        for config_id in session.scalars(
+            select(PlannerConfig.engagement_config_id).where(
+                PlannerConfig.state == StateCode.ACTIVE,
+                PlannerConfig.retry_priority.is_not(None),
+                PlannerConfig.retry_priority != RetryPriority.SAME_AS_NEW,
+            )
+        )
+        if config_id is not None
+    }
 
 
 def has_due(session: Session, *, config_id: uuid.UUID, now: datetime) -> bool:
@@ -138,7 +162,9 @@ def has_due(session: Session, *, config_id: uuid.UUID, now: datetime) -> bool:
     )
 
 
-def claim_due(session: Session, *, config: EngagementConfig, now: datetime, limit: int) -> list[Row[Any]]:
+def claim_due(
+    session: Session, *, config: EngagementConfig, now: datetime, limit: int, ranked: bool = False
+) -> list[Row[Any]]:
     """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order."""
     if limit <= 0:
         return []
@@ -151,7 +177,7 @@ def claim_due(session: Session, *, config: EngagementConfig, now: datetime, limi
                 D.window_start_date <= now,
                 D.window_end_date > now,
             )
-            .order_by(*_call_order(config.processing_order))
+            .order_by(*_call_order(config.processing_order, ranked=ranked))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

@@ -117,7 +117,6 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_created",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
-            "emulator_retry_rank",
             "createdon",
             "emulator_sequence",
         ),
@@ -127,7 +126,6 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_window_end",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
-            "emulator_retry_rank",
             "msdyn_window_end_date",
             "createdon",
             "emulator_sequence",
@@ -136,7 +134,6 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "ix_delivery_claim_priority",
             "msdyn_proactive_engagement_config_id",
             "msdyn_status",
-            "emulator_retry_rank",
             "emulator_priority_number",
             "createdon",
             "emulator_sequence",
@@ -188,13 +185,4 @@ Index(
     "ix_delivery_odata_tracking",
     func.lower(ProactiveDelivery.tracking_id),
     ProactiveDelivery.id,
-)
-# The last-in-first-out claim: newest first within a retry rank, which the ascending claim indexes cannot give.
-Index(
-    "ix_delivery_claim_lifo",
-    ProactiveDelivery.engagement_config_id,
-    ProactiveDelivery.status,
-    ProactiveDelivery.retry_rank,
-    ProactiveDelivery.created_on.desc(),
-    ProactiveDelivery.sequence.desc(),
 )

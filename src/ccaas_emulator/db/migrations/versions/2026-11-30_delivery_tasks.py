@@ -2,8 +2,8 @@
 
 msdyn_proactive_engagement_planner_config (wire-facts B4) holds an engagement's reattempts, chaining delays,
 phone order, frequency limits and time zones. A task now keeps its settings and where its chain is. A
-delivery's emulator_retry_rank puts reattempts before, among or after new deliveries, so it leads the claim
-indexes' sort keys. Tasks written before this revision get their effective windows (the request's, else
+delivery's emulator_retry_rank puts reattempts before, among or after new deliveries (it leads the claim's
+sort only for engagements whose planner asks for it, so the claim indexes stay as they are). Tasks written before this revision get their effective windows (the request's, else
 the 24 hours after creation) and every phone marked eligible, as the chain now expects.
 
 Revision ID: 0004
@@ -22,13 +22,6 @@ revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-CLAIM_INDEXES = {
-    "ix_delivery_claim_created": ["createdon", "emulator_sequence"],
-    "ix_delivery_claim_window_end": ["msdyn_window_end_date", "createdon", "emulator_sequence"],
-    "ix_delivery_claim_priority": ["emulator_priority_number", "createdon", "emulator_sequence"],
-}
-KEY = ["msdyn_proactive_engagement_config_id", "msdyn_status"]
 
 
 def _counts(*names: str) -> list[sa.Column[Any]]:
@@ -99,14 +92,6 @@ def upgrade() -> None:
     _upgrade_task_chains()
     with op.batch_alter_table("msdyn_proactive_delivery", schema=None) as batch_op:
         batch_op.add_column(sa.Column("emulator_retry_rank", sa.SmallInteger(), server_default="1", nullable=False))
-        for name, order in CLAIM_INDEXES.items():
-            batch_op.drop_index(name)
-            batch_op.create_index(name, [*KEY, "emulator_retry_rank", *order])
-    op.create_index(
-        "ix_delivery_claim_lifo",
-        "msdyn_proactive_delivery",
-        [*KEY, "emulator_retry_rank", sa.text("createdon DESC"), sa.text("emulator_sequence DESC")],
-    )
 
 
 def _upgrade_task_chains() -> None:
@@ -142,11 +127,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_delivery_claim_lifo", table_name="msdyn_proactive_delivery")
     with op.batch_alter_table("msdyn_proactive_delivery", schema=None) as batch_op:
-        for name, order in CLAIM_INDEXES.items():
-            batch_op.drop_index(name)
-            batch_op.create_index(name, [*KEY, *order])
         batch_op.drop_column("emulator_retry_rank")
     with op.batch_alter_table("ccaas_delivery_task", schema=None) as batch_op:
         for column in (
