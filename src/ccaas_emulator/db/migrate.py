@@ -22,10 +22,15 @@ def _config() -> Config:
 
 def upgrade_to_head(engine: Engine) -> None:
     """Apply every migration not yet applied (idempotent; safe to run at each start)."""
+    upgrade_to(engine, "head")
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Apply the migrations up to `revision` (tests of a migration start from the revision before it)."""
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def head_revision() -> str | None:
