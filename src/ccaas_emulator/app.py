@@ -24,6 +24,7 @@ from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
+from ccaas_emulator.tasks import routes as task_routes
 from ccaas_emulator.wire.cors import CorsMiddleware
 from ccaas_emulator.wire.errors import (
     DATABASE_BUSY,
@@ -79,29 +80,33 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)
-    app.include_router(build_fallback_router(intake_routes.ACTION_NAMES))
+    app.include_router(build_fallback_router(OPERATION_METHODS))
     return app
 
 
 SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
 """Web API versions served; all three stay valid (wire-facts E1)."""
+OPERATION_METHODS = dict.fromkeys(intake_routes.ACTION_NAMES, "POST") | task_routes.OPERATION_METHODS
+"""Every unbound action and function and the method it answers: any other method is 405 with this Allow."""
 
 
 @functools.cache
-def _versioned_routers(version: str) -> tuple[APIRouter, APIRouter]:
-    """The actions' and the entity sets' routers of one version, built once per process: they hold no state
-    (routes get the process's pieces through dependencies), and building them is most of an app's ~100 ms."""
+def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
+    """The actions', the task APIs' and the entity sets' routers of one version, built once per process: they hold
+    no state (routes get the process's pieces through dependencies), and building them is most of an app's ~100 ms."""
     documented = version == "v9.2"
     return (
         intake_routes.build_router(version, documented=documented),
+        task_routes.build_router(version, documented=documented),
         odata_routes.build_router(version, documented=documented),
     )
 
 
-def build_fallback_router(known_actions: frozenset[str]) -> APIRouter:
+def build_fallback_router(known_operations: dict[str, str]) -> APIRouter:
     """Everything under /api/data/ that no route serves: 401 first (as Dataverse), then 405 or 404.
 
-    It is assembled here, last, because it must know every action the other routers serve.
+    It is assembled here, last, because it must know every action and function the other routers serve (with the
+    method each answers, for the 405's Allow).
     """
     router = APIRouter(include_in_schema=False)
 
@@ -112,9 +117,9 @@ def build_fallback_router(known_actions: frozenset[str]) -> APIRouter:
         if version not in SUPPORTED_VERSIONS:
             raise RESOURCE_NOT_FOUND(segment=version)
         segment = path.split("/", 1)[0].split("(", 1)[0]
-        if segment in known_actions and "/" not in path:
+        if segment in known_operations and "/" not in path:
             error = METHOD_NOT_ALLOWED(method=request.method)
-            error.headers["Allow"] = "POST"
+            error.headers["Allow"] = known_operations[segment]
             raise error
         raise RESOURCE_NOT_FOUND(segment=segment or path)
 

@@ -15,6 +15,12 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from ccaas_emulator.intake.schemas import ACTIONS, ActionParameters
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
 from ccaas_emulator.odata.model import Edm, EntitySet
+from ccaas_emulator.tasks.parameters import (
+    GET_DELIVERY_TASKS,
+    TASK_ID,
+    CancelDeliveryTaskParameters,
+    CreateOperationParameters,
+)
 from ccaas_emulator.wire.context import NAMESPACE
 
 ALIAS = "mscrm"
@@ -42,13 +48,17 @@ def csdl() -> bytes:
     for parameters in ACTIONS:
         _complex_type(schema, parameters)
         _action(schema, parameters)
+    _task_operations(schema)
     container = SubElement(schema, "EntityContainer", {"Name": CONTAINER})
     for entity_set in ENTITY_SETS.values():
         element = SubElement(container, "EntitySet", {"Name": entity_set.name, "EntityType": entity_set.qualified_type})
         for navigation in entity_set.navigations.values():
             SubElement(element, "NavigationPropertyBinding", {"Path": navigation.name, "Target": navigation.target_set})
-    for parameters in ACTIONS:
-        SubElement(container, "ActionImport", {"Name": parameters.action, "Action": f"{NAMESPACE}.{parameters.action}"})
+    for name in (*(parameters.action for parameters in ACTIONS), *TASK_ACTIONS):
+        SubElement(container, "ActionImport", {"Name": name, "Action": f"{NAMESPACE}.{name}"})
+    SubElement(
+        container, "FunctionImport", {"Name": GET_DELIVERY_TASKS, "Function": f"{NAMESPACE}.{GET_DELIVERY_TASKS}"}
+    )
     return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="unicode").encode()
 
 
@@ -103,3 +113,25 @@ def _action(schema: Element, parameters: type[ActionParameters]) -> None:
             attributes["Nullable"] = "false"
         SubElement(element, "Parameter", attributes)
     SubElement(element, "ReturnType", {"Type": f"{ALIAS}.{parameters.action}Response", "Nullable": "false"})
+
+
+TASK_ACTIONS = {
+    parameters.action: {name: name in parameters.required for name in parameters.model_fields}
+    for parameters in (CancelDeliveryTaskParameters, CreateOperationParameters)
+}
+"""The task actions (issue #13) and whether each parameter is required; they return nothing (204 / 202)."""
+
+
+def _task_operations(schema: Element) -> None:
+    """CCaaS_CancelDeliveryTask and CCaaS_CreateOperation (no return type), and CCaaS_GetDeliveryTasks: an unbound
+    function returning an expando (wire-facts A9), typed as Dataverse types open results, crmbaseentity."""
+    for name, parameters in TASK_ACTIONS.items():
+        element = SubElement(schema, "Action", {"Name": name})
+        for parameter, required in parameters.items():
+            attributes = {"Name": parameter, "Type": "Edm.String", "Unicode": "false"}
+            if required:
+                attributes["Nullable"] = "false"
+            SubElement(element, "Parameter", attributes)
+    function = SubElement(schema, "Function", {"Name": GET_DELIVERY_TASKS})
+    SubElement(function, "Parameter", {"Name": TASK_ID, "Type": "Edm.Guid", "Nullable": "false"})
+    SubElement(function, "ReturnType", {"Type": f"Collection({ALIAS}.crmbaseentity)", "Nullable": "false"})
