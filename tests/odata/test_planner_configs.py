@@ -8,8 +8,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ccaas_emulator.clock import real_now
-from tests.support.demo import DEMO_VOICE_CONFIG, ORG_URL
+from ccaas_emulator.clock import FixedClock, real_now
+from ccaas_emulator.seed import SeedFile, apply_seed
+from tests.support.demo import DEMO_VOICE_CONFIG, NOW, ORG_URL
 from tests.support.tokens import Tokens, bearer
 from tests.support.urls import API, CONFIGS, ROOT
 
@@ -300,3 +301,73 @@ def test_a_multi_select_choice_is_filtered_and_ordered_as_its_text(emulator, as_
     following = emulator.client.get(paged["@odata.nextLink"].removeprefix(ORG_URL), headers=as_user()).json()
     assert [row["msdyn_reattempt_rules"] for row in paged["value"]] == [None]  # nulls first, as Dataverse
     assert [row["msdyn_reattempt_rules"] for row in following["value"]] == ["192360000,192360001", "192360003"]
+
+
+SEEDED_PLANNER = {
+    "reattemptRules": ["Failed", "No Answer"],
+    "numberOfRetries": 2,
+    "delayBetweenRetries": 1,
+    "waitTimeUnit": "Hours",
+    "retryOnDispositionCodes": ["CALLBACK", "VOICEMAIL"],
+    "retryPriority": "Lower than new deliveries",
+    "delayBetweenContacts": 10,
+    "phoneTypePriority": ["HomePhoneNumber", "MobilePhoneNumber"],
+    "fallbackConfigurationId": SMS_CONFIG,
+}
+
+
+def seeded_planners(emulator, as_user, config_id: str) -> list[dict]:
+    response = emulator.client.get(
+        f"{PLANNERS}?$filter=_msdyn_proactive_engagement_config_id_value eq {config_id}", headers=as_user()
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["value"]
+
+
+def test_a_seed_file_sets_an_engagements_planner_settings(emulator, as_user):
+    config_id = str(uuid.uuid4())
+    emulator.seed(configurations=[{"id": config_id, "name": "Seeded", "planner": SEEDED_PLANNER}])
+
+    [row] = seeded_planners(emulator, as_user, config_id)
+
+    assert row["msdyn_name"] == "Seeded"
+    assert row["msdyn_reattempt_rules"] == "192360000,192360002"
+    assert (row["msdyn_number_of_retries"], row["msdyn_delay_between_retries"]) == (2, 1)
+    assert row["msdyn_wait_time_unit"] == 192350001  # Hours
+    assert row["msdyn_retry_on_disposition_codes"] == "CALLBACK,VOICEMAIL"
+    assert row["emulator_retry_priority"] == 2  # Lower than new deliveries
+    assert (row["msdyn_delay_between_contacts"], row["msdyn_delay_between_contacts_unit"]) == (10, 192350004)
+    assert (row["msdyn_delay_between_phone_numbers"], row["msdyn_delay_between_phone_numbers_unit"]) == (0, 192350002)
+    assert row["msdyn_comm_phone_type_priority"] == "HomePhoneNumber,MobilePhoneNumber"
+    assert row["_msdyn_fallback_engagement_config_id_value"] == SMS_CONFIG
+    assert (row["statecode"], row["@odata.etag"]) == (0, 'W/"1"')
+
+
+def test_seeding_again_changes_the_engagements_own_planner_row(emulator, as_user):
+    config_id = str(uuid.uuid4())
+    emulator.seed(configurations=[{"id": config_id, "name": "Seeded"}])
+    bound = {"msdyn_proactive_engagement_config_id@odata.bind": f"/msdyn_proactive_engagement_configs({config_id})"}
+    planner_id = created_id(create(emulator, as_user, {"msdyn_name": "By hand", **bound}))
+
+    emulator.seed(configurations=[{"id": config_id, "name": "Seeded", "planner": {**SEEDED_PLANNER, "active": False}}])
+
+    [row] = seeded_planners(emulator, as_user, config_id)
+    assert row["msdyn_proactive_engagement_planner_configid"] == planner_id
+    assert (row["msdyn_name"], row["msdyn_number_of_retries"], row["statecode"]) == ("Seeded", 2, 1)
+    assert row["@odata.etag"] == 'W/"2"'
+
+
+def test_the_demo_seed_adds_planner_settings_only_where_missing(emulator, as_user):
+    config_id = str(uuid.uuid4())
+    entry = {"id": config_id, "name": "Seeded", "planner": {**SEEDED_PLANNER, "name": "Kept"}}
+    emulator.seed(configurations=[entry])
+    changed = {**entry, "planner": {**SEEDED_PLANNER, "numberOfRetries": 5}}
+
+    with emulator.database.transaction() as session:
+        counts = apply_seed(
+            session, SeedFile.model_validate({"configurations": [changed]}), clock=FixedClock(NOW), overwrite=False
+        )
+
+    assert counts["planners"] == 0
+    [row] = seeded_planners(emulator, as_user, config_id)
+    assert (row["msdyn_name"], row["msdyn_number_of_retries"]) == ("Kept", 2)

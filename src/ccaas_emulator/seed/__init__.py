@@ -1,31 +1,49 @@
-"""Loading configurations, contacts and users from a JSON seed file (the demo seed is one such file)."""
+"""Loading configurations (with their planner settings), contacts and users from a JSON seed file (the demo seed
+is one such file)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.clock import Clock
-from ccaas_emulator.db.models import Contact, EngagementConfig, RepresentativePool, SecurityRole, SystemUser
+from ccaas_emulator.db.models import (
+    Contact,
+    EngagementConfig,
+    PlannerConfig,
+    RepresentativePool,
+    SecurityRole,
+    SystemUser,
+)
+from ccaas_emulator.db.models.planner import INT32_MAX
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import (
     ChoiceEnum,
+    ContactDelayUnit,
     DialMode,
     EngagementPriority,
     OutreachType,
+    PhoneDelayUnit,
     ProcessingOrder,
+    ReattemptReason,
+    RetryPriority,
     StateCode,
+    WaitTimeUnit,
 )
 
 C = TypeVar("C", bound=ChoiceEnum)
 ROLE_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000002")
+PLANNER_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000004")
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Unit = Literal["Minutes", "Hours"]
 
 
 def _choice(enum: type[C]) -> dict[str, C]:
@@ -35,6 +53,36 @@ def _choice(enum: type[C]) -> dict[str, C]:
 
 class _SeedModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SeedPlanner(_SeedModel):
+    """The configuration's planner settings (msdyn_proactive_engagement_planner_config, wire-facts B4): its
+    reattempts and contact chaining. The other columns of the table are set over the Web API."""
+
+    id: uuid.UUID | None = None
+    name: Annotated[str, Field(max_length=100)] | None = None
+    reattemptRules: list[Literal["No Answer", "Busy", "Failed", "Answering Machine"]] = []
+    numberOfRetries: Count = 0
+    delayBetweenRetries: Count = 0
+    waitTimeUnit: Unit = "Minutes"
+    retryOnDispositionCodes: list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$")]] = []
+    retryPriority: Literal["Same as new deliveries", "Higher than new deliveries", "Lower than new deliveries"] = (
+        "Same as new deliveries"
+    )
+    delayBetweenContacts: Count = 0
+    delayBetweenContactsUnit: Unit = "Minutes"
+    delayBetweenPhoneNumbers: Count = 0
+    delayBetweenPhoneNumbersUnit: Unit = "Minutes"
+    phoneTypePriority: list[Literal["MobilePhoneNumber", "BusinessPhoneNumber", "HomePhoneNumber"]] | None = None
+    fallbackConfigurationId: uuid.UUID | None = None
+    active: bool = True
+
+    @field_validator("retryOnDispositionCodes")
+    @classmethod
+    def _fits_the_column(cls, codes: list[str]) -> list[str]:
+        if len(",".join(codes)) > 500:
+            raise ValueError("the codes, comma-separated, must fit msdyn_retry_on_disposition_codes (500 characters)")
+        return codes
 
 
 class SeedConfiguration(_SeedModel):
@@ -59,6 +107,7 @@ class SeedConfiguration(_SeedModel):
     fromAddress: Annotated[str, Field(max_length=300)] | None = None
     active: bool = True
     suspended: bool = False
+    planner: SeedPlanner | None = None
 
 
 class SeedContact(_SeedModel):
@@ -120,10 +169,12 @@ def apply_demo_seed(database: Database, clock: Clock) -> None:
 
 
 def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: bool = True) -> dict[str, int]:
-    """Insert (or, with overwrite, update) every configuration, contact and user of the seed."""
+    """Insert (or, with overwrite, update) every configuration, planner setting, contact and user of the seed."""
     now = clock.now()
-    counts = {"configurations": 0, "queues": 0, "contacts": 0, "users": 0}
+    counts = {"configurations": 0, "planners": 0, "queues": 0, "contacts": 0, "users": 0}
     for config_entry in seed.configurations:
+        if _apply_planner(session, config_entry, now=now, overwrite=overwrite):
+            counts["planners"] += 1
         config = session.get(EngagementConfig, config_entry.id)
         if config is not None and not overwrite:
             continue
@@ -188,6 +239,49 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         counts["users"] += 1
     session.flush()
     return counts
+
+
+def _apply_planner(session: Session, config_entry: SeedConfiguration, *, now: datetime, overwrite: bool) -> bool:
+    """The configuration's planner row, if the entry has settings: the row they name, else the engagement's own,
+    else a new one. True when written."""
+    entry, config_id = config_entry.planner, config_entry.id
+    if entry is None:
+        return False
+    planner = session.get(PlannerConfig, entry.id) if entry.id is not None else _planner_of(session, config_id)
+    if planner is not None and not overwrite:
+        return False
+    if planner is None:
+        planner = PlannerConfig(id=entry.id or uuid.uuid5(PLANNER_NAMESPACE, str(config_id)), created_on=now, version=0)
+        session.add(planner)
+    planner.name = entry.name or config_entry.name
+    planner.engagement_config_id = config_id
+    planner.reattempt_rules = tuple(_choice(ReattemptReason)[label] for label in entry.reattemptRules)
+    planner.number_of_retries = entry.numberOfRetries
+    planner.delay_between_retries = entry.delayBetweenRetries
+    planner.wait_time_unit = _choice(WaitTimeUnit)[entry.waitTimeUnit]
+    planner.retry_on_disposition_codes = ",".join(entry.retryOnDispositionCodes) or None
+    planner.retry_priority = _choice(RetryPriority)[entry.retryPriority]
+    planner.delay_between_contacts = entry.delayBetweenContacts
+    planner.delay_between_contacts_unit = _choice(ContactDelayUnit)[entry.delayBetweenContactsUnit]
+    planner.delay_between_phone_numbers = entry.delayBetweenPhoneNumbers
+    planner.delay_between_phone_numbers_unit = _choice(PhoneDelayUnit)[entry.delayBetweenPhoneNumbersUnit]
+    planner.phone_type_priority = None if entry.phoneTypePriority is None else ",".join(entry.phoneTypePriority)
+    planner.fallback_engagement_config_id = entry.fallbackConfigurationId
+    planner.state = StateCode.ACTIVE if entry.active else StateCode.INACTIVE
+    planner.status_reason = planner.state.default_status
+    planner.modified_on = now
+    planner.version = (planner.version or 0) + 1
+    return True
+
+
+def _planner_of(session: Session, config_id: uuid.UUID) -> PlannerConfig | None:
+    statement = (
+        select(PlannerConfig)
+        .where(PlannerConfig.engagement_config_id == config_id)
+        .order_by(PlannerConfig.created_on, PlannerConfig.id)
+        .limit(1)
+    )
+    return session.scalars(statement).first()
 
 
 def _role(session: Session, name: str) -> SecurityRole:
