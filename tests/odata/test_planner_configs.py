@@ -83,6 +83,8 @@ def test_a_multi_select_choice_reads_back_as_dataverse_writes_it(emulator, as_us
 
     assert row["msdyn_reattempt_rules"] == "192360000,192360003"  # option order, no spaces
     assert row["msdyn_reattempt_rules@OData.Community.Display.V1.FormattedValue"] == "No Answer; Answering Machine"
+    alone = emulator.client.get(f"{PLANNERS}({planner_id})/msdyn_reattempt_rules", headers=as_user())
+    assert alone.json()["value"] == "192360000,192360003"
     cleared = emulator.client.patch(
         f"{PLANNERS}({planner_id})", json={"msdyn_reattempt_rules": None}, headers=as_user("admin")
     )
