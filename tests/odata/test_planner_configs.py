@@ -373,3 +373,20 @@ def test_the_demo_seed_adds_planner_settings_only_where_missing(emulator, as_use
     assert counts["planners"] == 0
     [row] = seeded_planners(emulator, as_user, config_id)
     assert (row["msdyn_name"], row["msdyn_number_of_retries"]) == ("Kept", 2)
+
+
+def test_deleting_an_engagement_removes_the_link_and_keeps_its_planner_settings(emulator, as_user):
+    config = emulator.engagement()
+    bind = f"/msdyn_proactive_engagement_configs({config})"
+    planner_id = created_id(create(emulator, as_user, NEW_PLANNER | {
+        "msdyn_proactive_engagement_config_id@odata.bind": bind, "msdyn_fallback_engagement_config_id@odata.bind": bind,
+    }))  # fmt: skip
+
+    deleted = emulator.client.delete(f"{CONFIGS}({config})", headers=as_user("admin"))
+
+    assert deleted.status_code == 204, deleted.text
+    row = emulator.client.get(f"{PLANNERS}({planner_id})", headers=as_user()).json()
+    # The relationships' cascade on delete is RemoveLink (the planner table's entity reference).
+    assert row["_msdyn_proactive_engagement_config_id_value"] is None
+    assert row["_msdyn_fallback_engagement_config_id_value"] is None
+    assert row["@odata.etag"] == 'W/"3"'  # one change per relationship, as each cascade is its own update

@@ -82,6 +82,8 @@ def parse_multi_choice(enum: type[IntEnum], text: str) -> set[Any]:
     members = set()
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         try:
+            if not (part.isascii() and part.isdigit()):
+                raise ValueError(part)
             members.add(enum(int(part)))
         except ValueError:
             raise ValueError(f"{part!r} is not an option of {enum.__name__}") from None

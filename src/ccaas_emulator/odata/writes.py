@@ -139,6 +139,21 @@ def remove(session: Session, *, entity_set: EntitySet, key: uuid.UUID, precondit
     version: int = current["versionnumber"]
     _check_if_match(entity_set, key, version, preconditions.if_match)
     _require_one_row(session.execute(delete(entity_set.table).where(_at_version(entity_set, key, version))))
+    _remove_links(session, entity_set, key)
+
+
+def _remove_links(session: Session, entity_set: EntitySet, key: uuid.UUID) -> None:
+    """Rows whose optional lookup named the deleted row lose that link (the relationships' cascade on delete is
+    RemoveLink: wire-facts B4's planner settings keep existing when their engagement is deleted)."""
+    for navigation in entity_set.navigations.values():
+        column = navigation.remote_column
+        if navigation.collection and column.nullable and not column.foreign_keys:
+            table = column.table
+            session.execute(
+                update(table)
+                .where(column == key)
+                .values({column.name: None, "versionnumber": table.c.versionnumber + 1})
+            )
 
 
 # --- internals -----------------------------------------------------------------------------------------
