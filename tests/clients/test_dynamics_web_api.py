@@ -180,3 +180,34 @@ def test_dynamics_web_api_long_queries_and_batches_go_through_batch(node, served
     assert errors == {}, json.dumps(errors, indent=2)
     assert sorted(results["longFilter"]) == sorted(results["created"])
     assert results["executeBatch"] == {"id": results["created"][0], "count": 3}
+
+
+def test_dynamics_web_api_reads_a_delivery_task_and_cancels_it(node, served_emulator):
+    report = run_client(node, served_emulator, "dwa_tasks.mjs")
+    results, errors = report["results"], report["errors"]
+    task_id, delivery_id = report["taskId"], report["deliveryId"]
+    assert is_guid(task_id) and is_guid(delivery_id)
+
+    # callFunction on v9.0 (as documented) and v9.2: the documented expando shape of a live task.
+    for name, version in (("readV90", "v9.0"), ("readV92", "v9.2")):
+        body = results[name]
+        assert body["oDataContext"] == f"{served_emulator.base}/api/data/{version}/$metadata#expando", name
+        [task] = body["value"]
+        assert task["@odata.type"] == "#Microsoft.Dynamics.CRM.expando"
+        assert (task["deliveryTaskId"], task["status"], task["requestId"]) == (task_id, "Pending", "dwa-task-1")
+        assert (task["retryCount"], task["customerReached"], task["channelType"]) == (0, False, "Voice")
+        assert len(task["contactIds"]) == 2
+        assert task["contactChainingStatus"]["totalContactsInChain"] == 2
+        assert [(d["id"], d["status"], d["result"]) for d in task["deliveries"]] == [(delivery_id, "Pending", None)]
+
+    # callAction cancels it (204, no body), and the task and its queued dial read back Cancelled.
+    assert "cancel" in results and results["cancel"] is None
+    [cancelled] = results["readCancelled"]["value"]
+    assert cancelled["status"] == "Cancelled"
+    assert [(d["status"], d["result"]) for d in cancelled["deliveries"]] == [("Cancelled", "Cancelled")]
+    rows = served_emulator.rows()
+    assert rows["deliveries"][delivery_id]["status"] == "Cancelled"
+
+    # Only the unknown task failed, with Dataverse's record-not-found status and code.
+    assert set(errors) == {"readUnknown"}, json.dumps(errors, indent=2)
+    assert (errors["readUnknown"]["status"], errors["readUnknown"]["code"]) == (404, "0x80040217")

@@ -138,7 +138,12 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
         delivery_type,
         "_msdyn_proactive_delivery_value",
     )
-    assert set(service.actions) == {"CCaaS_CreateProactiveVoiceDelivery", "CCaaS_CreateProactiveDelivery"}
+    assert set(service.actions) == {
+        "CCaaS_CreateProactiveVoiceDelivery",
+        "CCaaS_CreateProactiveDelivery",
+        "CCaaS_CancelDeliveryTask",
+        "CCaaS_CreateOperation",
+    }
     assert set(service.actions["CCaaS_CreateProactiveVoiceDelivery"].parameters) == {
         "ApiVersion",
         "ProactiveEngagementConfigId",

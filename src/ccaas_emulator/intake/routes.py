@@ -12,6 +12,7 @@ from ccaas_emulator.intake.pipeline import ACTIONS, Action
 from ccaas_emulator.intake.schemas import ActionParameters
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import action_response_context, request_origin
+from ccaas_emulator.wire.openapi import CHALLENGE_HEADER, ERROR_SCHEMA
 from ccaas_emulator.wire.responses import ODATA_JSON, ODataJSONResponse
 
 
@@ -41,23 +42,6 @@ def _openapi(parameters: type[ActionParameters], response: dict[str, Any]) -> di
     }
 
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "The Dataverse error envelope.",
-    "required": ["error"],
-    "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "additionalProperties": False,
-            "properties": {
-                "code": {"type": "string", "pattern": "^0x[0-9A-Fa-f]{8}$", "examples": ["0x80040203"]},
-                "message": {"type": "string"},
-            },
-        }
-    },
-}
 ERROR_STATUSES = {
     "400": "The body is not JSON, not an object of the action's parameters, or a value is not allowed.",
     "401": "No bearer token, or one this organization does not accept (WWW-Authenticate says where to get one).",
@@ -66,13 +50,6 @@ ERROR_STATUSES = {
     "413": "The body is larger than CCAAS_MAX_BODY_BYTES.",
     "414": "The URL is too long.",
     "415": "The body is not application/json.",
-}
-CHALLENGE_HEADER: dict[str, Any] = {
-    "WWW-Authenticate": {
-        "required": True,
-        "description": "Where to get a token: the tenant's authorize endpoint and the organization's URI.",
-        "schema": {"type": "string", "pattern": "^Bearer authorization_uri=[^ ,]+, resource_id=[^ ,]+$"},
-    }
 }
 
 

@@ -18,7 +18,6 @@ from starlette.responses import Response
 from ccaas_emulator.auth.callers import Caller
 from ccaas_emulator.auth.tokens import VerifiedToken
 from ccaas_emulator.deps import RuntimeDep
-from ccaas_emulator.intake.routes import CHALLENGE_HEADER, ERROR_SCHEMA
 from ccaas_emulator.intake.schemas import ActionParameters
 from ccaas_emulator.tasks import service
 from ccaas_emulator.tasks.parameters import (
@@ -36,6 +35,7 @@ from ccaas_emulator.tasks.representation import delivery_tasks_body, expando_con
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import request_origin
 from ccaas_emulator.wire.errors import DataverseError
+from ccaas_emulator.wire.openapi import CHALLENGE_HEADER, ERROR_SCHEMA
 from ccaas_emulator.wire.responses import ODATA_JSON, ODataJSONResponse
 
 if TYPE_CHECKING:
