@@ -65,10 +65,10 @@ def test_a_retry_wanted_when_every_phone_dropped_out_ends_the_task_complete_not_
     assert step.chain.eligible_phones() == 0
 
 
-def test_the_first_dial_with_every_window_past_still_names_a_phone_so_the_delivery_expires():
+def test_the_first_dial_is_the_first_eligible_phone_with_its_windows_as_sent_even_past_ones():
     past = (Window(T0 - timedelta(days=2), T0 - timedelta(days=1)),)
-    dial = Chain((contact((M, "+1"), windows=past),)).first_dial(T0)
-    assert dial is not None and dial.windows == past
+    dial = Chain((contact((B, "+1"), order=(M,)), contact((M, "+2"), windows=past), contact((M, "+3")))).first_dial(T0)
+    assert dial is not None and (dial.position, dial.phone.number, dial.windows) == (Position(1, 1, 0), "+2", past)
 
 
 def test_no_eligible_phone_means_no_first_dial():

@@ -306,18 +306,14 @@ class Chain:
         return Dial(Position(loop, *slot), contact, contact.phones[slot[1]], not_before, windows)
 
     def first_dial(self, now: datetime) -> Dial | None:
-        """The task's first dial: the first eligible phone with a window left (or, when every window is past,
-        the first eligible phone with its windows as they are, to expire as any late delivery does); None when
-        no phone of the chain is eligible."""
-        slots = list(self._slots(None))
-        if not slots:
+        """The task's first dial: the first eligible phone of the chain, with its contact's windows exactly as sent
+        (the row shows them as the caller wrote them; if they are all past, the dial expires at once and the chain
+        moves on as after any expired dial). None when no phone is eligible."""
+        slot = next(self._slots(None), None)
+        if slot is None:
             return None
-        found = next((dial for slot in slots if (dial := self._dial_at(1, slot, now))), None)
-        if found is not None:
-            return found
-        contact_index, phone_index = slots[0]
-        contact = self.contacts[contact_index]
-        return Dial(Position(1, contact_index, phone_index), contact, contact.phones[phone_index], now, contact.windows)
+        contact = self.contacts[slot[0]]
+        return Dial(Position(1, *slot), contact, contact.phones[slot[1]], now, contact.windows)
 
     def without_phone(self, contact_index: int, phone_index: int) -> Chain:
         contact = self.contacts[contact_index]

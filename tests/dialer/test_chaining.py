@@ -274,3 +274,21 @@ def test_the_journal_records_each_chain_step(emulator):
         (1, 0, contact, 0, "MobilePhoneNumber"), (1, 0, contact, 1, "HomePhoneNumber")]  # fmt: skip
     assert created[1]["after"] == str(dials[0].id) and created[1]["afterResult"] == "NoAnswer"
     assert {e["deliveryTaskId"] for e in created} == {str(task_id)}
+
+
+def test_a_first_contact_whose_windows_passed_expires_and_the_chain_dials_the_next(emulator):
+    config = emulator.engagement(dialMode="Copilot")
+    task_id = emulator.post_chain(
+        [{"mobilePhoneNumber": "+15551101",
+          "windows": [{"start": "2026-11-23T09:00:00Z", "end": "2026-11-23T10:00:00Z"}]},
+         {"mobilePhoneNumber": LIVE_ANSWER}],
+        config=config, windows=[window()],
+    )  # fmt: skip
+
+    emulator.advance("PT1H")
+
+    dials = emulator.task_dials(task_id)
+    assert [(d.to_address, d.status, d.result) for d in dials] == [
+        ("+15551101", "Expired", "Expired"), (LIVE_ANSWER, "Complete", "LiveAnswer")]  # fmt: skip
+    assert dials[0].window_start_date.isoformat() == "2026-11-23T09:00:00+00:00"  # stored as sent
+    assert emulator.task(task_id).customer_reached is True
