@@ -5,6 +5,7 @@
 // Environment: CCAAS_SERVER_URL, CCAAS_AGENT_TOKEN (see dwa_client.mjs).
 
 import { DynamicsWebApi } from "dynamics-web-api";
+import { reporter } from "./report.mjs";
 
 const serverUrl = process.env.CCAAS_SERVER_URL;
 const token = process.env.CCAAS_AGENT_TOKEN;
@@ -14,16 +15,7 @@ const DELIVERIES = "msdyn_proactive_deliveries";
 const PREFIX = "+1425555050";
 const api = new DynamicsWebApi({ serverUrl, dataApi: { version: "9.2" }, onTokenRefresh: async () => token, timeout: 15000 });
 
-const results = {};
-const errors = {};
-async function step(name, call) {
-    try {
-        const value = await call();
-        results[name] = value === undefined ? null : value;
-    } catch (error) {
-        errors[name] = { status: error.status ?? null, code: error.code ?? null, message: String(error.message ?? error) };
-    }
-}
+const { results, errors, step } = reporter();
 
 const hour = 3600 * 1000;
 const opens = new Date(Math.ceil(Date.now() / hour) * hour + 24 * hour);

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DynamicsWebApi } from "dynamics-web-api";
+import { reporter } from "./report.mjs";
 
 const env = (name, fallback) => {
     const value = process.env[name] ?? fallback;
@@ -52,24 +53,7 @@ const admin = new DynamicsWebApi({
     timeout: 15000,
 });
 
-const results = {};
-const errors = {};
-
-async function step(name, call) {
-    try {
-        const value = await call();
-        results[name] = value === undefined ? null : value;
-        return value;
-    } catch (error) {
-        errors[name] = {
-            status: error.status ?? null,
-            code: error.code ?? null,
-            message: String(error.message ?? error),
-            headers: error.headers ?? null,
-        };
-        return undefined;
-    }
-}
+const { results, errors, step } = reporter();
 
 const sample = (name) => JSON.parse(readFileSync(join(fixtures, name), "utf8"));
 

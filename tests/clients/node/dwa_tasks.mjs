@@ -6,6 +6,7 @@
 // Environment: CCAAS_SERVER_URL, CCAAS_AGENT_TOKEN (see dwa_client.mjs).
 
 import { DynamicsWebApi } from "dynamics-web-api";
+import { reporter } from "./report.mjs";
 
 const serverUrl = process.env.CCAAS_SERVER_URL;
 const agentToken = process.env.CCAAS_AGENT_TOKEN;
@@ -16,18 +17,7 @@ const client = (version) =>
 const v92 = client("9.2");
 const v90 = client("9.0");
 
-const results = {};
-const errors = {};
-async function step(name, call) {
-    try {
-        const value = await call();
-        results[name] = value === undefined ? null : value;
-        return value;
-    } catch (error) {
-        errors[name] = { status: error.status ?? null, code: error.code ?? null, message: String(error.message ?? error) };
-        return undefined;
-    }
-}
+const { results, errors, step } = reporter();
 
 // The window opens tomorrow, so an embedded dialer leaves the first dial queued while the script works.
 const hour = 3600 * 1000;
