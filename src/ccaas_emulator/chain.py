@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ccaas_emulator.domain import (
+    MESSAGE_RESULTS,
     ContactDelayUnit,
     DeliveryResult,
     DeliveryStatus,
@@ -42,9 +43,12 @@ R = DeliveryResult
 DEFAULT_PHONE_ORDER = (PhoneType.MOBILE, PhoneType.BUSINESS, PhoneType.HOME)
 """The phone-type order when the planner gives none (issue #13; the admin UI's default order)."""
 
-REACHED = frozenset({R.LIVE_ANSWER, R.CALL_ENDED, R.BOT_FAILED, R.ABANDONED})
-"""Results where the customer picked up: a person answered (the AI agent or a representative took or dropped
-the call). Answering machines, no answer, failures and preview cancellations do not reach the customer."""
+REACHED = frozenset({R.LIVE_ANSWER, R.CALL_ENDED, R.BOT_FAILED, R.ABANDONED}) | (
+    MESSAGE_RESULTS - {R.MESSAGE_FAILED, R.CONVERSATION_EXISTS, R.UNKNOWN}
+)
+"""Results where the customer was reached: a person answered the call (the AI agent or a representative took or
+dropped it), or the SMS was delivered (whether or not they replied). Answering machines, no answer, failures and
+preview cancellations do not reach the customer; neither does an SMS that failed or was not sent."""
 
 NEVER_RETRIED = frozenset({R.INVALID_ADDRESS, R.NON_RETRIABLE_ERROR, R.ERROR})
 """Results that never trigger a reattempt (wire-facts C1); their phone is left out of later loops."""

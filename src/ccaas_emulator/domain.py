@@ -71,6 +71,20 @@ class DeliveryResult(StrEnum):
     CANCELLED = "Cancelled"
     EXPIRED = "Expired"
     ERROR = "Error"
+    # SMS (wire-facts C1: the SMS results; Cancelled, Expired, Error and Unknown are shared with voice).
+    MESSAGE_SENT = "MessageSent"
+    MESSAGE_FAILED = "MessageFailed"
+    RESPONSE_TIMEOUT = "ResponseTimeout"
+    CONSUMER_ENGAGED = "ConsumerEngaged"
+    AGENT_ESCALATION = "AgentEscalation"
+    AGENT_ACCEPTED = "AgentAccepted"
+    CONVERSATION_ENDED = "ConversationEnded"
+    CONVERSATION_CLOSED = "ConversationClosed"
+    CONVERSATION_CANCELLED = "ConversationCancelled"
+    CONVERSATION_CUTOFF_EXCEEDED = "ConversationCutoffExceeded"
+    CONVERSATION_EXISTS = "ConversationExists"
+    ENGAGEMENT_ABANDONED = "EngagementAbandoned"
+    OPT_OUT_RECEIVED = "OptOutReceived"
 
     @property
     def status(self) -> DeliveryStatus:
@@ -298,6 +312,7 @@ _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
 
 _STATUS_OF_RESULT = {
     DeliveryResult.NON_RETRIABLE_ERROR: DeliveryStatus.ERROR,
+    DeliveryResult.MESSAGE_FAILED: DeliveryStatus.ERROR,
     DeliveryResult.ERROR: DeliveryStatus.ERROR,
     DeliveryResult.EXPIRED: DeliveryStatus.EXPIRED,
     DeliveryResult.TERMINATED: DeliveryStatus.EXPIRED,
@@ -312,6 +327,16 @@ _ANSWERED = frozenset(
         DeliveryResult.CALL_ENDED,
         DeliveryResult.ABANDONED,
         DeliveryResult.CSR_CANCELLED,
+        # SMS: the customer replied, so the message became a conversation.
+        DeliveryResult.CONSUMER_ENGAGED,
+        DeliveryResult.AGENT_ESCALATION,
+        DeliveryResult.AGENT_ACCEPTED,
+        DeliveryResult.CONVERSATION_ENDED,
+        DeliveryResult.CONVERSATION_CLOSED,
+        DeliveryResult.CONVERSATION_CANCELLED,
+        DeliveryResult.CONVERSATION_CUTOFF_EXCEEDED,
+        DeliveryResult.ENGAGEMENT_ABANDONED,
+        DeliveryResult.OPT_OUT_RECEIVED,
     }
 )
 
@@ -321,16 +346,38 @@ ACTION_ROLES = OMNICHANNEL_ROLES | {"System Administrator"}
 """Who may call the actions: the Omnichannel roles, and the administrator, who holds every privilege."""
 
 
-CALL_RESULTS = frozenset(DeliveryResult) - {
+MESSAGE_RESULTS = frozenset(
+    {
+        DeliveryResult.MESSAGE_SENT,
+        DeliveryResult.MESSAGE_FAILED,
+        DeliveryResult.RESPONSE_TIMEOUT,
+        DeliveryResult.CONSUMER_ENGAGED,
+        DeliveryResult.AGENT_ESCALATION,
+        DeliveryResult.AGENT_ACCEPTED,
+        DeliveryResult.CONVERSATION_ENDED,
+        DeliveryResult.CONVERSATION_CLOSED,
+        DeliveryResult.CONVERSATION_CANCELLED,
+        DeliveryResult.CONVERSATION_CUTOFF_EXCEEDED,
+        DeliveryResult.CONVERSATION_EXISTS,
+        DeliveryResult.ENGAGEMENT_ABANDONED,
+        DeliveryResult.OPT_OUT_RECEIVED,
+        DeliveryResult.UNKNOWN,
+    }
+)
+"""Results an SMS can end with (wire-facts C1); Cancelled, Expired and Error come from the lifecycle instead."""
+
+CALL_RESULTS = frozenset(DeliveryResult) - MESSAGE_RESULTS - {
     DeliveryResult.EXPIRED,
     DeliveryResult.CANCELLED,
     DeliveryResult.TERMINATED,
     DeliveryResult.ERROR,
-}
+} | {DeliveryResult.UNKNOWN}
 """Results a call can end with; Expired, Cancelled, Terminated and Error come from the lifecycle instead."""
 
 
-def parse_outcome_weights(text: str) -> dict[DeliveryResult, float]:
+def parse_outcome_weights(
+    text: str, *, allowed: frozenset[DeliveryResult] = CALL_RESULTS, what: str = "a call"
+) -> dict[DeliveryResult, float]:
     """'LiveAnswer=60,NoAnswer=20' -> weights; raises ValueError naming what is wrong."""
     weights: dict[DeliveryResult, float] = {}
     for part in filter(None, (piece.strip() for piece in text.split(","))):
@@ -339,8 +386,8 @@ def parse_outcome_weights(text: str) -> dict[DeliveryResult, float]:
             result = DeliveryResult(name.strip())
         except ValueError:
             raise ValueError(f"unknown result {name.strip()!r}") from None
-        if result not in CALL_RESULTS:
-            raise ValueError(f"{result} is not an outcome a call can have")
+        if result not in allowed:
+            raise ValueError(f"{result} is not an outcome {what} can have")
         try:
             weight = float(value)
         except ValueError:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ccaas_emulator.domain import parse_outcome_weights
+from ccaas_emulator.domain import MESSAGE_RESULTS, parse_outcome_weights
 
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
 
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     outcome_seed: int = 0
     outcome_weights: str = ""
     """e.g. "LiveAnswer=60,NoAnswer=20,CallFailed=5"; empty means the documented defaults."""
+    sms_outcome_weights: str = ""
+    """The same for SMS, e.g. "MessageSent=90,MessageFailed=10"; empty means the documented defaults."""
     control_api: bool = True
     control_token: SecretStr | None = None
     cors_origins: str = ""
@@ -89,6 +91,12 @@ class Settings(BaseSettings):
     @classmethod
     def _weights(cls, value: str) -> str:
         parse_outcome_weights(value)
+        return value
+
+    @field_validator("sms_outcome_weights")
+    @classmethod
+    def _sms_weights(cls, value: str) -> str:
+        parse_outcome_weights(value, allowed=MESSAGE_RESULTS, what="an SMS")
         return value
 
     @model_validator(mode="after")

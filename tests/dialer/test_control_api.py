@@ -65,7 +65,7 @@ def test_unscriptable_results_are_refused(emulator):
     response = emulator.client.post("/emulator/v1/outcomes", json={"phoneNumber": "+1", "outcomes": ["Expired"]})
 
     assert response.status_code == 400
-    assert "not an outcome a call can have" in response.json()["error"]["message"]
+    assert "not an outcome a call or an SMS can have" in response.json()["error"]["message"]
 
 
 def test_reset_empties_deliveries_and_scripts_but_keeps_configurations(emulator):

@@ -15,7 +15,7 @@ from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
 from ccaas_emulator.control.guard import GuardedRoute
 from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep
-from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, ScriptedCall
+from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SENDABLE_RESULTS, ScriptedCall
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
@@ -108,14 +108,18 @@ async def change_clock(change: ClockChange, runtime: RuntimeDep) -> ODataJSONRes
     return ODataJSONResponse(await run_in_threadpool(apply))
 
 
+SCRIPTABLE_RESULTS = DIALLABLE_RESULTS | SENDABLE_RESULTS
+"""A script's results: a call's for the number's next dials, an SMS's for the next messages to it."""
+
+
 def _calls(script: OutcomeScript) -> list[ScriptedCall]:
     calls = []
     for item in script.outcomes:
         spec = item if isinstance(item, OutcomeSpec) else OutcomeSpec(result=item)
-        if spec.result not in DIALLABLE_RESULTS:
+        if spec.result not in SCRIPTABLE_RESULTS:
             raise INVALID_ARGUMENT(
-                message=f"'{spec.result.value}' is not an outcome a call can have; scriptable results: "
-                + ", ".join(sorted(result.value for result in DIALLABLE_RESULTS))
+                message=f"'{spec.result.value}' is not an outcome a call or an SMS can have; scriptable results: "
+                + ", ".join(sorted(result.value for result in SCRIPTABLE_RESULTS))
             )
         calls.append(ScriptedCall(spec.result, spec.talkSeconds, spec.ringSeconds, spec.dispositionCodes,
                                   spec.attributes))  # fmt: skip

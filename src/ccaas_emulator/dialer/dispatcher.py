@@ -19,8 +19,14 @@ from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.dialer import capacity, repository, tasks
-from ccaas_emulator.dialer.outcomes import CallPlan, CallSimulator
-from ccaas_emulator.domain import AttributeType, DeliveryResult, DeliveryStatus, DialMode
+from ccaas_emulator.dialer.outcomes import (
+    DIALLABLE_RESULTS,
+    SENDABLE_RESULTS,
+    CallPlan,
+    CallSimulator,
+    MessageSimulator,
+)
+from ccaas_emulator.domain import AttributeType, Channel, DeliveryResult, DeliveryStatus, DialMode
 from ccaas_emulator.journal import StateChange
 
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
@@ -61,10 +67,18 @@ class Dispatcher:
     """Advances deliveries at a given moment; safe to run in several processes at once on PostgreSQL."""
 
     def __init__(
-        self, database: Database, simulator: CallSimulator, *, worker: str, lease_seconds: float, batch_size: int
+        self,
+        database: Database,
+        simulator: CallSimulator,
+        *,
+        worker: str,
+        lease_seconds: float,
+        batch_size: int,
+        messages: MessageSimulator | None = None,
     ) -> None:
         self.database = database
         self.simulator = simulator
+        self.messages = messages or MessageSimulator(seed=0)
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch_size
@@ -174,11 +188,13 @@ class Dispatcher:
         report = TickReport()
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
-            engagements = [
+            due = [
                 config
                 for config in repository.dialable_engagements(session)
                 if repository.has_due(session, config_id=config.id, now=now)
             ]
+            engagements = [config for config in due if config.outreach_type.channel is Channel.VOICE]
+            sms = [config for config in due if config.outreach_type.channel is Channel.SMS]
             for config in engagements:
                 # An engagement without a queue gets a pool of its own.
                 by_queue[config.queue_id or config.id].append(config)
@@ -188,9 +204,61 @@ class Dispatcher:
                 for queue, configs in by_queue.items()
                 if self._has_room(session, queue, configs, in_flight)
             }
-            ranked = repository.ranked_engagements(session) if ready else set()
+            ranked = repository.ranked_engagements(session) if ready or sms else set()
         for queue_id, configs in ready.items():
             report.add(self._dial_queue(queue_id, configs, now, ranked))
+        for config in sms:
+            report.add(self._send_messages(config, now, config.id in ranked))
+        return report
+
+    # --- SMS ------------------------------------------------------------------------------------------
+
+    def _send_messages(self, config: EngagementConfig, now: datetime, ranked: bool) -> TickReport:
+        """Hand every due SMS of the engagement to the simulated messaging runtime (no representative or line
+        limits it): InProcess until its result (sent, a reply, the first-response timeout)."""
+        report = TickReport()
+        with self.database.transaction() as session:
+            rows = repository.claim_due(session, config=config, now=now, limit=self.batch, ranked=ranked)
+            if not rows:
+                return report
+            scripted = repository.take_scripted_outcomes(
+                session, numbers=[row.to_address for row in rows], results=SENDABLE_RESULTS
+            )
+            texts = repository.task_messages(session, task_ids={row.task_id for row in rows if row.task_id})
+            lease_until = real_now() + self.lease
+            updates, attributes, changes = [], [], []
+            for row in rows:
+                queued = scripted.get(row.to_address)
+                plan = self.messages.plan(delivery_id=row.id, scripted=queued.pop(0) if queued else None)
+                updates.append(
+                    {
+                        "id": row.id,
+                        "status": IN_PROCESS,
+                        "start_date": now,
+                        "channel_sent_date": now,
+                        "conversation_id": str(uuid.uuid4()) if plan.result.answered else None,
+                        "queue_id": str(config.queue_id) if config.queue_id else None,
+                        "from_address": config.from_address,
+                        "call_plan": plan.to_json(),
+                        "call_ends_at": now + timedelta(seconds=plan.duration_seconds),
+                        "lease_owner": self.worker,
+                        "lease_expires_at": lease_until,
+                        "modified_on": now,
+                        "version": row.version + 1,
+                    }
+                )
+                text = texts.get(row.task_id) if row.task_id else None
+                if text is not None:  # what was sent: the request's Message (001_...)
+                    sent = Author(user_id=None, at=now)
+                    attributes += attribute_rows(
+                        delivery_id=row.id, attributes={"MessageText": text}, kind=AttributeType.RESULT, author=sent
+                    )
+                changes.append(StateChange(row.id, now, PENDING, IN_PROCESS, None,
+                                           {"plannedResult": plan.result, "source": plan.source}))  # fmt: skip
+            repository.update_deliveries(session, updates)
+            repository.insert_attributes(session, attributes)
+            journal.record(session, changes, actor=self.worker)
+            report.dialled += len(rows)
         return report
 
     def _has_room(
@@ -292,7 +360,9 @@ class Dispatcher:
         self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, available: float,
         handle_seconds: int, report: TickReport,
     ) -> None:  # fmt: skip
-        scripted = repository.take_scripted_outcomes(session, numbers=[row.to_address for row in rows])
+        scripted = repository.take_scripted_outcomes(
+            session, numbers=[row.to_address for row in rows], results=DIALLABLE_RESULTS
+        )
         predictive = config.dial_mode is DialMode.PREDICTIVE and available >= capacity.PREDICTIVE_MIN_REPRESENTATIVES
         answered = 0
         lease_until = real_now() + self.lease

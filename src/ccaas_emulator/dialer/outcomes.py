@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccaas_emulator.domain import CALL_RESULTS, DeliveryResult, DialMode, parse_outcome_weights
+from ccaas_emulator.domain import CALL_RESULTS, MESSAGE_RESULTS, DeliveryResult, DialMode, parse_outcome_weights
 
 R = DeliveryResult
 
@@ -37,6 +37,8 @@ MAGIC_NUMBERS: dict[str, tuple[DeliveryResult, int | None]] = {
 
 # Results a call can end with (Expired, Cancelled, Terminated and Error come from the lifecycle instead).
 DIALLABLE_RESULTS = CALL_RESULTS  # each has a magic number above
+SENDABLE_RESULTS = MESSAGE_RESULTS
+"""Results an SMS can end with, scripted or drawn (no magic numbers: script a number instead)."""
 parse_weights = parse_outcome_weights
 
 DEFAULT_WEIGHTS: dict[DeliveryResult, float] = {
@@ -174,3 +176,56 @@ def _talk_seconds(result: DeliveryResult, dial_mode: DialMode, handle_seconds: i
     if result in (R.ANSWERING_MACHINE_HANGUP, R.ABANDONED, R.CSR_CANCELLED):
         return rng.randint(2, 10)
     return 0
+
+
+# --- SMS ----------------------------------------------------------------------------------------------------
+
+SMS_DEFAULT_WEIGHTS: dict[DeliveryResult, float] = {
+    R.MESSAGE_SENT: 85,
+    R.CONSUMER_ENGAGED: 8,
+    R.RESPONSE_TIMEOUT: 4,
+    R.MESSAGE_FAILED: 2,
+    R.OPT_OUT_RECEIVED: 1,
+}
+FIRST_RESPONSE_TIMEOUT_SECONDS = 5 * 60
+"""How long an engaging SMS waits for the customer's first reply (wire-facts C1: 5 minutes by default)."""
+CUTOFF_SECONDS = 15 * 24 * 3600
+"""ConversationCutoffExceeded: 15 days without activity (wire-facts C1)."""
+
+
+class MessageSimulator:
+    """The simulated messaging runtime: decides what becomes of an SMS, once and deterministically."""
+
+    def __init__(self, *, seed: int, weights: dict[DeliveryResult, float] | None = None) -> None:
+        self._seed = seed
+        chosen = weights or SMS_DEFAULT_WEIGHTS
+        self._results = list(chosen)
+        self._weights = [chosen[result] for result in self._results]
+
+    def plan(self, *, delivery_id: uuid.UUID, scripted: ScriptedCall | None = None) -> CallPlan:
+        """ring_seconds: until the carrier takes the message; talk_seconds: until its result (a reply, the
+        first-response timeout, or at once)."""
+        rng = random.Random(f"{self._seed}:sms:{delivery_id}")  # noqa: S311
+        if scripted is not None:
+            result, source = scripted.result, "scripted"
+        else:
+            result, source = rng.choices(self._results, self._weights)[0], "draw"
+        send = rng.randint(1, 3)
+        wait = _message_wait(result, rng)
+        if scripted is None:
+            return CallPlan(result, send, wait, source)
+        send = scripted.ring_seconds if scripted.ring_seconds is not None else send
+        wait = scripted.talk_seconds if scripted.talk_seconds is not None else wait
+        return CallPlan(result, send, wait, source, None, scripted.disposition_codes, scripted.attributes)
+
+
+def _message_wait(result: DeliveryResult, rng: random.Random) -> int:
+    if result is R.RESPONSE_TIMEOUT:
+        return FIRST_RESPONSE_TIMEOUT_SECONDS
+    if result is R.CONVERSATION_CUTOFF_EXCEEDED:
+        return CUTOFF_SECONDS
+    if result in (R.CONSUMER_ENGAGED, R.OPT_OUT_RECEIVED):
+        return rng.randint(20, FIRST_RESPONSE_TIMEOUT_SECONDS - 1)  # a reply inside the first-response timeout
+    if result.answered:  # a conversation with a representative or agent: it runs a while
+        return rng.randint(300, 1800)
+    return 0  # sent, failed, or refused at once

@@ -27,7 +27,6 @@ from ccaas_emulator.dialer.outcomes import ScriptedCall
 from ccaas_emulator.domain import (
     DeliveryResult,
     DeliveryStatus,
-    OutreachType,
     ProcessingOrder,
     RetryPriority,
     StateCode,
@@ -69,13 +68,12 @@ def renew_leases(session: Session, *, worker: str, until: datetime) -> None:
 
 
 def dialable_engagements(session: Session) -> list[EngagementConfig]:
-    """Active, not suspended voice engagements (SMS deliveries wait for the messaging runtime)."""
+    """Active, not suspended engagements of either channel (voice ones are dialled, SMS ones sent)."""
     return list(
         session.scalars(
             select(EngagementConfig).where(
                 EngagementConfig.state == StateCode.ACTIVE,
                 EngagementConfig.suspended.is_(False),
-                EngagementConfig.outreach_type == OutreachType.VOICE,
             )
         )
     )
@@ -170,7 +168,7 @@ def claim_due(
         return []
     return list(
         session.execute(
-            select(D.id, D.to_address, D.version)
+            select(D.id, D.to_address, D.version, D.task_id)
             .where(
                 D.engagement_config_id == str(config.id),
                 D.status == PENDING,
@@ -184,14 +182,17 @@ def claim_due(
     )
 
 
-def take_scripted_outcomes(session: Session, *, numbers: list[str]) -> dict[str, list[ScriptedCall]]:
-    """Consume the scripted outcomes for these numbers: one per occurrence of the number, oldest first."""
+def take_scripted_outcomes(
+    session: Session, *, numbers: list[str], results: frozenset[DeliveryResult]
+) -> dict[str, list[ScriptedCall]]:
+    """Consume the scripted outcomes for these numbers: one per occurrence of the number, oldest first, among
+    those of this channel (`results`: a number scripted for a call is not consumed by an SMS, and back)."""
     wanted: dict[str, int] = defaultdict(int)
     for number in numbers:
         wanted[number] += 1
     rows = session.scalars(
         select(ScriptedOutcome)
-        .where(ScriptedOutcome.phone_number.in_(list(wanted)))
+        .where(ScriptedOutcome.phone_number.in_(list(wanted)), ScriptedOutcome.result.in_(sorted(results)))
         .order_by(ScriptedOutcome.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -222,6 +223,14 @@ def update_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryAttribute, rows)
+
+
+def task_messages(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The SMS text each task's request carried (CCaaS_CreateProactiveDelivery's Message)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(select(DeliveryTask.id, DeliveryTask.message).where(DeliveryTask.id.in_(task_ids)))
+    return {task_id: message for task_id, message in rows}
 
 
 def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:

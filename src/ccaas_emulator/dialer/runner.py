@@ -16,7 +16,7 @@ from ccaas_emulator.db.transaction import Database, in_shared_transaction
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.dialer.dispatcher import Dispatcher, TickReport
 from ccaas_emulator.dialer.housekeeping import Housekeeper
-from ccaas_emulator.dialer.outcomes import CallSimulator, parse_weights
+from ccaas_emulator.dialer.outcomes import SENDABLE_RESULTS, CallSimulator, MessageSimulator, parse_weights
 from ccaas_emulator.settings import Settings
 
 log = logging.getLogger("ccaas_emulator.dialer")
@@ -50,6 +50,10 @@ class Dialer:
             worker=worker_name(),
             lease_seconds=settings.dialer_lease_seconds,
             batch_size=settings.dialer_batch_size,
+            messages=MessageSimulator(
+                seed=settings.outcome_seed,
+                weights=parse_weights(settings.sms_outcome_weights, allowed=SENDABLE_RESULTS, what="an SMS"),
+            ),
         )
         self._database = database
         self.housekeeper = Housekeeper(database.engine)

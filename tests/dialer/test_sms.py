@@ -1,0 +1,110 @@
+"""The simulated messaging runtime: SMS deliveries are sent, get an SMS result, and can be scripted (issue #14
+item 4; wire-facts C1's SMS results)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ccaas_emulator.db.models import DeliveryAttribute
+from ccaas_emulator.dialer.outcomes import FIRST_RESPONSE_TIMEOUT_SECONDS, MessageSimulator
+from ccaas_emulator.domain import MESSAGE_RESULTS, DeliveryResult
+from ccaas_emulator.settings import Settings
+from tests.support.demo import NOW
+from tests.support.in_process import window
+
+SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"  # the demo SMS engagement
+TEXT = "Your appointment is confirmed for tomorrow at 10:00 AM. Reply STOP to opt out."
+
+
+def send(emulator, number: str, **extra) -> uuid.UUID:
+    return emulator.post_chain([{"mobilePhoneNumber": number}], config=SMS_CONFIG, windows=[window()], **extra)
+
+
+def test_an_sms_is_sent_and_keeps_the_text_it_sent(emulator):
+    emulator.script("+15552001", "MessageSent")
+    task_id = send(emulator, "+15552001", Message=TEXT)
+
+    emulator.advance("PT1M")
+
+    [sms] = emulator.task_dials(task_id)
+    assert (sms.channel, sms.status, sms.result) == ("SMS", "Complete", "MessageSent")
+    assert sms.channel_sent_date == NOW and sms.start_date == NOW
+    assert NOW < sms.end_date <= NOW + timedelta(seconds=3)  # the carrier took it
+    assert sms.call_id is None and sms.conversation_id is None  # no call; nobody replied
+    with emulator.database.read() as session:
+        attributes = session.execute(
+            select(DeliveryAttribute.keyword, DeliveryAttribute.value, DeliveryAttribute.type).where(
+                DeliveryAttribute.delivery_id == sms.id, DeliveryAttribute.type == 700610001
+            )
+        ).all()
+    assert [(keyword, value) for keyword, value, _ in attributes] == [("MessageText", TEXT)]
+    task = emulator.task(task_id)
+    assert (task.status, task.customer_reached) == ("Complete", True)
+
+
+def test_an_sms_scripted_to_fail_ends_error_and_the_chain_tries_the_next_contact(emulator):
+    emulator.script("+15552002", "MessageFailed")
+    emulator.script("+15552003", "MessageSent")
+    task_id = emulator.post_chain([{"mobilePhoneNumber": "+15552002"}, {"mobilePhoneNumber": "+15552003"}],
+                                  config=SMS_CONFIG, windows=[window()])  # fmt: skip
+
+    emulator.advance("PT5M")
+
+    assert [(d.to_address, d.status, d.result) for d in emulator.task_dials(task_id)] == [
+        ("+15552002", "Error", "MessageFailed"), ("+15552003", "Complete", "MessageSent")]  # fmt: skip
+
+
+def test_a_reply_makes_a_conversation_and_no_reply_ends_at_the_first_response_timeout(emulator):
+    emulator.script("+15552004", {"result": "ConsumerEngaged", "talkSeconds": 90})
+    emulator.script("+15552005", "ResponseTimeout")
+    engaged, silent = send(emulator, "+15552004"), send(emulator, "+15552005")
+
+    emulator.advance("PT4M")
+    [replied] = emulator.task_dials(engaged)
+    [waiting] = emulator.task_dials(silent)
+    assert (replied.status, replied.result) == ("Complete", "ConsumerEngaged") and replied.conversation_id
+    assert waiting.status == "InProcess"  # still waiting for a first reply
+
+    emulator.advance("PT2M")
+    [timed_out] = emulator.task_dials(silent)
+    assert (timed_out.status, timed_out.result) == ("Complete", "ResponseTimeout")
+    timeout = timedelta(seconds=FIRST_RESPONSE_TIMEOUT_SECONDS)  # 5 minutes, after the 1-3 s the carrier takes
+    assert timeout < timed_out.end_date - timed_out.start_date <= timeout + timedelta(seconds=3)
+
+
+def test_a_number_scripted_for_a_call_keeps_its_script_for_the_call(emulator):
+    emulator.script("+15552006", "NoAnswer", "MessageFailed")
+    task_id = send(emulator, "+15552006")
+
+    emulator.advance("PT1M")
+
+    assert emulator.task_dials(task_id)[0].result == "MessageFailed"  # the SMS took the SMS result, not NoAnswer
+    remaining = emulator.client.get("/emulator/v1/outcomes").json()["value"]
+    assert [(o["phoneNumber"], o["result"]) for o in remaining] == [("+15552006", "NoAnswer")]
+
+
+def test_unscripted_sms_draw_a_seeded_sms_result(emulator):
+    tasks = [send(emulator, f"+1555210{n}") for n in range(10)]
+
+    emulator.advance("PT10M")
+
+    results = [emulator.task_dials(task_id)[0].result for task_id in tasks]
+    assert set(results) <= MESSAGE_RESULTS and "MessageSent" in results
+    assert all(emulator.task_dials(task_id)[0].status in ("Complete", "Error") for task_id in tasks)
+
+
+def test_the_draw_is_deterministic_and_follows_the_weights():
+    simulator = MessageSimulator(seed=7, weights={DeliveryResult.MESSAGE_FAILED: 1})
+    delivery = uuid.uuid4()
+    assert simulator.plan(delivery_id=delivery) == simulator.plan(delivery_id=delivery)
+    assert simulator.plan(delivery_id=delivery).result is DeliveryResult.MESSAGE_FAILED
+
+
+def test_sms_weights_are_checked_at_start_up():
+    assert Settings(sms_outcome_weights="MessageSent=9,MessageFailed=1").sms_outcome_weights
+    with pytest.raises(ValueError, match="LiveAnswer is not an outcome an SMS can have"):
+        Settings(sms_outcome_weights="LiveAnswer=1")
