@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryAttribute
 from ccaas_emulator.dialer.outcomes import FIRST_RESPONSE_TIMEOUT_SECONDS, MessageSimulator
-from ccaas_emulator.domain import MESSAGE_RESULTS, DeliveryResult
+from ccaas_emulator.domain import MESSAGE_RESULTS, DeliveryResult, ReattemptReason
 from ccaas_emulator.settings import Settings
 from tests.support.demo import NOW
 from tests.support.in_process import window
 
 SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"  # the demo SMS engagement
+NO_ANSWER, LIVE_ANSWER = "+15005550002", "+15005550001"
 TEXT = "Your appointment is confirmed for tomorrow at 10:00 AM. Reply STOP to opt out."
 
 
@@ -108,3 +109,59 @@ def test_sms_weights_are_checked_at_start_up():
     assert Settings(sms_outcome_weights="MessageSent=9,MessageFailed=1").sms_outcome_weights
     with pytest.raises(ValueError, match="LiveAnswer is not an outcome an SMS can have"):
         Settings(sms_outcome_weights="LiveAnswer=1")
+
+
+# --- SMS fallback (issue #14 item 5; 002_... "Follow up on SMS") ------------------------------------------
+
+
+def voice_with_fallback(emulator, *, fallback: str = SMS_CONFIG, retries: int = 1) -> str:
+    config = emulator.engagement(dialMode="Copilot")
+    emulator.planner(config, reattempt_rules=(ReattemptReason.NO_ANSWER,), number_of_retries=retries,
+                     delay_between_retries=10, fallback_engagement_config_id=uuid.UUID(fallback))  # fmt: skip
+    return config
+
+
+def test_exhausted_voice_attempts_fall_back_to_one_sms_to_the_first_mobile(emulator):
+    config = voice_with_fallback(emulator)
+    emulator.script("+15552301", "MessageSent")
+    task_id = emulator.post_chain(
+        [{"homePhoneNumber": NO_ANSWER}, {"mobilePhoneNumber": "+15552301", "businessPhoneNumber": NO_ANSWER}],
+        config=config, windows=[window()], RequestId="case-sms-1",
+    )  # fmt: skip
+    emulator.script("+15552301", "NoAnswer", "NoAnswer")  # the mobile's two calls ring out too
+
+    emulator.advance("PT2H")
+
+    dials = emulator.task_dials(task_id)
+    voice, [sms] = dials[:-1], dials[-1:]
+    assert {d.channel for d in voice} == {"Voice"} and len(voice) == 6  # 3 phones x 2 loops
+    assert (sms.channel, sms.to_address, sms.tracking_id) == ("SMS", "+15552301", "case-sms-1")
+    assert (sms.status, sms.result, sms.engagement_config_id) == ("Complete", "MessageSent", SMS_CONFIG)
+    assert sms.start_date == voice[-1].end_date  # sent as soon as the last attempt ended
+    task = emulator.task(task_id)
+    assert (task.status, task.customer_reached, task.fallback_attempted) == ("Complete", False, True)
+    body = emulator.client.get(f"/api/data/v9.0/CCaaS_GetDeliveryTasks(DeliveryTaskId={task_id})",
+                               headers=emulator.headers).json()["value"][0]  # fmt: skip
+    assert body["fallbackAttempted"] is True and body["deliveries"][-1]["result"] == "MessageSent"
+
+
+def test_no_fallback_when_someone_answered_or_no_contact_has_a_mobile(emulator):
+    config = voice_with_fallback(emulator, retries=0)
+    answered = emulator.post_chain([{"mobilePhoneNumber": LIVE_ANSWER}], config=config, windows=[window()])
+    no_mobile = emulator.post_chain([{"homePhoneNumber": NO_ANSWER}], config=config, windows=[window()])
+
+    emulator.advance("PT1H")
+
+    for task_id in (answered, no_mobile):
+        assert {d.channel for d in emulator.task_dials(task_id)} == {"Voice"}
+        assert emulator.task(task_id).fallback_attempted is False
+
+
+def test_a_fallback_that_is_not_an_sms_engagement_sends_nothing(emulator):
+    voice_fallback = emulator.engagement(dialMode="Copilot")
+    config = voice_with_fallback(emulator, fallback=voice_fallback, retries=0)
+    task_id = emulator.post_chain([{"mobilePhoneNumber": NO_ANSWER}], config=config, windows=[window()])
+
+    emulator.advance("PT1H")
+
+    assert len(emulator.task_dials(task_id)) == 1 and emulator.task(task_id).fallback_attempted is False

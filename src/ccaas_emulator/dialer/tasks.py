@@ -11,20 +11,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import chain, journal
 from ccaas_emulator.clock import next_sequence
-from ccaas_emulator.db.models import DeliveryTask
+from ccaas_emulator.db.models import DeliveryTask, EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
 from ccaas_emulator.dialer import repository
 from ccaas_emulator.domain import (
     NEW_DELIVERY_RANK,
     AttributeType,
+    Channel,
     DeliveryResult,
     DeliveryStatus,
+    PhoneType,
+    StateCode,
+    Window,
 )
 from ccaas_emulator.journal import StateChange
 
@@ -48,8 +53,12 @@ def follow(session: Session, ended: Sequence[EndedDial], *, now: datetime, actor
     if not ended:
         return 0
     tasks = repository.lock_tasks(session, task_ids={dial.task_id for dial in ended})
-    configs = repository.configs_by_id(session, config_ids={task.engagement_config_id for task in tasks.values()})
-    deliveries, attributes, changes = [], [], []
+    wanted = {task.engagement_config_id for task in tasks.values()}
+    wanted |= {task.settings.fallback_config_id for task in tasks.values() if task.settings.fallback_config_id}
+    configs = repository.configs_by_id(session, config_ids=wanted)
+    deliveries: list[dict[str, Any]] = []
+    attributes: list[dict[str, Any]] = []
+    changes: list[StateChange] = []
     for dial in sorted(ended, key=lambda item: (item.ended_at, str(item.delivery_id))):
         task = tasks.get(dial.task_id)
         if task is None:
@@ -70,6 +79,8 @@ def follow(session: Session, ended: Sequence[EndedDial], *, now: datetime, actor
         task.contacts, task.retry_wanted = step.chain, step.retry_wanted
         if isinstance(step.next, chain.Finished):
             _finish(task, step.next, reached=step.reached)
+            if step.next.status is DeliveryStatus.COMPLETE and not step.reached:
+                deliveries += _fallback_sms(task, configs, now, attributes, changes)
             continue
         upcoming = step.next
         config = configs.get(task.engagement_config_id)
@@ -120,6 +131,43 @@ def follow(session: Session, ended: Sequence[EndedDial], *, now: datetime, actor
     repository.insert_attributes(session, attributes)
     journal.record(session, changes, actor=actor)
     return len(deliveries)
+
+
+def _fallback_sms(
+    task: DeliveryTask,
+    configs: dict[uuid.UUID, EngagementConfig],
+    now: datetime,
+    attributes: list[dict[str, Any]],
+    changes: list[StateChange],
+) -> list[dict[str, Any]]:
+    """002_... "Follow up on SMS": a voice task whose attempts are exhausted without reaching anyone sends one SMS
+    through the planner's fallback engagement, to the first contact with a mobile number, inside that contact's
+    remaining windows (else the next 24 hours, as an action without windows), with the task's tracking id."""
+    config = configs.get(task.settings.fallback_config_id) if task.settings.fallback_config_id else None
+    if task.channel is not Channel.VOICE or config is None:
+        return []
+    if config.state is not StateCode.ACTIVE or config.outreach_type.channel is not Channel.SMS:
+        return []  # a fallback that is not an active SMS engagement sends nothing (fallbackAttempted stays false)
+    target = next(
+        ((contact, phone) for contact in task.contacts.contacts for phone in contact.phones
+         if phone.type is PhoneType.MOBILE),
+        None,
+    )  # fmt: skip
+    if target is None:
+        return []
+    contact, phone = target
+    windows = list(chain.clip(contact.windows, now)) or [Window(now, now + timedelta(hours=24))]
+    delivery_id = uuid.uuid4()
+    author = Author(user_id=task.owner_id, at=now)
+    task.fallback_attempted = True
+    attributes += attribute_rows(delivery_id=delivery_id, attributes=contact.attributes, kind=AttributeType.INPUT,
+                                 author=author)  # fmt: skip
+    detail = {"deliveryTaskId": str(task.id), "fallback": True, "contactId": contact.contact_id}
+    changes.append(StateChange(delivery_id, now, None, DeliveryStatus.PENDING, None, detail))
+    row = delivery_row(delivery_id=delivery_id, config=config, to_address=phone.number, contact_id=contact.contact_id,
+                       windows=windows, author=author, sequence=next_sequence(), tracking_id=task.request_id,
+                       task_id=task.id, request_priority=task.request_priority)  # fmt: skip
+    return [row]
 
 
 def _finish(task: DeliveryTask, end: chain.Finished, *, reached: bool) -> None:
