@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from ccaas_emulator import timezones
 from ccaas_emulator.domain import (
     MESSAGE_RESULTS,
     ContactDelayUnit,
@@ -209,6 +210,14 @@ class ChainContact:
     """The contact's own windows, else the request's, else the 24 hours after the request (fixed at intake)."""
     attributes: dict[str, str] = field(default_factory=dict)
     timezone: str | None = None
+    iana: str | None = None
+    """The IANA zone of `timezone` (timezones.py), worked out here rather than stored: the stored chain keeps the
+    caller's text only, so chains written before time zones were checked get their zone too (None when that
+    old text names none)."""
+
+    def __post_init__(self) -> None:
+        if self.iana is None and self.timezone is not None:
+            object.__setattr__(self, "iana", timezones.iana_name_or_none(self.timezone))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ccaas_emulator import timezones
 from ccaas_emulator.domain import Channel, PhoneType, Window
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISSING, STRING_TOO_LONG, DataverseError
 
@@ -65,6 +66,9 @@ class ContactDetails:
     address_line: str | None = None
     city: str | None = None
     timezone: str | None = None
+    """As the caller wrote it: the tables show what was sent."""
+    iana: str | None = None
+    """The IANA zone the time zone resolves to (timezones.py)."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,28 @@ def parse_input_attributes(value: Any, *, parameter: str) -> dict[str, str]:
     return attributes
 
 
+def resolve_timezone(value: str | None, *, parameter: str) -> str | None:
+    """The IANA name of a contact's time zone (001_...: "a value from the Dynamics 365-approved list"), or
+    a 400 naming the parameter, the value and up to five close matches."""
+    if value is None:
+        return None
+    try:
+        return timezones.iana_name(value)
+    except timezones.UnknownTimeZone as unknown:
+        suggestions = ", ".join(f"'{name}'" for name in unknown.close_matches)
+        if unknown.ambiguous:
+            raise INVALID_ARGUMENT(
+                message=f"{parameter} '{value}' is ambiguous: it begins more than one Dynamics 365 time zone, "
+                f"such as {suggestions}. Give the whole display name."
+            ) from None
+        hint = f"Close matches: {suggestions}." if suggestions else "No time zone name is close to it."
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} '{value}' is not a time zone of the Dynamics 365 list (a display name such as "
+            f"'(GMT-08:00) Pacific Time (US & Canada)', a Windows id such as 'Pacific Standard Time', or an "
+            f"IANA name). {hint}"
+        ) from None
+
+
 def check_length(value: str | None, *, attribute: str, entity: str, limit: int) -> None:
     """Dataverse refuses a string longer than its column (0x80044331)."""
     if value is not None and len(value) > limit:
@@ -343,6 +369,7 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
         check_length(extras[key], attribute=column, entity="contact", limit=limit)
     timezone = text("timezone", "timezone")
     check_length(timezone, attribute="timezone", entity="msdyn_proactive_delivery", limit=TIMEZONE_LIMIT)
+    iana = resolve_timezone(timezone, parameter=f"{where}.timezone")
 
     return ContactRequest(
         unique_identifier=unique_identifier,
@@ -356,6 +383,7 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
             address_line=extras["addressline"],
             city=extras["city"],
             timezone=timezone,
+            iana=iana,
         ),
         phones=phones,
         attributes=parse_input_attributes(keys.get("inputattributes"), parameter=f"{where}.inputAttributes"),
