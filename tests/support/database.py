@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.base import Base
 from ccaas_emulator.db.engine import make_engine
-from ccaas_emulator.db.models import ClockState, SigningKey
+from ccaas_emulator.db.models import ClockState, SigningKey, TimeZoneDefinition
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.runtime import prepare_database
 from ccaas_emulator.seed import apply_seed, demo_seed
@@ -41,11 +41,13 @@ def postgres_unavailable_reason() -> str | None:
 # PostgreSQL schema holding the seeded rows, copied back by each reset; its tables are named seed_<table>, so
 # nothing that looks tables up by name alone (housekeeping reads pg_stat_user_tables by relname) finds them.
 SNAPSHOT = "test_seed_snapshot"
+# Rows a reset keeps: the signing keys, and the time zone list migration 0005 fills (no seed restores it).
+KEPT = frozenset({SigningKey.__tablename__, TimeZoneDefinition.__tablename__})
 
 
 def reset_database(database: Database) -> None:
-    """Empty every table but the signing keys, restore the demo seed and freeze the shared clock at NOW."""
-    tables = [table for table in Base.metadata.sorted_tables if table.name != SigningKey.__tablename__]
+    """Empty every table but the kept ones, restore the demo seed and freeze the shared clock at NOW."""
+    tables = [table for table in Base.metadata.sorted_tables if table.name not in KEPT]
     with database.transaction() as session:
         for table in reversed(tables):
             session.execute(delete(table))
@@ -64,7 +66,7 @@ def snapshot_seed(database: Database) -> None:
         session.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
         session.execute(text(f"CREATE SCHEMA {SNAPSHOT}"))
         for table in Base.metadata.sorted_tables:
-            if table.name != SigningKey.__tablename__:
+            if table.name not in KEPT:
                 session.execute(text(f'CREATE TABLE {SNAPSHOT}."seed_{table.name}" AS SELECT * FROM "{table.name}"'))
 
 

@@ -5,7 +5,8 @@ without it with 403 0x80040220 (wire-facts E5, E7). The emulator's roles hold wh
 counterparts need for proactive engagement: the Omnichannel roles read the engagement tables, the
 administrator roles also configure engagements (their configurations and planner settings). Delivery and
 attribute rows are written only by the Proactive Engagement service (003_...), so no role creates, changes or
-deletes them over the Web API.
+deletes them over the Web API. Time zone definitions have no privilege in Dataverse ("There is no privilege
+metadata for the time zone definition entity"): every user of the org reads them, and nobody writes them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ENGAGEMENT_TABLES = ("msdyn_proactive_delivery", "msdyn_proactive_delivery_attri
 CONFIGURATION_TABLES = ("msdyn_proactive_engagement_config", "msdyn_proactive_engagement_planner_config")
 _READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, *CONFIGURATION_TABLES, "systemuser")}
 _CONFIGURE = {(access, table) for access in Access for table in CONFIGURATION_TABLES}
+READ_BY_EVERYONE = frozenset({"timezonedefinition"})
 
 DISPLAY_NAMES = {
     "msdyn_proactive_delivery": "Proactive Delivery",
@@ -38,6 +40,7 @@ DISPLAY_NAMES = {
     "msdyn_proactive_engagement_config": "Proactive Engagement Configuration",
     "msdyn_proactive_engagement_planner_config": "Proactive Engagement Planner Configuration",
     "systemuser": "User",
+    "timezonedefinition": "Time Zone Definition",
 }
 ROLE_PRIVILEGES: dict[str, frozenset[tuple[Access, str]]] = {
     "Omnichannel agent": frozenset(_READ_ALL),
@@ -48,6 +51,8 @@ ROLE_PRIVILEGES: dict[str, frozenset[tuple[Access, str]]] = {
 
 
 def has_privilege(caller: Caller, access: Access, table: str) -> bool:
+    if access is Access.READ and table in READ_BY_EVERYONE:
+        return True
     return any((access, table) in ROLE_PRIVILEGES.get(role, frozenset()) for role in caller.roles)
 
 

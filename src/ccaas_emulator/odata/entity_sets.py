@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ccaas_emulator.chain import parse_phone_order
-from ccaas_emulator.db.models import DeliveryAttribute, EngagementConfig, PlannerConfig, ProactiveDelivery, SystemUser
+from ccaas_emulator.db.models import (
+    DeliveryAttribute,
+    EngagementConfig,
+    PlannerConfig,
+    ProactiveDelivery,
+    SystemUser,
+    TimeZoneDefinition,
+)
 from ccaas_emulator.odata.model import EntitySet, describe, relate
 
 # Who may write which set is a matter of privileges (auth/privileges.py): deliveries and attributes are
@@ -41,6 +48,8 @@ relate(
 DELIVERY_ATTRIBUTES = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 relate(one=DELIVERIES, many=ATTRIBUTES, relationship=DELIVERY_ATTRIBUTES, lookup_column="msdyn_proactive_delivery")
 USERS = describe(SystemUser, entity_set="systemusers", primary_name="fullname")
+# wire-facts D: the Dynamics time zone list a contact's time zone is checked against (timezones.py).
+TIME_ZONES = describe(TimeZoneDefinition, entity_set="timezonedefinitions", primary_name="userinterfacename")
 
 # The user lookups every user-owned row carries, under Dataverse's relationship names (lk_<table>_<lookup>,
 # user_<table> for owninguser): expandable both ways.
@@ -50,6 +59,6 @@ for _owned in (DELIVERIES, ATTRIBUTES):
     relate(one=USERS, many=_owned, relationship=f"user_{_owned.entity_type}", lookup_column="owninguser")
 
 ENTITY_SETS: dict[str, EntitySet] = {
-    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, USERS)
+    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, USERS, TIME_ZONES)
 }
 BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.entity_type: entity_set for entity_set in ENTITY_SETS.values()}

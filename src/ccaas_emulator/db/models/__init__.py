@@ -13,6 +13,7 @@ from ccaas_emulator.db.models.engagement import EngagementConfig
 from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
 from ccaas_emulator.db.models.planner import PlannerConfig
 from ccaas_emulator.db.models.task import DeliveryTask
+from ccaas_emulator.db.models.timezone import TimeZoneDefinition
 
 __all__ = [
     "ClockState",
@@ -30,4 +31,5 @@ __all__ = [
     "SigningKey",
     "SystemUser",
     "SystemUserRole",
+    "TimeZoneDefinition",
 ]
