@@ -14,6 +14,7 @@ from starlette.responses import Response
 from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
 from ccaas_emulator.control.guard import GuardedRoute
+from ccaas_emulator.db.models import CancellationPolicy
 from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SENDABLE_RESULTS, ScriptedCall
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
@@ -196,6 +197,95 @@ async def reset(database: DatabaseDep, clock: ClockDep, body: ResetRequest | Non
             service.reset(session, reseed=bool(body and body.reseed), clock=clock)
 
     await run_in_threadpool(apply)
+    return no_content()
+
+
+# --- consent and cancellation policies (issue #14 items 6-7) ------------------------------------------
+
+
+class SmsReply(_Body):
+    from_: Annotated[str, Field(alias="from", min_length=1, max_length=300)]
+    text: Annotated[str, Field(max_length=1600)]
+
+
+class PolicyRequest(_Body):
+    proactiveEngagementConfigId: uuid.UUID | None = None
+    country: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    state: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    postalCode: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    executeUntil: str | None = Field(default=None, description="Until when the policy applies (UTC, ISO 8601).")
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _some_criterion(self) -> PolicyRequest:
+        if not (self.proactiveEngagementConfigId or self.country or self.state or self.postalCode):
+            raise ValueError("give at least one of proactiveEngagementConfigId, country, state, postalCode")
+        return self
+
+
+@router.post("/sms/replies", summary="A customer's SMS reply: STOP opts the number out, START back in")
+async def sms_reply(reply: SmsReply, database: DatabaseDep, clock: ClockDep) -> ODataJSONResponse:
+    def apply() -> str | None:
+        with database.transaction() as session:
+            return service.sms_reply(session, sender=reply.from_.strip(), text=reply.text, clock=clock)
+
+    keyword = await run_in_threadpool(apply)
+    return ODataJSONResponse({"from": reply.from_.strip(), "keyword": keyword})
+
+
+@router.get("/opt-outs", summary="Numbers and contacts that may not be contacted")
+async def get_opt_outs(database: DatabaseDep) -> ODataJSONResponse:
+    def read() -> list[dict[str, Any]]:
+        with database.read() as session:
+            return service.opt_outs(session)
+
+    return ODataJSONResponse({"value": await run_in_threadpool(read)})
+
+
+@router.delete("/opt-outs/{opt_out_id}", summary="Remove an opt-out", status_code=204)
+async def delete_opt_out(opt_out_id: uuid.UUID, database: DatabaseDep) -> Response:
+    def apply() -> bool:
+        with database.transaction() as session:
+            return service.remove_opt_out(session, opt_out_id=opt_out_id)
+
+    if not await run_in_threadpool(apply):
+        raise OBJECT_DOES_NOT_EXIST(entity="opt-out", id=opt_out_id)
+    return no_content()
+
+
+@router.post("/cancellation-policies", summary="Cancel and suppress queued deliveries that match", status_code=201)
+async def post_policy(request: PolicyRequest, database: DatabaseDep, clock: ClockDep) -> ODataJSONResponse:
+    until = parse_timestamp(request.executeUntil, parameter="executeUntil") if request.executeUntil else None
+
+    def apply() -> dict[str, Any]:
+        policy = CancellationPolicy(
+            id=uuid.uuid4(), engagement_config_id=request.proactiveEngagementConfigId, country=request.country,
+            state=request.state, postal_code=request.postalCode, execute_until=until, comment=request.comment,
+            created_on=clock.now(),
+        )  # fmt: skip
+        with database.transaction() as session:
+            return service.add_policy(session, policy=policy)
+
+    return ODataJSONResponse(await run_in_threadpool(apply), status_code=201)
+
+
+@router.get("/cancellation-policies", summary="Cancellation policies")
+async def get_policies(database: DatabaseDep) -> ODataJSONResponse:
+    def read() -> list[dict[str, Any]]:
+        with database.read() as session:
+            return service.policies(session)
+
+    return ODataJSONResponse({"value": await run_in_threadpool(read)})
+
+
+@router.delete("/cancellation-policies/{policy_id}", summary="Remove a cancellation policy", status_code=204)
+async def delete_policy(policy_id: uuid.UUID, database: DatabaseDep) -> Response:
+    def apply() -> bool:
+        with database.transaction() as session:
+            return service.remove_policy(session, policy_id=policy_id)
+
+    if not await run_in_threadpool(apply):
+        raise OBJECT_DOES_NOT_EXIST(entity="cancellation policy", id=policy_id)
     return no_content()
 
 

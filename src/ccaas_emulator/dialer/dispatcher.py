@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ccaas_emulator import journal
+from ccaas_emulator import compliance, journal
 from ccaas_emulator.clock import real_now
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows
@@ -103,7 +103,13 @@ class Dispatcher:
                 report.add(step)
         # A delivery moved to its next window, or a task's next dial, may be due at once.
         if due.windows_open or report.rewindowed or report.chained:
-            report.add(self._dial(now))
+            step = self._dial(now)
+            report.add(step)
+            # A dial cancelled before it was made (an opt-out, a policy) may have scheduled its task's next one,
+            # due now; a chain is finite, so this ends.
+            while step.chained:
+                step = self._dial(now)
+                report.add(step)
         return report
 
     # --- windows --------------------------------------------------------------------------------------
@@ -146,7 +152,7 @@ class Dispatcher:
                 session, now=now, worker=self.worker, real_now=real_now(),
                 take_over_all=take_over_all, limit=self.batch,
             )  # fmt: skip
-            updates, attributes, changes, ended_dials = [], [], [], []
+            updates, attributes, changes, ended_dials, opt_outs = [], [], [], [], []
             for row in rows:
                 plan = CallPlan.from_json(row.call_plan)
                 ended = row.call_ends_at
@@ -169,6 +175,7 @@ class Dispatcher:
                                              author=Author(user_id=None, at=ended))  # fmt: skip
                 changes.append(StateChange(row.id, ended, IN_PROCESS, status, plan.result,
                                            {"sipCode": plan.sip_code, "source": plan.source}))  # fmt: skip
+                opt_outs += _opt_outs_of(row, plan, ended)
                 if row.task_id is not None:
                     codes = tuple(plan.disposition_codes)
                     ended_dials.append(
@@ -178,6 +185,7 @@ class Dispatcher:
                 report.results[plan.result] += 1
             repository.update_deliveries(session, updates)
             repository.insert_attributes(session, attributes)
+            repository.add_opt_outs(session, opt_outs)
             journal.record(session, changes, actor=self.worker)
             report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
         return report
@@ -211,6 +219,37 @@ class Dispatcher:
             report.add(self._send_messages(config, now, config.id in ranked))
         return report
 
+    # --- consent and cancellation policies -------------------------------------------------------------
+
+    def _suppress(
+        self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, report: TickReport
+    ) -> list[Any]:
+        """The claimed deliveries that may be made; the others (an opt-out, a cancellation policy) end Cancelled
+        here, never dialled or sent, with Result attributes saying why, and their tasks move on."""
+        blocked = repository.suppressed(session, config=config, rows=rows, now=now)
+        if not blocked:
+            return rows
+        updates, attributes, changes, ended = [], [], [], []
+        cancelled = DeliveryResult.CANCELLED
+        for row in rows:
+            reason = blocked.get(row.id)
+            if reason is None:
+                continue
+            updates.append({"id": row.id, "status": cancelled.status, "result": cancelled, "result_date": now,
+                            "modified_on": now, "version": row.version + 1})  # fmt: skip
+            attributes += attribute_rows(delivery_id=row.id, attributes=reason, kind=AttributeType.RESULT,
+                                         author=Author(user_id=None, at=now))  # fmt: skip
+            changes.append(StateChange(row.id, now, PENDING, cancelled.status, cancelled, dict(reason)))
+            if row.task_id is not None:
+                ended.append(tasks.EndedDial(row.id, row.task_id, cancelled, (), now, row.priority_number))
+            report.results[cancelled] += 1
+        repository.update_deliveries(session, updates)
+        repository.insert_attributes(session, attributes)
+        journal.record(session, changes, actor=self.worker)
+        report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
+        report.completed += len(updates)
+        return [row for row in rows if row.id not in blocked]
+
     # --- SMS ------------------------------------------------------------------------------------------
 
     def _send_messages(self, config: EngagementConfig, now: datetime, ranked: bool) -> TickReport:
@@ -218,7 +257,10 @@ class Dispatcher:
         limits it): InProcess until its result (sent, a reply, the first-response timeout)."""
         report = TickReport()
         with self.database.transaction() as session:
-            rows = repository.claim_due(session, config=config, now=now, limit=self.batch, ranked=ranked)
+            rows = self._suppress(
+                session, config, repository.claim_due(session, config=config, now=now, limit=self.batch,
+                                                      ranked=ranked), now, report,
+            )  # fmt: skip
             if not rows:
                 return report
             scripted = repository.take_scripted_outcomes(
@@ -360,6 +402,7 @@ class Dispatcher:
         self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, available: float,
         handle_seconds: int, report: TickReport,
     ) -> None:  # fmt: skip
+        rows = self._suppress(session, config, rows, now, report)
         scripted = repository.take_scripted_outcomes(
             session, numbers=[row.to_address for row in rows], results=DIALLABLE_RESULTS
         )
@@ -400,3 +443,18 @@ class Dispatcher:
         repository.update_deliveries(session, updates)
         journal.record(session, changes, actor=self.worker)
         report.dialled += len(rows)
+
+
+def _opt_outs_of(row: Any, plan: CallPlan, ended: datetime) -> list[dict[str, Any]]:
+    """What a finished call or SMS opts out (wire-facts C4): the Do not contact disposition its number and contact,
+    an SMS answered with an opt-out (OptOutReceived) its number."""
+    if compliance.says_do_not_contact(plan.disposition_codes):
+        source, targets = "Do not contact disposition", [{"phone_number": row.to_address}]
+        if row.contact_id:
+            targets.append({"contact_id": row.contact_id})
+    elif plan.result is DeliveryResult.OPT_OUT_RECEIVED:
+        source, targets = "OptOutReceived", [{"phone_number": row.to_address}]
+    else:
+        return []
+    common = {"source": source, "delivery_id": row.id, "created_on": ended, "phone_number": None, "contact_id": None}
+    return [common | {"id": uuid.uuid4()} | target for target in targets]

@@ -12,11 +12,15 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from ccaas_emulator import compliance
 from ccaas_emulator.db.models import (
+    CancellationPolicy,
+    Contact,
     DeliveryAttribute,
     DeliveryTask,
     EngagementConfig,
     EngagementPacing,
+    OptOut,
     PlannerConfig,
     ProactiveDelivery,
     RepresentativePool,
@@ -53,9 +57,9 @@ def calls_ending(
     session: Session, *, now: datetime, worker: str, real_now: datetime, take_over_all: bool, limit: int
 ) -> list[Row[Any]]:
     """Calls whose planned end has come, held by this worker or by one whose lease ran out."""
-    statement = select(D.id, D.call_plan, D.call_ends_at, D.version, D.task_id, D.priority_number).where(
-        D.status == IN_PROCESS, D.call_ends_at <= now
-    )
+    statement = select(
+        D.id, D.call_plan, D.call_ends_at, D.version, D.task_id, D.priority_number, D.to_address, D.contact_id
+    ).where(D.status == IN_PROCESS, D.call_ends_at <= now)
     if not take_over_all:
         statement = statement.where(
             (D.lease_owner == worker) | (D.lease_owner.is_(None)) | (D.lease_expires_at < real_now)
@@ -168,7 +172,7 @@ def claim_due(
         return []
     return list(
         session.execute(
-            select(D.id, D.to_address, D.version, D.task_id)
+            select(D.id, D.to_address, D.version, D.task_id, D.contact_id, D.priority_number)
             .where(
                 D.engagement_config_id == str(config.id),
                 D.status == PENDING,
@@ -223,6 +227,56 @@ def update_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryAttribute, rows)
+
+
+def suppressed(
+    session: Session, *, config: EngagementConfig, rows: list[Row[Any]], now: datetime
+) -> dict[uuid.UUID, dict[str, str]]:
+    """The claimed deliveries that may not be made, each with the Result attributes that say why: an opt-out of
+    its number or its contact, or a cancellation policy in force that covers it (issue #14 items 6-7)."""
+    if not rows:
+        return {}
+    numbers = {row.to_address for row in rows}
+    contacts = {row.contact_id for row in rows if row.contact_id}
+    opted = session.execute(
+        select(OptOut.phone_number, OptOut.contact_id, OptOut.source).where(
+            OptOut.phone_number.in_(numbers) | OptOut.contact_id.in_(contacts)
+        )
+    ).all()
+    by_number = {number: source for number, _, source in opted if number}
+    by_contact = {contact: source for _, contact, source in opted if contact}
+    policies = [policy for policy in session.scalars(select(CancellationPolicy)) if compliance.in_force(policy, now)]
+    addresses = _addresses(session, contacts) if policies else {}
+    found: dict[uuid.UUID, dict[str, str]] = {}
+    for row in rows:
+        source = by_number.get(row.to_address) or by_contact.get(row.contact_id or "")
+        if source is not None:
+            found[row.id] = {"CancellationReason": "OptedOut", "OptOutSource": source}
+            continue
+        country, state, postal_code = addresses.get(row.contact_id or "", (None, None, None))
+        where = compliance.Whereabouts(str(config.id), country, state, postal_code)
+        policy = next((policy for policy in policies if compliance.covers(policy, where)), None)
+        if policy is not None:  # 002_...: "marked in the delivery tables with a reference to the cancellation policy"
+            found[row.id] = {"CancellationReason": "CancellationPolicy", "CancellationPolicyId": str(policy.id)}
+    return found
+
+
+def _addresses(session: Session, contact_ids: set[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+    keys = []
+    for contact_id in contact_ids:
+        try:
+            keys.append(uuid.UUID(contact_id))
+        except ValueError:
+            continue
+    rows = session.execute(
+        select(Contact.id, Contact.country, Contact.state, Contact.postal_code).where(Contact.id.in_(keys))
+    )
+    return {str(contact_id): (country, state, postal_code) for contact_id, country, state, postal_code in rows}
+
+
+def add_opt_outs(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New opt-outs (a number or a contact that said no), written with the call or SMS that said it."""
+    insert_rows(session, OptOut, rows)
 
 
 def task_messages(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:

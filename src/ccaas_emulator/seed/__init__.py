@@ -10,12 +10,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import (
+    CancellationPolicy,
     Contact,
     EngagementConfig,
     PlannerConfig,
@@ -134,11 +135,30 @@ class SeedQueue(_SeedModel):
     averageHandleSeconds: Annotated[int, Field(ge=1, le=86_400)] = 180
 
 
+class SeedPolicy(_SeedModel):
+    """A cancellation policy (docs/control-api.md): AND-combined criteria, at least one."""
+
+    id: uuid.UUID
+    proactiveEngagementConfigId: uuid.UUID | None = None
+    country: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    state: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    postalCode: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    executeUntil: AwareDatetime | None = None
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _some_criterion(self) -> SeedPolicy:
+        if not (self.proactiveEngagementConfigId or self.country or self.state or self.postalCode):
+            raise ValueError("a cancellation policy needs proactiveEngagementConfigId, country, state or postalCode")
+        return self
+
+
 class SeedFile(_SeedModel):
     configurations: list[SeedConfiguration] = []
     queues: list[SeedQueue] = []
     contacts: list[SeedContact] = []
     users: list[SeedUser] = []
+    cancellationPolicies: list[SeedPolicy] = []
 
 
 class SeedError(Exception):
@@ -171,7 +191,7 @@ def apply_demo_seed(database: Database, clock: Clock) -> None:
 def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: bool = True) -> dict[str, int]:
     """Insert (or, with overwrite, update) every configuration, planner setting, contact and user of the seed."""
     now = clock.now()
-    counts = {"configurations": 0, "planners": 0, "queues": 0, "contacts": 0, "users": 0}
+    counts = {"configurations": 0, "planners": 0, "queues": 0, "contacts": 0, "users": 0, "cancellationPolicies": 0}
     for config_entry in seed.configurations:
         if _apply_planner(session, config_entry, now=now, overwrite=overwrite):
             counts["planners"] += 1
@@ -237,6 +257,18 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         user.is_disabled = user_entry.disabled
         user.roles = [_role(session, name) for name in dict.fromkeys(user_entry.roles)]
         counts["users"] += 1
+    for policy_entry in seed.cancellationPolicies:
+        policy = session.get(CancellationPolicy, policy_entry.id)
+        if policy is not None and not overwrite:
+            continue
+        if policy is None:
+            policy = CancellationPolicy(id=policy_entry.id, created_on=now)
+            session.add(policy)
+        policy.engagement_config_id = policy_entry.proactiveEngagementConfigId
+        policy.country, policy.state = policy_entry.country, policy_entry.state
+        policy.postal_code, policy.comment = policy_entry.postalCode, policy_entry.comment
+        policy.execute_until = policy_entry.executeUntil
+        counts["cancellationPolicies"] += 1
     session.flush()
     return counts
 

@@ -1,5 +1,6 @@
 """The tables: Dataverse names at the table edge, readable Python names inside."""
 
+from ccaas_emulator.db.models.compliance import CancellationPolicy, OptOut
 from ccaas_emulator.db.models.contact import Contact
 from ccaas_emulator.db.models.delivery import DeliveryAttribute, ProactiveDelivery
 from ccaas_emulator.db.models.dialer import (
@@ -16,6 +17,7 @@ from ccaas_emulator.db.models.task import DeliveryTask
 from ccaas_emulator.db.models.timezone import TimeZoneDefinition
 
 __all__ = [
+    "CancellationPolicy",
     "ClockState",
     "Contact",
     "DeliveryAttribute",
@@ -23,6 +25,7 @@ __all__ = [
     "DeliveryTask",
     "EngagementConfig",
     "EngagementPacing",
+    "OptOut",
     "PlannerConfig",
     "ProactiveDelivery",
     "RepresentativePool",
