@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 """SMS replies that opt the number out: the carriers' standard keywords (the consent doc names STOP)."""
@@ -67,3 +68,44 @@ def covers(policy: PolicyColumns, where: Whereabouts) -> bool:
         and _same(policy.state, where.state)
         and _same(policy.postal_code, where.postal_code)
     )
+
+
+# --- frequency caps (issue #14 item 3; 002_... "Frequency limits") ----------------------------------------
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """An engagement's limits on how often one contact is engaged, across channels (None: no limit)."""
+
+    per_day: int | None
+    per_week: int | None
+
+    @property
+    def limits(self) -> bool:
+        return self.per_day is not None or self.per_week is not None
+
+
+def _local_day_start(moment: datetime, zone: ZoneInfo) -> datetime:
+    local = moment.astimezone(zone)
+    return datetime.combine(local.date(), time(0), tzinfo=zone)
+
+
+def cap_reopens(cap: FrequencyCap, engaged: list[datetime], now: datetime, zone: ZoneInfo) -> datetime | None:
+    """None when the contact may be engaged at `now`; otherwise the moment (UTC) the limit resets.
+
+    `engaged` are the moments the contact was dialled or sent an SMS. Days run midnight to midnight and weeks Monday
+    to Monday, in `zone` (the contact's, or UTC), so a limit resets at local midnight whatever DST does."""
+    day_start = _local_day_start(now, zone)
+    reopen: datetime | None = None
+    if cap.per_day is not None:
+        today = sum(1 for moment in engaged if moment >= day_start.astimezone(UTC))
+        if today >= cap.per_day:
+            next_day = (day_start.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=zone)
+            reopen = next_day.astimezone(UTC)
+    if cap.per_week is not None:
+        week_start = (day_start.replace(tzinfo=None) - timedelta(days=day_start.weekday())).replace(tzinfo=zone)
+        this_week = sum(1 for moment in engaged if moment >= week_start.astimezone(UTC))
+        if this_week >= cap.per_week:
+            next_week = (week_start.replace(tzinfo=None) + timedelta(days=7)).replace(tzinfo=zone).astimezone(UTC)
+            reopen = max(reopen, next_week) if reopen else next_week
+    return reopen

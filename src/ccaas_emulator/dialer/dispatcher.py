@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ccaas_emulator import compliance, journal
+from ccaas_emulator import chain, compliance, journal
 from ccaas_emulator.clock import real_now
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows
@@ -26,7 +27,7 @@ from ccaas_emulator.dialer.outcomes import (
     CallSimulator,
     MessageSimulator,
 )
-from ccaas_emulator.domain import AttributeType, Channel, DeliveryResult, DeliveryStatus, DialMode
+from ccaas_emulator.domain import AttributeType, Channel, DeliveryResult, DeliveryStatus, DialMode, format_timestamp
 from ccaas_emulator.journal import StateChange
 
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
@@ -228,7 +229,7 @@ class Dispatcher:
         here, never dialled or sent, with Result attributes saying why, and their tasks move on."""
         blocked = repository.suppressed(session, config=config, rows=rows, now=now)
         if not blocked:
-            return rows
+            return self._hold_capped(session, config, rows, now, report)
         updates, attributes, changes, ended = [], [], [], []
         cancelled = DeliveryResult.CANCELLED
         for row in rows:
@@ -248,7 +249,65 @@ class Dispatcher:
         journal.record(session, changes, actor=self.worker)
         report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
         report.completed += len(updates)
-        return [row for row in rows if row.id not in blocked]
+        return self._hold_capped(session, config, [row for row in rows if row.id not in blocked], now, report)
+
+    def _hold_capped(
+        self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, report: TickReport
+    ) -> list[Any]:
+        """The claimed deliveries the engagement's frequency limits allow now (002_... "Frequency limits"): one
+        whose contact is at its limit waits, inside its windows, for the local day or week to turn, or expires."""
+        settings = repository.frequency_cap(session, config_id=config.id)
+        contacts = {row.contact_id for row in rows if row.contact_id}
+        if settings is None or not contacts:
+            return rows
+        engaged = repository.engagement_times(session, contact_ids=contacts, since=now - timedelta(days=8))
+        zones = repository.contact_zones(session, task_ids={row.task_id for row in rows if row.task_id})
+        allowed, held = [], {}
+        for row in rows:
+            zone = None  # msdyn_comm_time_zone_handling System: UTC
+            if settings.customer_time_zone:  # the contact's own zone, else the planner's default, else UTC
+                zone = zones.get((row.task_id, row.contact_id)) or settings.default_zone
+            reopens = compliance.cap_reopens(
+                settings.cap, engaged.get(row.contact_id, []), now, ZoneInfo(zone or "UTC")
+            )
+            if reopens is None or not row.contact_id:
+                allowed.append(row)
+                engaged.setdefault(row.contact_id, []).append(now)  # the dial about to be made counts
+            else:
+                held[row.id] = (row, reopens)
+        if held:
+            self._defer(session, held, now, report)
+        return allowed
+
+    def _defer(
+        self, session: Any, held: dict[uuid.UUID, tuple[Any, datetime]], now: datetime, report: TickReport
+    ) -> None:
+        windows = repository.delivery_windows(session, ids=list(held))
+        updates, attributes, changes, ended = [], [], [], []
+        for delivery_id, (row, reopens) in held.items():
+            later = chain.clip(windows.get(delivery_id) or [], reopens)
+            if later:
+                updates.append({"id": delivery_id, "window_start_date": later[0].start, "window_end_date": later[0].end,
+                                "earliest_schedule_date": reopens, "windows": list(later), "modified_on": now,
+                                "version": row.version + 1})  # fmt: skip
+                detail = {"heldUntil": format_timestamp(reopens), "reason": "FrequencyCap"}
+                changes.append(StateChange(delivery_id, now, PENDING, PENDING, None, detail))
+                report.rewindowed += 1
+                continue
+            expired = DeliveryResult.EXPIRED
+            updates.append({"id": delivery_id, "status": expired.status, "result": expired, "result_date": now,
+                            "modified_on": now, "version": row.version + 1})  # fmt: skip
+            attributes += attribute_rows(delivery_id=delivery_id, attributes={"ExpiredReason": "FrequencyCap"},
+                                         kind=AttributeType.RESULT, author=Author(user_id=None, at=now))  # fmt: skip
+            changes.append(StateChange(delivery_id, now, PENDING, expired.status, expired, {"reason": "FrequencyCap"}))
+            if row.task_id is not None:
+                ended.append(tasks.EndedDial(delivery_id, row.task_id, expired, (), now, row.priority_number))
+            report.expired += 1
+            report.results[expired] += 1
+        repository.update_deliveries(session, updates)
+        repository.insert_attributes(session, attributes)
+        journal.record(session, changes, actor=self.worker)
+        report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
 
     # --- SMS ------------------------------------------------------------------------------------------
 

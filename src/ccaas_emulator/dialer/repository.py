@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ccaas_emulator import compliance
+from ccaas_emulator import compliance, timezones
 from ccaas_emulator.db.models import (
     CancellationPolicy,
     Contact,
@@ -34,6 +34,8 @@ from ccaas_emulator.domain import (
     ProcessingOrder,
     RetryPriority,
     StateCode,
+    TimeZoneHandling,
+    Window,
 )
 
 D = ProactiveDelivery
@@ -272,6 +274,68 @@ def _addresses(session: Session, contact_ids: set[str]) -> dict[str, tuple[str |
         select(Contact.id, Contact.country, Contact.state, Contact.postal_code).where(Contact.id.in_(keys))
     )
     return {str(contact_id): (country, state, postal_code) for contact_id, country, state, postal_code in rows}
+
+
+@dataclass(frozen=True)
+class CapSettings:
+    """An engagement's frequency limits and the time zone its days and weeks are counted in."""
+
+    cap: compliance.FrequencyCap
+    customer_time_zone: bool
+    """Count in each contact's own time zone (else UTC: msdyn_comm_time_zone_handling System)."""
+    default_zone: str | None
+    """msdyn_comm_default_timezone, resolved: for a contact without a time zone (else UTC)."""
+
+
+def frequency_cap(session: Session, *, config_id: uuid.UUID) -> CapSettings | None:
+    """The engagement's frequency limits, when its active planner settings switch them on."""
+    planner = session.scalars(
+        select(PlannerConfig)
+        .where(PlannerConfig.engagement_config_id == config_id, PlannerConfig.state == StateCode.ACTIVE)
+        .order_by(PlannerConfig.created_on, PlannerConfig.id)
+        .limit(1)
+    ).first()
+    if planner is None or not planner.frequency_limit_enabled:
+        return None
+    cap = compliance.FrequencyCap(planner.max_frequency_per_day, planner.max_frequency_per_week)
+    if not cap.limits:
+        return None
+    return CapSettings(
+        cap=cap,
+        customer_time_zone=planner.time_zone_handling is not TimeZoneHandling.SYSTEM,
+        default_zone=timezones.iana_name_or_none(planner.default_timezone),
+    )
+
+
+def engagement_times(session: Session, *, contact_ids: set[str], since: datetime) -> dict[str, list[datetime]]:
+    """When each contact was dialled or sent an SMS since `since`, on any engagement and channel."""
+    rows = session.execute(
+        select(D.contact_id, D.start_date).where(
+            D.contact_id.in_(contact_ids), D.start_date.is_not(None), D.start_date >= since
+        )
+    )
+    found: dict[str, list[datetime]] = defaultdict(list)
+    for contact_id, started in rows:
+        if contact_id is not None and started is not None:
+            found[contact_id].append(started)
+    return found
+
+
+def contact_zones(session: Session, *, task_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], str | None]:
+    """(task, contact) -> the contact's IANA time zone, from the tasks' chains."""
+    if not task_ids:
+        return {}
+    zones: dict[tuple[uuid.UUID, str], str | None] = {}
+    for task_id, chain in session.execute(
+        select(DeliveryTask.id, DeliveryTask.contacts).where(DeliveryTask.id.in_(task_ids))
+    ):
+        for contact in chain.contacts:
+            zones[(task_id, contact.contact_id)] = contact.iana
+    return zones
+
+
+def delivery_windows(session: Session, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Window]]:
+    return {row.id: row.windows for row in session.execute(select(D.id, D.windows).where(D.id.in_(ids)))}
 
 
 def add_opt_outs(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -138,6 +138,8 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
             "createdon",
             "emulator_sequence",
         ),
+        # Frequency limits count a contact's dials and SMS of the last days (dialer/repository.engagement_times).
+        Index("ix_delivery_contact_started", "msdyn_contact_id", "msdyn_start_date"),
         Index("ix_delivery_call_ends", "msdyn_status", "emulator_call_ends_at"),
         Index("ix_delivery_window_end", "msdyn_status", "msdyn_window_end_date"),
     )
