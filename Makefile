@@ -64,7 +64,7 @@ FUZZ_EXAMPLES ?= 700
 FUZZ_BODY_EXAMPLES ?= 2500
 FUZZ_TARGET ?= 100000
 
-fuzz: $(DEV)  ## long fuzzing (never part of make test): >= 100,000 HTTP inputs over every operation, generated action bodies and tokens, randomized, both back ends; ~40 min here
+fuzz: $(DEV)  ## long fuzzing (never part of make test): >= 100,000 HTTP inputs over every operation, generated action bodies and tokens, randomized, both back ends; ~30 min here
 	CCAAS_FUZZ=long CCAAS_FUZZ_ACTION_EXAMPLES=$(FUZZ_ACTION_EXAMPLES) CCAAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 	CCAAS_FUZZ_BODY_EXAMPLES=$(FUZZ_BODY_EXAMPLES) CCAAS_FUZZ_TARGET=$(FUZZ_TARGET) $(BIN)/python -m pytest tests/test_fuzz.py tests/intake/test_generated_bodies.py tests/auth/test_token_fuzz.py -n auto -p no:cacheprovider -q --durations=5 --hypothesis-show-statistics $(PYTEST_ARGS)
 
