@@ -245,6 +245,14 @@ class IntegrationType(ChoiceEnum):
     MCP = 192370002
 
 
+class QuietTimeZoneSource(ChoiceEnum):
+    """msdynmkt_quiettimesetting.msdynmkt_timezonesource (Journeys): stored; proactive engagement reads the planner's
+    msdyn_comm_time_zone_handling instead."""
+
+    JOURNEY = 1
+    AUDIENCE = 2
+
+
 class RetryPriority(ChoiceEnum):
     """Where reattempts queue against new deliveries (002_... Reattempts: "Same as / Higher than / Lower than
     new deliveries"). The documented planner table has no column for it: emulator_retry_priority and these
@@ -302,6 +310,10 @@ _LABELS: dict[type[ChoiceEnum], dict[ChoiceEnum, str]] = {
         IntegrationType.UPLOAD_A_FILE: "Upload a file",
         IntegrationType.CCAAS_API: "CCaaS API",
         IntegrationType.MCP: "MCP",
+    },
+    QuietTimeZoneSource: {
+        QuietTimeZoneSource.JOURNEY: "Use journey timezone",
+        QuietTimeZoneSource.AUDIENCE: "Use audience timezone",
     },
     RetryPriority: {
         RetryPriority.SAME_AS_NEW: "Same as new deliveries",

@@ -13,6 +13,7 @@ from ccaas_emulator.db.models.dialer import (
 from ccaas_emulator.db.models.engagement import EngagementConfig
 from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
 from ccaas_emulator.db.models.planner import PlannerConfig
+from ccaas_emulator.db.models.quiet_time import QuietTimeSetting
 from ccaas_emulator.db.models.task import DeliveryTask
 from ccaas_emulator.db.models.timezone import TimeZoneDefinition
 
@@ -28,6 +29,7 @@ __all__ = [
     "OptOut",
     "PlannerConfig",
     "ProactiveDelivery",
+    "QuietTimeSetting",
     "RepresentativePool",
     "ScriptedOutcome",
     "SecurityRole",

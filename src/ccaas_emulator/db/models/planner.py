@@ -102,13 +102,19 @@ class PlannerConfig(Base):
         "msdyn_comm_timezone_inference_enabled", Boolean, default=False
     )
     quiet_time_mobile_phone: Mapped[uuid.UUID | None] = mapped_column(
-        "msdyn_comm_quiet_time_setting_mobile_phone", Uuid, info=lookup(QUIET_TIME)
+        "msdyn_comm_quiet_time_setting_mobile_phone",
+        Uuid,
+        info=lookup(QUIET_TIME, navigation="msdyn_comm_quiet_time_setting_mobile_phone"),
     )
     quiet_time_business_phone: Mapped[uuid.UUID | None] = mapped_column(
-        "msdyn_comm_quiet_time_setting_business_phone", Uuid, info=lookup(QUIET_TIME)
+        "msdyn_comm_quiet_time_setting_business_phone",
+        Uuid,
+        info=lookup(QUIET_TIME, navigation="msdyn_comm_quiet_time_setting_business_phone"),
     )
     quiet_time_home_phone: Mapped[uuid.UUID | None] = mapped_column(
-        "msdyn_comm_quiet_time_setting_home_phone", Uuid, info=lookup(QUIET_TIME)
+        "msdyn_comm_quiet_time_setting_home_phone",
+        Uuid,
+        info=lookup(QUIET_TIME, navigation="msdyn_comm_quiet_time_setting_home_phone"),
     )
 
     # The rest of the documented writable columns.
