@@ -311,6 +311,10 @@ class Chain:
                 if phone.eligible and (after is None or (contact_index, phone_index) > after):
                     yield contact_index, phone_index
 
+    def slots(self, after: tuple[int, int] | None = None) -> list[tuple[int, int]]:
+        """(contact, phone) of every eligible phone after `after` in dialling order (from the start if None)."""
+        return list(self._slots(after))
+
     def _dial_at(self, loop: int, slot: tuple[int, int], not_before: datetime) -> Dial | None:
         contact = self.contacts[slot[0]]
         windows = clip(contact.windows, not_before)

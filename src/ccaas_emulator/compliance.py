@@ -10,6 +10,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from ccaas_emulator.quiet_hours import QuietHours
+
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 """SMS replies that opt the number out: the carriers' standard keywords (the consent doc names STOP)."""
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -109,3 +111,22 @@ def cap_reopens(cap: FrequencyCap, engaged: list[datetime], now: datetime, zone:
             next_week = (week_start.replace(tzinfo=None) + timedelta(days=7)).replace(tzinfo=zone).astimezone(UTC)
             reopen = max(reopen, next_week) if reopen else next_week
     return reopen
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """An engagement's rules on when a contact may be reached: its frequency limits, the quiet hours of each phone
+    type, and the time zone both are read in (the planner's msdyn_comm_time_zone_handling)."""
+
+    cap: FrequencyCap | None
+    quiet: dict[str, QuietHours]
+    """Phone type (PhoneType's value) -> its quiet hours; a type without a quiet-time setting has none."""
+    customer_time_zone: bool
+    """Each contact's own time zone (else UTC: handling System)."""
+    default_zone: str | None
+    """msdyn_comm_default_timezone, resolved: for a contact without a time zone (else UTC)."""
+
+    def zone_for(self, contact_zone: str | None) -> ZoneInfo:
+        if not self.customer_time_zone:
+            return ZoneInfo("UTC")
+        return ZoneInfo(contact_zone or self.default_zone or "UTC")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
-from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, PlannerConfig, ProactiveDelivery
+from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, PlannerConfig, ProactiveDelivery, QuietTimeSetting
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import format_timestamp
 from ccaas_emulator.seed import SeedFile, apply_seed
@@ -80,6 +80,18 @@ class InProcessEmulator:
         with self.database.transaction() as session:
             session.add(PlannerConfig(id=uuid.uuid4(), name="test planner", engagement_config_id=uuid.UUID(config_id),
                                       created_on=NOW, modified_on=NOW, **columns))  # fmt: skip
+
+    def quiet_time(self, **columns: Any) -> uuid.UUID:
+        """A quiet-time setting (QuietTimeSetting attributes, the weekly hours and dates as JSON text)."""
+        setting_id = uuid.uuid4()
+        with self.database.transaction() as session:
+            session.add(QuietTimeSetting(id=setting_id, name="test quiet times", created_on=NOW, modified_on=NOW,
+                                         **columns))  # fmt: skip
+        return setting_id
+
+    def set_clock(self, moment: datetime) -> None:
+        response = self.client.post("/emulator/v1/clock", json={"now": format_timestamp(moment)})
+        assert response.status_code == 200, response.text
 
     def script(self, number: str, *outcomes: Any) -> None:
         """The next dials of `number` end with these outcomes (result names or outcome objects)."""

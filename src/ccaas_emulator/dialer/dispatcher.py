@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ccaas_emulator import chain, compliance, journal
 from ccaas_emulator.clock import real_now
@@ -27,7 +26,15 @@ from ccaas_emulator.dialer.outcomes import (
     CallSimulator,
     MessageSimulator,
 )
-from ccaas_emulator.domain import AttributeType, Channel, DeliveryResult, DeliveryStatus, DialMode, format_timestamp
+from ccaas_emulator.domain import (
+    AttributeType,
+    Channel,
+    DeliveryResult,
+    DeliveryStatus,
+    DialMode,
+    PhoneType,
+    format_timestamp,
+)
 from ccaas_emulator.journal import StateChange
 
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
@@ -254,52 +261,97 @@ class Dispatcher:
     def _hold_capped(
         self, session: Any, config: EngagementConfig, rows: list[Any], now: datetime, report: TickReport
     ) -> list[Any]:
-        """The claimed deliveries the engagement's frequency limits allow now (002_... "Frequency limits"): one
-        whose contact is at its limit waits, inside its windows, for the local day or week to turn, or expires."""
-        settings = repository.frequency_cap(session, config_id=config.id)
-        contacts = {row.contact_id for row in rows if row.contact_id}
-        if settings is None or not contacts:
+        """The claimed deliveries the engagement's quiet hours and frequency limits allow now (issue #14 items 2-3).
+
+        Quiet hours (per phone type, in the contact's time zone): a task's phone in quiet hours is skipped for this
+        attempt, the delivery moving to the next phone of the chain that is not quiet and inside a window; when there
+        is none it waits, inside its windows, until its phone's quiet time ends. Frequency limits: a contact at its
+        limit waits for the local day or week to turn. A delivery with no window left by then expires."""
+        rules = repository.contact_rules(session, config_id=config.id)
+        if rules is None:
             return rows
-        engaged = repository.engagement_times(session, contact_ids=contacts, since=now - timedelta(days=8))
-        zones = repository.contact_zones(session, task_ids={row.task_id for row in rows if row.task_id})
-        allowed, held = [], {}
+        owners = repository.lock_tasks(session, task_ids={row.task_id for row in rows if row.task_id})
+        held: dict[uuid.UUID, tuple[Any, datetime, str]] = {}
+        allowed = []
         for row in rows:
-            zone = None  # msdyn_comm_time_zone_handling System: UTC
-            if settings.customer_time_zone:  # the contact's own zone, else the planner's default, else UTC
-                zone = zones.get((row.task_id, row.contact_id)) or settings.default_zone
-            reopens = compliance.cap_reopens(
-                settings.cap, engaged.get(row.contact_id, []), now, ZoneInfo(zone or "UTC")
-            )
-            if reopens is None or not row.contact_id:
+            task = owners.get(row.task_id) if row.task_id else None
+            if task is None or not rules.quiet:  # first-generation deliveries have no planner rules (wire-facts A1)
                 allowed.append(row)
-                engaged.setdefault(row.contact_id, []).append(now)  # the dial about to be made counts
+                continue
+            contact, phone_type = _contact_and_type(task, row, config)
+            quiet = rules.quiet.get(phone_type)
+            until = quiet.quiet_until(now, rules.zone_for(contact.iana if contact else None)) if quiet else None
+            if until is None:
+                allowed.append(row)
+            elif (slot := _unquiet_slot(task, rules, now, config)) is not None:
+                self._retarget(session, row, task, slot, now, report)
             else:
-                held[row.id] = (row, reopens)
+                held[row.id] = (row, until, "QuietHours")
+        contacts = {row.contact_id for row in allowed if row.contact_id}
+        if rules.cap is not None and contacts:
+            engaged = repository.engagement_times(session, contact_ids=contacts, since=now - timedelta(days=8))
+            capped = []
+            for row in allowed:
+                task = owners.get(row.task_id) if row.task_id else None
+                contact = _contact_and_type(task, row, config)[0] if task else None
+                zone = rules.zone_for(contact.iana if contact else None)
+                reopens = compliance.cap_reopens(rules.cap, engaged.get(row.contact_id, []), now, zone)
+                if reopens is None or not row.contact_id:
+                    engaged.setdefault(row.contact_id, []).append(now)  # the dial about to be made counts
+                    capped.append(row)
+                else:
+                    held[row.id] = (row, reopens, "FrequencyCap")
+            allowed = capped
         if held:
             self._defer(session, held, now, report)
         return allowed
 
+    def _retarget(
+        self, session: Any, row: Any, task: Any, slot: tuple[int, int], now: datetime, report: TickReport
+    ) -> None:
+        """Skip the delivery's quiet phone for this attempt: the same row now dials the chain's next phone."""
+        contact, phone = task.contacts.contacts[slot[0]], task.contacts.contacts[slot[0]].phones[slot[1]]
+        windows = list(chain.clip(contact.windows, now))
+        repository.update_deliveries(session, [{
+            "id": row.id, "to_address": phone.number, "contact_id": contact.contact_id, "windows": windows,
+            "window_start_date": windows[0].start, "window_end_date": windows[0].end, "earliest_schedule_date": now,
+            "expiration_date": max(window.end for window in windows), "modified_on": now, "version": row.version + 1,
+        }])  # fmt: skip
+        if contact.contact_id != row.contact_id:  # the next contact's own input attributes
+            repository.delete_input_attributes(session, delivery_id=row.id)
+            repository.insert_attributes(session, attribute_rows(
+                delivery_id=row.id, attributes=contact.attributes, kind=AttributeType.INPUT,
+                author=Author(user_id=task.owner_id, at=now)))  # fmt: skip
+        skipped = {"reason": "QuietHours", "skippedNumber": row.to_address, "skippedContactId": row.contact_id}
+        dial = chain.Dial(chain.Position(task.loop_number, *slot), contact, phone, now, tuple(windows))
+        change = StateChange(row.id, now, PENDING, PENDING, None, skipped | chain.step_detail(task.id, dial))
+        journal.record(session, [change], actor=self.worker)
+        task.contact_index, task.phone_index = slot
+        task.modified_on = now
+        task.version += 1
+        report.chained += 1  # due now: the dial pass comes round again for it
+
     def _defer(
-        self, session: Any, held: dict[uuid.UUID, tuple[Any, datetime]], now: datetime, report: TickReport
+        self, session: Any, held: dict[uuid.UUID, tuple[Any, datetime, str]], now: datetime, report: TickReport
     ) -> None:
         windows = repository.delivery_windows(session, ids=list(held))
         updates, attributes, changes, ended = [], [], [], []
-        for delivery_id, (row, reopens) in held.items():
+        for delivery_id, (row, reopens, reason) in held.items():
             later = chain.clip(windows.get(delivery_id) or [], reopens)
             if later:
                 updates.append({"id": delivery_id, "window_start_date": later[0].start, "window_end_date": later[0].end,
                                 "earliest_schedule_date": reopens, "windows": list(later), "modified_on": now,
                                 "version": row.version + 1})  # fmt: skip
-                detail = {"heldUntil": format_timestamp(reopens), "reason": "FrequencyCap"}
+                detail = {"heldUntil": format_timestamp(reopens), "reason": reason}
                 changes.append(StateChange(delivery_id, now, PENDING, PENDING, None, detail))
                 report.rewindowed += 1
                 continue
             expired = DeliveryResult.EXPIRED
             updates.append({"id": delivery_id, "status": expired.status, "result": expired, "result_date": now,
                             "modified_on": now, "version": row.version + 1})  # fmt: skip
-            attributes += attribute_rows(delivery_id=delivery_id, attributes={"ExpiredReason": "FrequencyCap"},
+            attributes += attribute_rows(delivery_id=delivery_id, attributes={"ExpiredReason": reason},
                                          kind=AttributeType.RESULT, author=Author(user_id=None, at=now))  # fmt: skip
-            changes.append(StateChange(delivery_id, now, PENDING, expired.status, expired, {"reason": "FrequencyCap"}))
+            changes.append(StateChange(delivery_id, now, PENDING, expired.status, expired, {"reason": reason}))
             if row.task_id is not None:
                 ended.append(tasks.EndedDial(delivery_id, row.task_id, expired, (), now, row.priority_number))
             report.expired += 1
@@ -517,3 +569,30 @@ def _opt_outs_of(row: Any, plan: CallPlan, ended: datetime) -> list[dict[str, An
         return []
     common = {"source": source, "delivery_id": row.id, "created_on": ended, "phone_number": None, "contact_id": None}
     return [common | {"id": uuid.uuid4()} | target for target in targets]
+
+
+def _contact_and_type(task: Any, row: Any, config: EngagementConfig) -> tuple[Any, str]:
+    """The task's contact a delivery dials, and the phone type whose quiet hours apply (an SMS: Mobile)."""
+    for contact in task.contacts.contacts:
+        if contact.contact_id == row.contact_id:
+            phone = next((phone for phone in contact.phones if phone.number == row.to_address), None)
+            if config.outreach_type.channel is Channel.SMS or phone is None:
+                return contact, str(PhoneType.MOBILE)
+            return contact, str(phone.type)
+    return None, str(PhoneType.MOBILE)
+
+
+def _unquiet_slot(
+    task: Any, rules: compliance.ContactRules, now: datetime, config: EngagementConfig
+) -> tuple[int, int] | None:
+    """The chain's next phone in this attempt that is not in quiet hours now and whose contact has a window now."""
+    sms = config.outreach_type.channel is Channel.SMS
+    for contact_index, phone_index in task.contacts.slots((task.contact_index, task.phone_index)):
+        contact = task.contacts.contacts[contact_index]
+        if not any(window.start <= now < window.end for window in contact.windows):
+            continue
+        phone_type = str(PhoneType.MOBILE) if sms else str(contact.phones[phone_index].type)
+        quiet = rules.quiet.get(phone_type)
+        if quiet is None or quiet.quiet_until(now, rules.zone_for(contact.iana)) is None:
+            return contact_index, phone_index
+    return None

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ccaas_emulator import compliance, timezones
+from ccaas_emulator import compliance, quiet_hours, timezones
 from ccaas_emulator.db.models import (
     CancellationPolicy,
     Contact,
@@ -23,14 +23,17 @@ from ccaas_emulator.db.models import (
     OptOut,
     PlannerConfig,
     ProactiveDelivery,
+    QuietTimeSetting,
     RepresentativePool,
     ScriptedOutcome,
 )
 from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.dialer.outcomes import ScriptedCall
 from ccaas_emulator.domain import (
+    AttributeType,
     DeliveryResult,
     DeliveryStatus,
+    PhoneType,
     ProcessingOrder,
     RetryPriority,
     StateCode,
@@ -276,32 +279,44 @@ def _addresses(session: Session, contact_ids: set[str]) -> dict[str, tuple[str |
     return {str(contact_id): (country, state, postal_code) for contact_id, country, state, postal_code in rows}
 
 
-@dataclass(frozen=True)
-class CapSettings:
-    """An engagement's frequency limits and the time zone its days and weeks are counted in."""
-
-    cap: compliance.FrequencyCap
-    customer_time_zone: bool
-    """Count in each contact's own time zone (else UTC: msdyn_comm_time_zone_handling System)."""
-    default_zone: str | None
-    """msdyn_comm_default_timezone, resolved: for a contact without a time zone (else UTC)."""
-
-
-def frequency_cap(session: Session, *, config_id: uuid.UUID) -> CapSettings | None:
-    """The engagement's frequency limits, when its active planner settings switch them on."""
+def contact_rules(session: Session, *, config_id: uuid.UUID) -> compliance.ContactRules | None:
+    """The engagement's frequency limits (when switched on) and quiet hours per phone type, from its active planner
+    settings (the first created); None when it has neither."""
     planner = session.scalars(
         select(PlannerConfig)
         .where(PlannerConfig.engagement_config_id == config_id, PlannerConfig.state == StateCode.ACTIVE)
         .order_by(PlannerConfig.created_on, PlannerConfig.id)
         .limit(1)
     ).first()
-    if planner is None or not planner.frequency_limit_enabled:
+    if planner is None:
         return None
-    cap = compliance.FrequencyCap(planner.max_frequency_per_day, planner.max_frequency_per_week)
-    if not cap.limits:
+    limits = compliance.FrequencyCap(planner.max_frequency_per_day, planner.max_frequency_per_week)
+    cap = limits if planner.frequency_limit_enabled and limits.limits else None
+    lookups = {
+        PhoneType.MOBILE: planner.quiet_time_mobile_phone,
+        PhoneType.BUSINESS: planner.quiet_time_business_phone,
+        PhoneType.HOME: planner.quiet_time_home_phone,
+    }
+    wanted = {setting_id for setting_id in lookups.values() if setting_id is not None}
+    settings = {
+        setting.id: setting
+        for setting in session.scalars(
+            select(QuietTimeSetting).where(QuietTimeSetting.id.in_(wanted), QuietTimeSetting.state == StateCode.ACTIVE)
+        )
+    } if wanted else {}  # fmt: skip
+    quiet = {}
+    for phone_type, setting_id in lookups.items():
+        setting = settings.get(setting_id) if setting_id else None
+        if setting is not None:
+            try:
+                quiet[str(phone_type)] = quiet_hours.of(setting)
+            except quiet_hours.QuietHoursError:
+                continue  # written before the Web API checked it: no quiet hours rather than a dialer that stops
+    if cap is None and not quiet:
         return None
-    return CapSettings(
+    return compliance.ContactRules(
         cap=cap,
+        quiet=quiet,
         customer_time_zone=planner.time_zone_handling is not TimeZoneHandling.SYSTEM,
         default_zone=timezones.iana_name_or_none(planner.default_timezone),
     )
@@ -321,17 +336,9 @@ def engagement_times(session: Session, *, contact_ids: set[str], since: datetime
     return found
 
 
-def contact_zones(session: Session, *, task_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], str | None]:
-    """(task, contact) -> the contact's IANA time zone, from the tasks' chains."""
-    if not task_ids:
-        return {}
-    zones: dict[tuple[uuid.UUID, str], str | None] = {}
-    for task_id, chain in session.execute(
-        select(DeliveryTask.id, DeliveryTask.contacts).where(DeliveryTask.id.in_(task_ids))
-    ):
-        for contact in chain.contacts:
-            zones[(task_id, contact.contact_id)] = contact.iana
-    return zones
+def lock_task_chains(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, DeliveryTask]:
+    """The tasks of claimed deliveries, locked (after their deliveries: dialer/tasks.py's lock order)."""
+    return lock_tasks(session, task_ids=task_ids)
 
 
 def delivery_windows(session: Session, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Window]]:
@@ -349,6 +356,15 @@ def task_messages(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UU
         return {}
     rows = session.execute(select(DeliveryTask.id, DeliveryTask.message).where(DeliveryTask.id.in_(task_ids)))
     return {task_id: message for task_id, message in rows}
+
+
+def delete_input_attributes(session: Session, *, delivery_id: uuid.UUID) -> None:
+    """A delivery's Input attributes, before it takes another contact's (a quiet phone skipped)."""
+    session.execute(
+        delete(DeliveryAttribute).where(
+            DeliveryAttribute.delivery_id == delivery_id, DeliveryAttribute.type == AttributeType.INPUT
+        )
+    )
 
 
 def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
