@@ -3,7 +3,8 @@
 Dataverse names a privilege `prv<Access><table>` (prvReadmsdyn_proactive_delivery) and answers a caller
 without it with 403 0x80040220 (wire-facts E5, E7). The emulator's roles hold what their real
 counterparts need for proactive engagement: the Omnichannel roles read the engagement tables, the
-administrator roles also configure engagements (their configurations and planner settings). Delivery and
+administrator roles also configure engagements (their configurations, planner settings and the quiet-time settings
+those name). Delivery and
 attribute rows are written only by the Proactive Engagement service (003_...), so no role creates, changes or
 deletes them over the Web API. Time zone definitions have no privilege in Dataverse ("There is no privilege
 metadata for the time zone definition entity"): every user of the org reads them, and nobody writes them.
@@ -29,7 +30,11 @@ class Access(StrEnum):
 
 
 ENGAGEMENT_TABLES = ("msdyn_proactive_delivery", "msdyn_proactive_delivery_attribute")
-CONFIGURATION_TABLES = ("msdyn_proactive_engagement_config", "msdyn_proactive_engagement_planner_config")
+CONFIGURATION_TABLES = (
+    "msdyn_proactive_engagement_config",
+    "msdyn_proactive_engagement_planner_config",
+    "msdynmkt_quiettimesetting",
+)
 _READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, *CONFIGURATION_TABLES, "systemuser")}
 _CONFIGURE = {(access, table) for access in Access for table in CONFIGURATION_TABLES}
 READ_BY_EVERYONE = frozenset({"timezonedefinition"})
@@ -39,6 +44,7 @@ DISPLAY_NAMES = {
     "msdyn_proactive_delivery_attribute": "Proactive Delivery Attribute",
     "msdyn_proactive_engagement_config": "Proactive Engagement Configuration",
     "msdyn_proactive_engagement_planner_config": "Proactive Engagement Planner Configuration",
+    "msdynmkt_quiettimesetting": "Quiet Time Setting",
     "systemuser": "User",
     "timezonedefinition": "Time Zone Definition",
 }

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
+from ccaas_emulator import quiet_hours
 from ccaas_emulator.chain import parse_phone_order
 from ccaas_emulator.db.models import (
     DeliveryAttribute,
     EngagementConfig,
     PlannerConfig,
     ProactiveDelivery,
+    QuietTimeSetting,
     SystemUser,
     TimeZoneDefinition,
 )
@@ -24,6 +29,22 @@ PLANNERS = describe(
     primary_name="msdyn_name",
     # A plain text column in Dataverse; the emulator refuses a phone order the dialer could not follow.
     text_rules={"msdyn_comm_phone_type_priority": parse_phone_order},
+)
+
+# The Memo columns of a quiet-time setting: text in Dataverse, whose format is undocumented; the emulator's is JSON
+# (quiet_hours.py) and a value the dialer could not read is refused.
+QUIET_TIME_RULES: dict[str, Callable[[str], object]] = {
+    **{
+        column: partial(quiet_hours.parse_weekly, column=column)
+        for column in ("msdynmkt_transactionalweeklyhours", "msdynmkt_commercialweeklyhours")
+    },
+    **{
+        column: partial(quiet_hours.parse_dates, column=column)
+        for column in ("msdynmkt_transactionaldates", "msdynmkt_commercialdates")
+    },
+}
+QUIET_TIMES = describe(
+    QuietTimeSetting, entity_set="msdynmkt_quiettimesettings", primary_name="msdynmkt_name", text_rules=QUIET_TIME_RULES
 )
 
 # wire-facts B4: an engagement's planner settings, and the engagement its SMS fallback goes through.
@@ -44,6 +65,21 @@ relate(
     lookup_column="msdyn_fallback_engagement_config_id",
 )
 
+# The planner's quiet times per phone type (its generated entity reference; cascade on delete RemoveLink).
+PLANNER_QUIET_TIMES = {
+    "msdyn_comm_quiet_time_setting_mobile_phone": (
+        "msdyn_proactive_engagement_planner_config_comm_quiet_time_setting_mobile_phone_msdynmkt_quiettimeset"
+    ),
+    "msdyn_comm_quiet_time_setting_business_phone": (
+        "msdyn_proactive_engagement_planner_config_comm_quiet_time_setting_business_phone_msdynmkt_quiettimes"
+    ),
+    "msdyn_comm_quiet_time_setting_home_phone": (
+        "msdyn_proactive_engagement_planner_config_comm_quiet_time_setting_home_phone_msdynmkt_quiettimesetti"
+    ),
+}
+for _lookup_column, _relationship in PLANNER_QUIET_TIMES.items():
+    relate(one=QUIET_TIMES, many=PLANNERS, relationship=_relationship, lookup_column=_lookup_column)
+
 # wire-facts B1: the documented 1:N relationship, which is also the delivery's collection navigation property.
 DELIVERY_ATTRIBUTES = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 relate(one=DELIVERIES, many=ATTRIBUTES, relationship=DELIVERY_ATTRIBUTES, lookup_column="msdyn_proactive_delivery")
@@ -59,6 +95,7 @@ for _owned in (DELIVERIES, ATTRIBUTES):
     relate(one=USERS, many=_owned, relationship=f"user_{_owned.entity_type}", lookup_column="owninguser")
 
 ENTITY_SETS: dict[str, EntitySet] = {
-    entity_set.name: entity_set for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, USERS, TIME_ZONES)
+    entity_set.name: entity_set
+    for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, QUIET_TIMES, USERS, TIME_ZONES)
 }
 BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.entity_type: entity_set for entity_set in ENTITY_SETS.values()}

@@ -1,4 +1,4 @@
-"""Creating, changing and deleting rows of a writable entity set (engagement configurations).
+"""Creating, changing and deleting rows of a writable entity set (configurations, planner and quiet-time settings).
 
 A payload is read against the entity model: every property must exist and carry a value of its type,
 strings fit their column, choices are options of their choice (a multi-select's comma-separated option
@@ -276,7 +276,9 @@ def _value(entity_set: EntitySet, prop: Property, value: Any) -> Any:
             try:
                 rule(value)
             except ValueError as exc:
-                raise INVALID_ARGUMENT(message=f"The value of '{prop.name}' is not valid: {exc}.") from None
+                # The rule's own words, ending in one full stop whether or not they bring theirs.
+                reason = str(exc).rstrip(".")
+                raise INVALID_ARGUMENT(message=f"The value of '{prop.name}' is not valid: {reason}.") from None
         return value
     if prop.edm is Edm.BOOLEAN:
         if not isinstance(value, bool):

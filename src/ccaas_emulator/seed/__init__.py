@@ -1,25 +1,37 @@
-"""Loading configurations (with their planner settings), contacts and users from a JSON seed file (the demo seed
-is one such file)."""
+"""Loading configurations (with their planner settings), quiet-time settings, contacts and users from a JSON seed
+file (the demo seed is one such file)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ccaas_emulator import quiet_hours
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import (
     CancellationPolicy,
     Contact,
     EngagementConfig,
     PlannerConfig,
+    QuietTimeSetting,
     RepresentativePool,
     SecurityRole,
     SystemUser,
@@ -76,6 +88,9 @@ class SeedPlanner(_SeedModel):
     delayBetweenPhoneNumbersUnit: Unit = "Minutes"
     phoneTypePriority: list[Literal["MobilePhoneNumber", "BusinessPhoneNumber", "HomePhoneNumber"]] | None = None
     fallbackConfigurationId: uuid.UUID | None = None
+    quietTimeMobilePhone: uuid.UUID | None = None
+    quietTimeBusinessPhone: uuid.UUID | None = None
+    quietTimeHomePhone: uuid.UUID | None = None
     active: bool = True
 
     @field_validator("retryOnDispositionCodes")
@@ -153,8 +168,61 @@ class SeedPolicy(_SeedModel):
         return self
 
 
+def _readable(parse: Callable[..., object], value: list[Any] | None, *, key: str | None) -> list[Any] | None:
+    """A Memo column's list, refused (naming the seed key) when the Web API would refuse its text."""
+    if value is not None:
+        parse(json.dumps(value), column=key or "value")
+    return value
+
+
+class QuietTimeColumns(NamedTuple):
+    """The Memo columns of a quiet-time setting, named as the table model names them (what quiet_hours.of reads)."""
+
+    transactional_weekly_hours: str | None
+    commercial_weekly_hours: str | None
+    transactional_dates: str | None
+    commercial_dates: str | None
+
+
+class SeedQuietTime(_SeedModel):
+    """A quiet-time setting (msdynmkt_quiettimesetting): its Memo columns as the JSON arrays they hold (quiet_hours.py),
+    checked as the Web API checks them."""
+
+    id: uuid.UUID
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    transactionalWeeklyHours: list[Any] | None = None
+    commercialWeeklyHours: list[Any] | None = None
+    transactionalDates: list[Any] | None = None
+    commercialDates: list[Any] | None = None
+
+    @field_validator("transactionalWeeklyHours", "commercialWeeklyHours")
+    @classmethod
+    def _weekly_hours(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        return _readable(quiet_hours.parse_weekly, value, key=info.field_name)
+
+    @field_validator("transactionalDates", "commercialDates")
+    @classmethod
+    def _dates(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        return _readable(quiet_hours.parse_dates, value, key=info.field_name)
+
+    def setting_columns(self) -> QuietTimeColumns:
+        """The four Memo columns' text: each list as its JSON, an omitted one null."""
+        return QuietTimeColumns(
+            *(
+                None if value is None else json.dumps(value)
+                for value in (
+                    self.transactionalWeeklyHours,
+                    self.commercialWeeklyHours,
+                    self.transactionalDates,
+                    self.commercialDates,
+                )
+            )
+        )
+
+
 class SeedFile(_SeedModel):
     configurations: list[SeedConfiguration] = []
+    quietTimes: list[SeedQuietTime] = []
     queues: list[SeedQueue] = []
     contacts: list[SeedContact] = []
     users: list[SeedUser] = []
@@ -189,9 +257,21 @@ def apply_demo_seed(database: Database, clock: Clock) -> None:
 
 
 def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: bool = True) -> dict[str, int]:
-    """Insert (or, with overwrite, update) every configuration, planner setting, contact and user of the seed."""
+    """Insert (or, with overwrite, update) every configuration, planner setting, quiet-time setting, contact and user
+    of the seed."""
     now = clock.now()
-    counts = {"configurations": 0, "planners": 0, "queues": 0, "contacts": 0, "users": 0, "cancellationPolicies": 0}
+    counts = {
+        "configurations": 0,
+        "planners": 0,
+        "quietTimes": 0,
+        "queues": 0,
+        "contacts": 0,
+        "users": 0,
+        "cancellationPolicies": 0,
+    }
+    for quiet_entry in seed.quietTimes:
+        if _apply_quiet_time(session, quiet_entry, now=now, overwrite=overwrite):
+            counts["quietTimes"] += 1
     for config_entry in seed.configurations:
         if _apply_planner(session, config_entry, now=now, overwrite=overwrite):
             counts["planners"] += 1
@@ -299,10 +379,32 @@ def _apply_planner(session: Session, config_entry: SeedConfiguration, *, now: da
     planner.delay_between_phone_numbers_unit = _choice(PhoneDelayUnit)[entry.delayBetweenPhoneNumbersUnit]
     planner.phone_type_priority = None if entry.phoneTypePriority is None else ",".join(entry.phoneTypePriority)
     planner.fallback_engagement_config_id = entry.fallbackConfigurationId
+    planner.quiet_time_mobile_phone = entry.quietTimeMobilePhone
+    planner.quiet_time_business_phone = entry.quietTimeBusinessPhone
+    planner.quiet_time_home_phone = entry.quietTimeHomePhone
     planner.state = StateCode.ACTIVE if entry.active else StateCode.INACTIVE
     planner.status_reason = planner.state.default_status
     planner.modified_on = now
     planner.version = (planner.version or 0) + 1
+    return True
+
+
+def _apply_quiet_time(session: Session, entry: SeedQuietTime, *, now: datetime, overwrite: bool) -> bool:
+    """The quiet-time setting of the entry, inserted or (with overwrite) replaced. True when written."""
+    setting = session.get(QuietTimeSetting, entry.id)
+    if setting is not None and not overwrite:
+        return False
+    if setting is None:
+        setting = QuietTimeSetting(id=entry.id, created_on=now, version=0)
+        session.add(setting)
+    setting.name = entry.name
+    columns = entry.setting_columns()
+    setting.transactional_weekly_hours = columns.transactional_weekly_hours
+    setting.commercial_weekly_hours = columns.commercial_weekly_hours
+    setting.transactional_dates = columns.transactional_dates
+    setting.commercial_dates = columns.commercial_dates
+    setting.modified_on = now
+    setting.version = (setting.version or 0) + 1
     return True
 
 
