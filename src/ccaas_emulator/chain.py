@@ -390,7 +390,10 @@ def advance(chain: Chain, settings: ChainSettings, position: Position, outcome: 
             if dial is not None:
                 return Step(chain, False, dial)
         return Step(chain, retry_wanted, Finished(DeliveryStatus.EXPIRED, reached=False, loops_exhausted=False))
-    status = DeliveryStatus.EXPIRED if skipped or outcome.result is R.EXPIRED else DeliveryStatus.COMPLETE
+    if outcome.result is R.CANCELLED:  # its last dial was cancelled before it was made (an opt-out, a policy)
+        status = DeliveryStatus.CANCELLED
+    else:
+        status = DeliveryStatus.EXPIRED if skipped or outcome.result is R.EXPIRED else DeliveryStatus.COMPLETE
     return Step(chain, retry_wanted, Finished(status, reached=False, loops_exhausted=status is DeliveryStatus.COMPLETE))
 
 

@@ -48,6 +48,7 @@ def test_stop_opts_a_number_out_of_calls_and_sms_and_start_opts_it_back_in(emula
                                                             "OptOutSource": "SMS reply STOP"}  # fmt: skip
     [opt_out] = emulator.client.get("/emulator/v1/opt-outs").json()["value"]
     assert (opt_out["phoneNumber"], opt_out["source"]) == ("+15553001", "SMS reply STOP")
+    assert emulator.task(call).status == "Cancelled"  # its only dial was cancelled before it was made
 
     assert reply(emulator, "+15553001", "START")["keyword"] == "START"
     emulator.script("+15553001", "LiveAnswer")
