@@ -119,7 +119,9 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
         "msdyn_proactive_delivery_attributes",
         "msdyn_proactive_engagement_configs",
         "msdyn_proactive_engagement_planner_configs",
+        "msdynmkt_quiettimesettings",
         "systemusers",
+        "timezonedefinitions",
     }
     Deliveries = service.entities["msdyn_proactive_deliveries"]
     Attributes = service.entities["msdyn_proactive_delivery_attributes"]
