@@ -83,3 +83,13 @@ def test_limits_switched_off_or_unset_hold_nothing(emulator):
         emulator.advance("PT1H")
         assert [emulator.task_dials(t)[0].start_date for t in (first, second)] == [
             emulator.task_dials(first)[0].start_date] * 2  # fmt: skip
+
+
+def test_the_first_generation_voice_action_is_not_capped_but_counts(emulator):
+    config = capped(emulator, max_frequency_per_day=1)
+    first = emulator.post(LIVE_ANSWER, config=config, windows=TWO_DAYS)
+    second = emulator.post(LIVE_ANSWER, config=config, windows=TWO_DAYS)  # the same demo contact
+
+    emulator.advance("PT1H")
+
+    assert [emulator.delivery(d).start_date for d in (first, second)] == [NOW, NOW]  # wire-facts A1: no capping

@@ -165,3 +165,19 @@ def test_a_fallback_that_is_not_an_sms_engagement_sends_nothing(emulator):
     emulator.advance("PT1H")
 
     assert len(emulator.task_dials(task_id)) == 1 and emulator.task(task_id).fallback_attempted is False
+
+
+def test_an_sms_without_message_keeps_the_template_it_was_sent_from(emulator):
+    template = uuid.uuid4()
+    config = emulator.engagement(channel="SMS")
+    emulator.planner(config, message_template_id=template)
+    emulator.script("+15552401", "MessageSent")
+    task_id = emulator.post_chain([{"mobilePhoneNumber": "+15552401"}], config=config, windows=[window()])
+
+    emulator.advance("PT1M")
+
+    [sms] = emulator.task_dials(task_id)
+    with emulator.database.read() as session:
+        kept = session.execute(select(DeliveryAttribute.keyword, DeliveryAttribute.value).where(
+            DeliveryAttribute.delivery_id == sms.id, DeliveryAttribute.type == 700610001)).all()  # fmt: skip
+    assert [tuple(row) for row in kept] == [("MessageTemplateId", str(template))]

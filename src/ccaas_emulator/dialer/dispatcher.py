@@ -293,7 +293,10 @@ class Dispatcher:
             capped = []
             for row in allowed:
                 task = owners.get(row.task_id) if row.task_id else None
-                contact = _contact_and_type(task, row, config)[0] if task else None
+                if task is None:  # the first-generation voice action has no frequency capping (wire-facts A1)
+                    capped.append(row)
+                    continue
+                contact = _contact_and_type(task, row, config)[0]
                 zone = rules.zone_for(contact.iana if contact else None)
                 reopens = compliance.cap_reopens(rules.cap, engaged.get(row.contact_id, []), now, zone)
                 if reopens is None or not row.contact_id:
@@ -378,6 +381,7 @@ class Dispatcher:
                 session, numbers=[row.to_address for row in rows], results=SENDABLE_RESULTS
             )
             texts = repository.task_messages(session, task_ids={row.task_id for row in rows if row.task_id})
+            template = repository.message_template(session, config_id=config.id)
             lease_until = real_now() + self.lease
             updates, attributes, changes = [], [], []
             for row in rows:
@@ -401,11 +405,17 @@ class Dispatcher:
                     }
                 )
                 text = texts.get(row.task_id) if row.task_id else None
-                if text is not None:  # what was sent: the request's Message (001_...)
-                    sent = Author(user_id=None, at=now)
-                    attributes += attribute_rows(
-                        delivery_id=row.id, attributes={"MessageText": text}, kind=AttributeType.RESULT, author=sent
-                    )
+                # What was sent (001_...): the request's Message, else the engagement's template (its text is not
+                # modelled, so the reference is kept).
+                sent_as = {"MessageText": text} if text is not None else {}
+                if text is None and template is not None:
+                    sent_as = {"MessageTemplateId": str(template)}
+                attributes += attribute_rows(
+                    delivery_id=row.id,
+                    attributes=sent_as,
+                    kind=AttributeType.RESULT,
+                    author=Author(user_id=None, at=now),
+                )
                 changes.append(StateChange(row.id, now, PENDING, IN_PROCESS, None,
                                            {"plannedResult": plan.result, "source": plan.source}))  # fmt: skip
             repository.update_deliveries(session, updates)

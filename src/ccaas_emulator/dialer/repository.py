@@ -350,6 +350,16 @@ def add_opt_outs(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, OptOut, rows)
 
 
+def message_template(session: Session, *, config_id: uuid.UUID) -> uuid.UUID | None:
+    """The message template the engagement's active planner settings name (its message template lookup)."""
+    return session.scalar(
+        select(PlannerConfig.message_template_id)
+        .where(PlannerConfig.engagement_config_id == config_id, PlannerConfig.state == StateCode.ACTIVE)
+        .order_by(PlannerConfig.created_on, PlannerConfig.id)
+        .limit(1)
+    )
+
+
 def task_messages(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     """The SMS text each task's request carried (CCaaS_CreateProactiveDelivery's Message)."""
     if not task_ids:
