@@ -227,6 +227,27 @@ class Dispatcher:
             report.add(self._send_messages(config, now, config.id in ranked))
         return report
 
+    def _started(
+        self, row: Any, config: EngagementConfig, plan: CallPlan, now: datetime, lease_until: datetime, *, call: bool
+    ) -> dict[str, Any]:
+        """The Pending -> InProcess update of a dial or an SMS: what it carries, when it ends, who holds it."""
+        return {
+            "id": row.id,
+            "status": IN_PROCESS,
+            "start_date": now,
+            "channel_sent_date": now,
+            "call_id": str(uuid.uuid4()) if call else None,
+            "conversation_id": str(uuid.uuid4()) if plan.result.answered else None,
+            "queue_id": str(config.queue_id) if config.queue_id else None,
+            "from_address": config.from_address,
+            "call_plan": plan.to_json(),
+            "call_ends_at": now + timedelta(seconds=plan.duration_seconds),
+            "lease_owner": self.worker,
+            "lease_expires_at": lease_until,
+            "modified_on": now,
+            "version": row.version + 1,
+        }
+
     # --- consent and cancellation policies -------------------------------------------------------------
 
     def _suppress(
@@ -387,23 +408,7 @@ class Dispatcher:
             for row in rows:
                 queued = scripted.get(row.to_address)
                 plan = self.messages.plan(delivery_id=row.id, scripted=queued.pop(0) if queued else None)
-                updates.append(
-                    {
-                        "id": row.id,
-                        "status": IN_PROCESS,
-                        "start_date": now,
-                        "channel_sent_date": now,
-                        "conversation_id": str(uuid.uuid4()) if plan.result.answered else None,
-                        "queue_id": str(config.queue_id) if config.queue_id else None,
-                        "from_address": config.from_address,
-                        "call_plan": plan.to_json(),
-                        "call_ends_at": now + timedelta(seconds=plan.duration_seconds),
-                        "lease_owner": self.worker,
-                        "lease_expires_at": lease_until,
-                        "modified_on": now,
-                        "version": row.version + 1,
-                    }
-                )
+                updates.append(self._started(row, config, plan, now, lease_until, call=False))
                 text = texts.get(row.task_id) if row.task_id else None
                 # What was sent (001_...): the request's Message, else the engagement's template (its text is not
                 # modelled, so the reference is kept).
@@ -541,24 +546,7 @@ class Dispatcher:
                 answered += 1
                 if capacity.abandoned_beyond(answered, available):
                     plan = plan.with_result(DeliveryResult.ABANDONED, "predictive-overdial")
-            updates.append(
-                {
-                    "id": row.id,
-                    "status": IN_PROCESS,
-                    "start_date": now,
-                    "channel_sent_date": now,
-                    "call_id": str(uuid.uuid4()),
-                    "conversation_id": str(uuid.uuid4()) if plan.result.answered else None,
-                    "queue_id": str(config.queue_id) if config.queue_id else None,
-                    "from_address": config.from_address,
-                    "call_plan": plan.to_json(),
-                    "call_ends_at": now + timedelta(seconds=plan.duration_seconds),
-                    "lease_owner": self.worker,
-                    "lease_expires_at": lease_until,
-                    "modified_on": now,
-                    "version": row.version + 1,
-                }
-            )
+            updates.append(self._started(row, config, plan, now, lease_until, call=True))
             changes.append(StateChange(row.id, now, PENDING, IN_PROCESS, None,
                                        {"plannedResult": plan.result, "source": plan.source}))  # fmt: skip
         repository.update_deliveries(session, updates)
