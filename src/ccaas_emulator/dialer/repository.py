@@ -27,6 +27,7 @@ from ccaas_emulator.db.models import (
     RepresentativePool,
     ScriptedOutcome,
 )
+from ccaas_emulator.db.models.planner import applicable_planners
 from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.dialer.outcomes import ScriptedCall
 from ccaas_emulator.domain import (
@@ -282,12 +283,7 @@ def _addresses(session: Session, contact_ids: set[str]) -> dict[str, tuple[str |
 def contact_rules(session: Session, *, config_id: uuid.UUID) -> compliance.ContactRules | None:
     """The engagement's frequency limits (when switched on) and quiet hours per phone type, from its active planner
     settings (the first created); None when it has neither."""
-    planner = session.scalars(
-        select(PlannerConfig)
-        .where(PlannerConfig.engagement_config_id == config_id, PlannerConfig.state == StateCode.ACTIVE)
-        .order_by(PlannerConfig.created_on, PlannerConfig.id)
-        .limit(1)
-    ).first()
+    planner = session.scalars(applicable_planners([config_id]).limit(1)).first()
     if planner is None:
         return None
     limits = compliance.FrequencyCap(planner.max_frequency_per_day, planner.max_frequency_per_week)
@@ -352,12 +348,8 @@ def add_opt_outs(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def message_template(session: Session, *, config_id: uuid.UUID) -> uuid.UUID | None:
     """The message template the engagement's active planner settings name (its message template lookup)."""
-    return session.scalar(
-        select(PlannerConfig.message_template_id)
-        .where(PlannerConfig.engagement_config_id == config_id, PlannerConfig.state == StateCode.ACTIVE)
-        .order_by(PlannerConfig.created_on, PlannerConfig.id)
-        .limit(1)
-    )
+    planner = session.scalars(applicable_planners([config_id]).limit(1)).first()
+    return None if planner is None else planner.message_template_id
 
 
 def task_messages(session: Session, *, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:

@@ -17,9 +17,9 @@ from ccaas_emulator.db.models import (
     DeliveryAttribute,
     DeliveryTask,
     EngagementConfig,
-    PlannerConfig,
     ProactiveDelivery,
 )
+from ccaas_emulator.db.models.planner import applicable_planners
 from ccaas_emulator.db.rows import insert_for, insert_rows
 from ccaas_emulator.domain import StateCode
 from ccaas_emulator.journal import StateChange
@@ -40,21 +40,14 @@ def find_active_configs(session: Session, *, config_ids: Iterable[uuid.UUID]) ->
 
 
 def planner_settings(session: Session, *, config_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChainSettings]:
-    """Each engagement's planner settings (the defaults when it has no active planner row; with several, the
-    first created)."""
+    """Each engagement's planner settings (the defaults when it has no active planner row)."""
     wanted = set(config_ids)
-    settings = dict.fromkeys(wanted, ChainSettings())
-    if not wanted:
-        return settings
-    planners = session.scalars(
-        select(PlannerConfig)
-        .where(PlannerConfig.engagement_config_id.in_(wanted), PlannerConfig.state == StateCode.ACTIVE)
-        .order_by(PlannerConfig.created_on.desc(), PlannerConfig.id.desc())
-    )
-    for planner in planners:  # newest first, so the first created is written last
-        assert planner.engagement_config_id is not None
-        settings[planner.engagement_config_id] = ChainSettings.of(planner)
-    return settings
+    found: dict[uuid.UUID, ChainSettings] = {}
+    if wanted:
+        for planner in session.scalars(applicable_planners(wanted)):
+            if planner.engagement_config_id is not None:
+                found.setdefault(planner.engagement_config_id, ChainSettings.of(planner))
+    return {config_id: found.get(config_id, ChainSettings()) for config_id in wanted}
 
 
 def contact_exists(session: Session, *, contact_id: uuid.UUID) -> bool:

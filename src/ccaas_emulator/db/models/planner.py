@@ -4,9 +4,10 @@ frequency limits and time zones (wire-facts B4; its generated entity reference l
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Index, Integer, Select, String, Uuid, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccaas_emulator.db.base import Base
@@ -141,3 +142,13 @@ class PlannerConfig(Base):
     version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1)
 
     __table_args__ = (Index("ix_planner_config_engagement", "msdyn_proactive_engagement_config_id"),)
+
+
+def applicable_planners(config_ids: Iterable[uuid.UUID]) -> Select[PlannerConfig]:
+    """The planner settings that apply to these engagements, the applicable one first for each: an engagement's
+    active rows, the first created winning when there are several (Dataverse enforces no one-per-engagement rule)."""
+    return (
+        select(PlannerConfig)
+        .where(PlannerConfig.engagement_config_id.in_(list(config_ids)), PlannerConfig.state == StateCode.ACTIVE)
+        .order_by(PlannerConfig.created_on, PlannerConfig.id)
+    )
