@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from ccaas_emulator.db.models import DeliveryAttribute
 from ccaas_emulator.domain import format_timestamp
 from tests.support.demo import NOW
 from tests.support.in_process import window
 
 SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
 LIVE_ANSWER = "+15005550001"
-
-
-def result_attributes(emulator, delivery_id) -> dict[str, str]:
-    with emulator.database.read() as session:
-        rows = session.execute(
-            select(DeliveryAttribute.keyword, DeliveryAttribute.value).where(
-                DeliveryAttribute.delivery_id == delivery_id, DeliveryAttribute.type == 700610001
-            )
-        ).all()
-    return dict(rows)
 
 
 def reply(emulator, sender: str, text: str):
@@ -44,7 +31,7 @@ def test_stop_opts_a_number_out_of_calls_and_sms_and_start_opts_it_back_in(emula
     for task_id in (call, sms):
         [delivery] = emulator.task_dials(task_id)
         assert (delivery.status, delivery.result, delivery.start_date) == ("Cancelled", "Cancelled", None)
-        assert result_attributes(emulator, delivery.id) == {"CancellationReason": "OptedOut",
+        assert emulator.result_attributes(delivery.id) == {"CancellationReason": "OptedOut",
                                                             "OptOutSource": "SMS reply STOP"}  # fmt: skip
     [opt_out] = emulator.client.get("/emulator/v1/opt-outs").json()["value"]
     assert (opt_out["phoneNumber"], opt_out["source"]) == ("+15553001", "SMS reply STOP")
@@ -84,7 +71,7 @@ def test_do_not_contact_opts_the_contact_and_its_number_out(emulator):
     assert emulator.task_dials(first)[0].result == "LiveAnswer"
     [suppressed] = emulator.task_dials(later)
     assert (suppressed.status, suppressed.result) == ("Cancelled", "Cancelled")  # a new number, the same contact
-    assert result_attributes(emulator, suppressed.id)["OptOutSource"] == "Do not contact disposition"
+    assert emulator.result_attributes(suppressed.id)["OptOutSource"] == "Do not contact disposition"
     sources = {
         (o["phoneNumber"], o["contactId"] is not None)
         for o in emulator.client.get("/emulator/v1/opt-outs").json()["value"]
@@ -125,7 +112,7 @@ def test_a_state_policy_cancels_washington_and_not_oregon_with_a_reference_to_th
 
     [cancelled] = emulator.task_dials(wa)
     assert (cancelled.status, cancelled.result) == ("Cancelled", "Cancelled")
-    assert result_attributes(emulator, cancelled.id) == {"CancellationReason": "CancellationPolicy",
+    assert emulator.result_attributes(cancelled.id) == {"CancellationReason": "CancellationPolicy",
                                                          "CancellationPolicyId": policy["id"]}  # fmt: skip
     assert emulator.task_dials(oregon)[0].result == "LiveAnswer"
     assert emulator.task_dials(other)[0].result == "LiveAnswer"  # the policy names another engagement
@@ -178,4 +165,4 @@ def test_a_seed_file_sets_cancellation_policies(emulator):
     [seeded] = emulator.client.get("/emulator/v1/cancellation-policies").json()["value"]
     assert (seeded["id"], seeded["executeUntil"]) == (policy_id, "2026-12-31T00:00:00.000Z")
     [delivery] = emulator.task_dials(task_id)
-    assert result_attributes(emulator, delivery.id)["CancellationPolicyId"] == policy_id
+    assert emulator.result_attributes(delivery.id)["CancellationPolicyId"] == policy_id

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
-from ccaas_emulator.db.models import DeliveryAttribute
 from ccaas_emulator.domain import TimeZoneHandling
 from tests.support.demo import NOW
 
@@ -70,10 +67,7 @@ def test_a_one_a_week_limit_lets_the_second_task_expire_when_its_windows_end_fir
 
     [expired] = emulator.task_dials(second)
     assert (expired.status, expired.result, expired.start_date) == ("Expired", "Expired", None)
-    with emulator.database.read() as session:
-        reason = session.scalar(select(DeliveryAttribute.value).where(
-            DeliveryAttribute.delivery_id == expired.id, DeliveryAttribute.keyword == "ExpiredReason"))  # fmt: skip
-    assert reason == "FrequencyCap"
+    assert emulator.result_attributes(expired.id)["ExpiredReason"] == "FrequencyCap"
     assert emulator.task(second).status == "Expired"
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from ccaas_emulator.db.models import DeliveryAttribute, DeliveryEvent
+from ccaas_emulator.db.models import DeliveryEvent
 from ccaas_emulator.domain import TimeZoneHandling
 from ccaas_emulator.quiet_hours import DAYS
 
@@ -96,10 +96,7 @@ def test_a_delivery_whose_windows_end_inside_quiet_hours_expires(emulator):
 
     [expired] = emulator.task_dials(task_id)
     assert (expired.status, expired.result, expired.start_date) == ("Expired", "Expired", None)
-    with emulator.database.read() as session:
-        reason = session.scalar(select(DeliveryAttribute.value).where(
-            DeliveryAttribute.delivery_id == expired.id, DeliveryAttribute.keyword == "ExpiredReason"))  # fmt: skip
-    assert reason == "QuietHours"
+    assert emulator.result_attributes(expired.id)["ExpiredReason"] == "QuietHours"
     assert emulator.task(task_id).status == "Expired"
 
 

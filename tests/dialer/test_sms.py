@@ -7,9 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from ccaas_emulator.db.models import DeliveryAttribute
 from ccaas_emulator.dialer.outcomes import FIRST_RESPONSE_TIMEOUT_SECONDS, MessageSimulator
 from ccaas_emulator.domain import MESSAGE_RESULTS, DeliveryResult, ReattemptReason
 from ccaas_emulator.settings import Settings
@@ -36,13 +34,7 @@ def test_an_sms_is_sent_and_keeps_the_text_it_sent(emulator):
     assert sms.channel_sent_date == NOW and sms.start_date == NOW
     assert NOW < sms.end_date <= NOW + timedelta(seconds=3)  # the carrier took it
     assert sms.call_id is None and sms.conversation_id is None  # no call; nobody replied
-    with emulator.database.read() as session:
-        attributes = session.execute(
-            select(DeliveryAttribute.keyword, DeliveryAttribute.value, DeliveryAttribute.type).where(
-                DeliveryAttribute.delivery_id == sms.id, DeliveryAttribute.type == 700610001
-            )
-        ).all()
-    assert [(keyword, value) for keyword, value, _ in attributes] == [("MessageText", TEXT)]
+    assert emulator.result_attributes(sms.id) == {"MessageText": TEXT}
     task = emulator.task(task_id)
     assert (task.status, task.customer_reached) == ("Complete", True)
 
@@ -177,7 +169,4 @@ def test_an_sms_without_message_keeps_the_template_it_was_sent_from(emulator):
     emulator.advance("PT1M")
 
     [sms] = emulator.task_dials(task_id)
-    with emulator.database.read() as session:
-        kept = session.execute(select(DeliveryAttribute.keyword, DeliveryAttribute.value).where(
-            DeliveryAttribute.delivery_id == sms.id, DeliveryAttribute.type == 700610001)).all()  # fmt: skip
-    assert [tuple(row) for row in kept] == [("MessageTemplateId", str(template))]
+    assert emulator.result_attributes(sms.id) == {"MessageTemplateId": str(template)}

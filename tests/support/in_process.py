@@ -18,9 +18,16 @@ from sqlalchemy import select
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
-from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, PlannerConfig, ProactiveDelivery, QuietTimeSetting
+from ccaas_emulator.db.models import (
+    DeliveryAttribute,
+    DeliveryEvent,
+    DeliveryTask,
+    PlannerConfig,
+    ProactiveDelivery,
+    QuietTimeSetting,
+)
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.domain import format_timestamp
+from ccaas_emulator.domain import AttributeType, format_timestamp
 from ccaas_emulator.seed import SeedFile, apply_seed
 from ccaas_emulator.settings import Settings
 from tests.support.demo import DEMO_CONTACT, DEMO_VOICE_CONFIG, NOW, ORG_URL
@@ -125,6 +132,16 @@ class InProcessEmulator:
             found = session.get(ProactiveDelivery, delivery_id)
             assert found is not None
             return found
+
+    def result_attributes(self, delivery_id: uuid.UUID) -> dict[str, str]:
+        """The Result attributes the runtime wrote on a delivery (keyword -> value)."""
+        with self.database.read() as session:
+            rows = session.execute(
+                select(DeliveryAttribute.keyword, DeliveryAttribute.value).where(
+                    DeliveryAttribute.delivery_id == delivery_id, DeliveryAttribute.type == AttributeType.RESULT
+                )
+            )
+            return {keyword: value for keyword, value in rows}
 
     def statuses(self, ids: list[uuid.UUID]) -> list[str]:
         return [self.delivery(delivery_id).status for delivery_id in ids]
