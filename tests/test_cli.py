@@ -101,3 +101,32 @@ def test_a_seed_file_of_the_wrong_shape_is_explained(tmp_path):
 
     assert result.returncode == 1
     assert "configurations.0.id" in result.stderr and "configurations.0.channel" in result.stderr
+
+
+def test_token_seed_and_migrate_leave_a_stopped_clock_stopped(tmp_path):
+    """Only serve/worker start-up applies CCAAS_CLOCK_SPEED; a token minted in a second shell never restarts time."""
+    from ccaas_emulator.clock import CLOCK_ROW, SharedClock
+    from ccaas_emulator.db.models import ClockState
+
+    assert run(tmp_path, "migrate").returncode == 0
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'cli.db'}", pool_size=1))
+    try:
+        SharedClock.ensure(database, speed=0)  # what `serve` does with CCAAS_CLOCK_SPEED=0
+        with database.read() as session:
+            before = session.get(ClockState, CLOCK_ROW)
+            assert before is not None
+            stopped = (before.anchor, before.real_anchor, before.speed, before.version)
+        seed_file = tmp_path / "seed.json"
+        seed_file.write_text(json.dumps({"users": []}))
+
+        assert run(tmp_path, "token").returncode == 0
+        assert run(tmp_path, "token", CCAAS_CLOCK_SPEED="60").returncode == 0
+        assert run(tmp_path, "migrate", CCAAS_CLOCK_SPEED="1").returncode == 0
+        assert run(tmp_path, "seed", str(seed_file)).returncode == 0
+
+        with database.read() as session:
+            after = session.get(ClockState, CLOCK_ROW)
+            assert after is not None
+            assert (after.anchor, after.real_anchor, after.speed, after.version) == stopped
+    finally:
+        database.dispose()

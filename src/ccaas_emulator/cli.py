@@ -30,13 +30,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _prepare(settings: Settings) -> None:
+def _prepare(settings: Settings, *, starts_clock: bool = False) -> None:
+    """Migrate and set up; only `serve` and `worker` start the clock (apply CCAAS_CLOCK_SPEED), see prepare_database."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from ccaas_emulator.runtime import prepare_database
 
     try:
-        prepare_database(settings)
+        prepare_database(settings, starts_clock=starts_clock)
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)  # the driver's own error, when there is one: its message is the useful one
         reason = str(orig) if orig is not None else str(exc)
@@ -60,7 +61,7 @@ def serve(
     except SettingsError as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
-    _prepare(settings)
+    _prepare(settings, starts_clock=True)
 
     import copy
 
@@ -104,7 +105,7 @@ def worker() -> None:
     from ccaas_emulator.runtime import Runtime
 
     settings = _settings()
-    _prepare(settings)
+    _prepare(settings, starts_clock=True)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime = Runtime.start(settings)
     assert runtime.dialer is not None

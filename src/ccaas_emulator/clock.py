@@ -79,16 +79,24 @@ class SharedClock:
         self._read_at = 0.0
 
     @staticmethod
-    def ensure(database: Database, *, speed: float) -> None:
-        """Create the clock row at real time, or re-anchor it when the configured speed changed."""
+    def ensure(database: Database, *, speed: float | None) -> None:
+        """Create the clock row at real time (at `speed`, or 1), or re-anchor it when a speed is given and differs.
+
+        `speed=None` leaves an existing clock alone: only the server's start-up, the control API and
+        `ccaas-emulator clock` change the shared clock, never a command such as `token` run in another shell.
+        """
         from ccaas_emulator.db.models import ClockState
 
         with database.transaction() as session:
             state = session.get(ClockState, CLOCK_ROW)
             now = real_now()
             if state is None:
-                session.add(ClockState(id=CLOCK_ROW, anchor=now, real_anchor=now, speed=speed, version=1))
-            elif state.speed != speed:
+                session.add(
+                    ClockState(
+                        id=CLOCK_ROW, anchor=now, real_anchor=now, speed=1.0 if speed is None else speed, version=1
+                    )
+                )
+            elif speed is not None and state.speed != speed:
                 state.anchor = _project(state.anchor, state.real_anchor, state.speed, now)
                 state.real_anchor, state.speed, state.version = now, speed, state.version + 1
 

@@ -57,12 +57,16 @@ class Runtime:
         self.database.dispose()
 
 
-def prepare_database(settings: Settings, *, clock: Clock | None = None) -> None:
-    """Migrate to head, set up the shared clock and a signing key, and apply the demo seed when it is on."""
+def prepare_database(settings: Settings, *, clock: Clock | None = None, starts_clock: bool = True) -> None:
+    """Migrate to head, set up the shared clock and a signing key, and apply the demo seed when it is on.
+
+    `starts_clock=False` (every CLI command but `serve` and `worker`) creates the clock if there is none but never
+    applies CCAAS_CLOCK_SPEED to it: a `token` minted in a second shell must not restart a stopped clock.
+    """
     database = Database(make_engine(settings.database_url, pool_size=1))
     try:
         upgrade_to_head(database.engine)
-        SharedClock.ensure(database, speed=settings.clock_speed)
+        SharedClock.ensure(database, speed=settings.clock_speed if starts_clock else None)
         clock = clock or SharedClock(database)
         SigningKeys.load_or_create(database, clock)
         if settings.demo_seed:

@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
 
-    clock_speed: Annotated[float, Field(ge=0, le=1_000_000)] = 1.0
-    """Simulated seconds per real second (0 freezes the clock until it is set or advanced)."""
+    clock_speed: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    """Simulated seconds per real second (0 freezes the clock until it is set or advanced). Applied by `serve` and
+    `worker` at start-up only when set; unset keeps the shared clock's speed (1 for a new database)."""
     dialer: Literal["embedded", "off"] = "embedded"
     dialer_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2
     dialer_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
