@@ -24,6 +24,7 @@ from ccaas_emulator.deps import AuthenticatorDep, runtime_of
 from ccaas_emulator.intake import routes as intake_routes
 from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
+from ccaas_emulator.protection.callers import TokenCallers
 from ccaas_emulator.protection.faults import FaultBoard
 from ccaas_emulator.protection.limits import Limits, ServiceProtection
 from ccaas_emulator.protection.middleware import FaultInjectionMiddleware, ServiceProtectionMiddleware
@@ -86,8 +87,10 @@ def create_app(
     if settings.limits:
         # Outside the faults (a delayed request holds its concurrency slot), inside the 414, CORS and the headers
         # (a 429 carries REQ_ID and can be read by a browser app).
-        app.state.protection = ServiceProtection(limits, real_clock or SystemClock())
-        app.add_middleware(ServiceProtectionMiddleware, protection=app.state.protection, caller_of=caller_of)
+        real_clock = real_clock or SystemClock()
+        app.state.protection = ServiceProtection(limits, real_clock)
+        callers = TokenCallers(verified_caller, real_clock)
+        app.add_middleware(ServiceProtectionMiddleware, protection=app.state.protection, caller_of=callers)
     app.add_middleware(UrlLengthLimit)  # inside the headers middleware, so a 414 carries them too
     # Outside the 414, so a browser app can read that answer too; inside the headers, so preflights carry REQ_ID.
     app.add_middleware(CorsMiddleware, origins=settings.cors_origin_set)
@@ -124,17 +127,17 @@ def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
     )
 
 
-def caller_of(scope: Scope) -> str | None:
-    """The object id (oid) of the request's verified token, None without one (the route then answers 401).
+def verified_caller(scope: Scope) -> tuple[str, float] | None:
+    """The request's verified token as (oid, exp), None without a valid one (the route then answers 401).
 
-    The same authenticator as the routes', whose verifier caches verified signatures: a dictionary look-up and the
-    claims checks per request, no database query.
+    The routes' own authenticator: the service protection limits count per token caller (protection/callers.py).
     """
     request = Request(scope)
     try:
-        return str(runtime_of(request).authenticator.authenticate(request).object_id)
+        token = runtime_of(request).authenticator.authenticate(request)
     except DataverseError:
         return None
+    return str(token.object_id), float(token.claims["exp"])
 
 
 def build_fallback_router(known_operations: dict[str, str]) -> APIRouter:

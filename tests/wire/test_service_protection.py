@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
+from ccaas_emulator.protection.callers import TokenCallers
 from ccaas_emulator.protection.limits import Exceeded, Limits, Refusal, ServiceProtection, Ticket
 from ccaas_emulator.settings import Settings, SettingsError, load_settings
 from tests.support.demo import ORG_URL
@@ -258,3 +259,25 @@ def test_a_users_buckets_are_bounded_by_the_windows_seconds(real_clock):
 
     assert len(ticket.window.buckets) <= 300
     assert limits.remaining(ticket).requests == 1_000_000 - 300
+
+
+def test_a_tokens_caller_is_remembered_until_the_token_expires_then_verified_again(real_clock):
+    verified: list[bytes] = []
+    expires = real_clock.now().timestamp() + 60
+
+    def verify(scope) -> tuple[str, float] | None:
+        verified.append(dict(scope["headers"])[b"authorization"])
+        return ("the oid", expires) if verified[-1] == b"Bearer good" else None
+
+    callers = TokenCallers(verify, real_clock, size=2)
+    scope = {"headers": [(b"authorization", b"Bearer good")]}
+
+    assert [callers(scope) for _ in range(3)] == ["the oid"] * 3
+    assert callers({"headers": [(b"authorization", b"Bearer bad")]}) is None
+    assert callers({"headers": []}) is None
+    assert verified == [b"Bearer good", b"Bearer bad"]  # the good one once; no header: nothing to verify
+
+    real_clock.set(real_clock.now() + timedelta(seconds=60))
+    assert callers(scope) == "the oid"
+    assert verified[-1] == b"Bearer good"
+    assert len(verified) == 3
