@@ -94,6 +94,7 @@ class Served:
             "CCAAS_PORT": str(self.port),
             "CCAAS_LOG_LEVEL": "warning",
             "CCAAS_DB_LOCK_TIMEOUT_SECONDS": "2",
+            "CCAAS_LIMITS": "0",  # one token under load: probe the database's trouble, not the limits
         }
 
     def start(self) -> None:

@@ -11,17 +11,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
-from ccaas_emulator.clock import Clock
+from ccaas_emulator.clock import Clock, SystemClock
+from ccaas_emulator.control import faults as control_faults
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.deps import AuthenticatorDep
+from ccaas_emulator.deps import AuthenticatorDep, runtime_of
 from ccaas_emulator.intake import routes as intake_routes
 from ccaas_emulator.metrics import MetricsMiddleware
 from ccaas_emulator.odata import routes as odata_routes
+from ccaas_emulator.protection.callers import TokenCallers
+from ccaas_emulator.protection.faults import FaultBoard
+from ccaas_emulator.protection.limits import Limits, ServiceProtection
+from ccaas_emulator.protection.middleware import FaultInjectionMiddleware, ServiceProtectionMiddleware
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings, get_settings
 from ccaas_emulator.tasks import routes as task_routes
@@ -42,8 +48,14 @@ from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
 log = logging.getLogger("ccaas_emulator")
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> FastAPI:
-    """The emulator as an ASGI app. The database must be migrated (see runtime.prepare_database)."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None, real_clock: Clock | None = None
+) -> FastAPI:
+    """The emulator as an ASGI app. The database must be migrated (see runtime.prepare_database).
+
+    `clock` is the simulated clock (deliveries); `real_clock` the real time the service protection limits count in
+    (tests hand in a fake one; users cannot move it, or a client could reset its own limits).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +79,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
         lifespan=lifespan,
     )
     app.add_middleware(HeadAsGet)
+    limits = Limits.from_settings(settings)
+    app.state.fault_board = FaultBoard()
+    if settings.control_api:  # only the control API arms faults
+        app.add_middleware(FaultInjectionMiddleware, board=app.state.fault_board, limits=limits)
+    app.state.protection = None
+    if settings.limits:
+        # Outside the faults (a delayed request holds its concurrency slot), inside the 414, CORS and the headers
+        # (a 429 carries REQ_ID and can be read by a browser app).
+        real_clock = real_clock or SystemClock()
+        app.state.protection = ServiceProtection(limits, real_clock)
+        callers = TokenCallers(verified_caller, real_clock)
+        app.add_middleware(ServiceProtectionMiddleware, protection=app.state.protection, caller_of=callers)
     app.add_middleware(UrlLengthLimit)  # inside the headers middleware, so a 414 carries them too
     # Outside the 414, so a browser app can read that answer too; inside the headers, so preflights carry REQ_ID.
     app.add_middleware(CorsMiddleware, origins=settings.cors_origin_set)
@@ -77,6 +101,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     app.include_router(auth_routes.router)
     if settings.control_api:
         app.include_router(control_routes.router)
+        app.include_router(control_faults.router)
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)
@@ -100,6 +125,19 @@ def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
         task_routes.build_router(version, documented=documented),
         odata_routes.build_router(version, documented=documented),
     )
+
+
+def verified_caller(scope: Scope) -> tuple[str, float] | None:
+    """The request's verified token as (oid, exp), None without a valid one (the route then answers 401).
+
+    The routes' own authenticator: the service protection limits count per token caller (protection/callers.py).
+    """
+    request = Request(scope)
+    try:
+        token = runtime_of(request).authenticator.authenticate(request)
+    except DataverseError:
+        return None
+    return str(token.object_id), float(token.claims["exp"])
 
 
 def build_fallback_router(known_operations: dict[str, str]) -> APIRouter:

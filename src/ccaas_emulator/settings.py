@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     """How long a statement waits for a lock (SQLite busy timeout, PostgreSQL lock_timeout) before a 503."""
     db_statement_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     """PostgreSQL statement_timeout of the server's connections (0: none); SQLite has no such bound."""
+    limits: bool = True
+    """Service protection limits per user (wire-facts E13; docs/limits-and-faults.md); 0 switches them off."""
+    limit_requests: Annotated[int, Field(ge=1, le=1_000_000)] = 6000
+    limit_window_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
+    limit_execution_ms: Annotated[int, Field(ge=1, le=3_600_000_000)] = 1_200_000
+    limit_concurrent: Annotated[int, Field(ge=1, le=10_000)] = 52
 
     @field_validator("database_url")
     @classmethod

@@ -86,6 +86,8 @@ def test_a_listed_origins_request_may_read_the_answer_and_its_headers(cors_clien
     assert response.headers["access-control-allow-origin"] == SPA
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"odata-entityid", "etag", "location", "preference-applied", "req_id", "www-authenticate"} <= exposed
+    assert {"retry-after", "x-ms-ratelimit-burst-remaining-xrm-requests"} <= exposed
+    assert {"x-ms-ratelimit-time-remaining-xrm-requests"} <= exposed
     assert "Origin" in response.headers["vary"]
 
 

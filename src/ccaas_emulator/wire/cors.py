@@ -50,6 +50,8 @@ EXPOSED_HEADERS = (
     "WWW-Authenticate",
     "Retry-After",
     "Allow",
+    "x-ms-ratelimit-burst-remaining-xrm-requests",  # the service protection budget (protection/limits.py)
+    "x-ms-ratelimit-time-remaining-xrm-requests",
 )
 PREFLIGHT_MAX_AGE_SECONDS = 600  # browsers cap it anyway (Chromium: 2 hours, Firefox: 24 hours)
 

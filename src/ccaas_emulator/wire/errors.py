@@ -206,6 +206,26 @@ CONTROL_CROSS_SITE_REFUSED = ErrorKind(
     "Access is denied. The emulator control API refuses requests from web pages of another origin ({detail}).",
 )
 
+# --- service protection limits (wire-facts E7, E13: codes and messages as documented, numbers as configured) ------
+REQUEST_LIMIT_EXCEEDED = ErrorKind(
+    429, "0x80072322", "Number of requests exceeded the limit of {limit} over time window of {window} seconds."
+)
+EXECUTION_TIME_EXCEEDED = ErrorKind(
+    429,
+    "0x80072321",
+    "Combined execution time of incoming requests exceeded limit of {limit:,} milliseconds over time window of "
+    "{window} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.",
+)
+CONCURRENCY_LIMIT_EXCEEDED = ErrorKind(
+    429, "0x80072326", "Number of concurrent requests exceeded the limit of {limit}."
+)
+# Injected by POST /emulator/v1/faults. 500 is Dataverse's generic UnExpected error (0x80040216, as INTERNAL_ERROR);
+# the 503's code and words are ours (no captured Dataverse 503 body).
+INJECTED_SERVER_ERROR = ErrorKind(500, "0x80040216", "An unexpected error occurred.")
+INJECTED_UNAVAILABLE = ErrorKind(
+    503, "0x80040216", "The service is temporarily unavailable. Try again after a short wait."
+)
+
 # --- the emulator itself ---------------------------------------------------------------------
 INTERNAL_ERROR = ErrorKind(
     500,

@@ -1,0 +1,1 @@
+"""Service protection limits (limits.py), injected faults (faults.py) and the ASGI middleware that applies both."""
