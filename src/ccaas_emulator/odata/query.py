@@ -89,6 +89,27 @@ def page_statement(
     return statement.order_by(*(key.order_clause() for key in keys)).limit(size + 1)
 
 
+def read_fetch_page(
+    session: Session,
+    *,
+    entity_set: EntitySet,
+    condition: ColumnElement[bool] | None,
+    keys: list[SortKey],
+    cursor: list[Any] | None,
+    size: int,
+    offset: int,
+    extra: list[ColumnElement[Any]],
+) -> Page:
+    """A FetchXML page: the same keyset statement, with its linked columns and, for simple paging, an offset."""
+    statement = page_statement(entity_set=entity_set, condition=condition, keys=keys, cursor=cursor, size=size)
+    if extra:
+        statement = statement.add_columns(*extra)
+    if offset:
+        statement = statement.offset(offset)
+    rows = list(session.execute(statement).mappings())
+    return Page(rows[:size], more=len(rows) > size)
+
+
 def read_page(session: Session, *, size: int, **plan: Any) -> Page:
     rows = list(session.execute(page_statement(size=size, **plan)).mappings())
     return Page(rows[:size], more=len(rows) > size)
