@@ -25,6 +25,7 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from tests.support.servers import free_port
 pytestmark = pytest.mark.slow  # a TLS server per test, and the real SDK
 
 TABLE = "msdyn_proactive_engagement_config"
+KEY = "msdyn_proactive_engagement_configid"
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def tls_emulator(database_for_server: str, tmp_path: Path, monkeypatch: pytest.M
 def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(tls_emulator):
     from PowerPlatform.Dataverse.client import DataverseClient
     from PowerPlatform.Dataverse.core.errors import HttpError
+    from PowerPlatform.Dataverse.models import UpsertItem
 
     with pytest.raises(ValueError, match="HTTPS"):  # why the test needs TLS at all
         DataverseClient(tls_emulator.base_url.replace("https", "http"), tls_emulator.credential)
@@ -211,6 +214,18 @@ def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(tls
         )
         pages = [[row["msdyn_name"] for row in page] for page in client.query.fetchxml(xml).execute_pages()]
         assert pages == [["SDK many 0", "SDK many 1"], ["SDK many 2", "SDK one, renamed"]]
+
+        # UpsertMultiple by primary key: one row changed, one created under the key given.
+        created = str(uuid.uuid4())
+        client.records.upsert(
+            TABLE,
+            [
+                UpsertItem(alternate_key={KEY: many[0]}, record={"msdyn_name": "SDK many 0, upserted"}),
+                UpsertItem(alternate_key={KEY: created}, record={"msdyn_name": "SDK upserted"}),
+            ],
+        )
+        assert client.records.retrieve(TABLE, many[0], select=["msdyn_name"])["msdyn_name"] == "SDK many 0, upserted"
+        assert client.records.retrieve(TABLE, created, select=["msdyn_name"])["msdyn_name"] == "SDK upserted"
 
         client.records.delete(TABLE, one)
         assert client.records.retrieve(TABLE, one) is None  # the SDK's answer to a 404

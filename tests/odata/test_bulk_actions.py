@@ -97,13 +97,14 @@ def test_upsert_multiple_creates_or_changes_by_key(emulator, as_user):
     existing = emulator.client.post(
         action("CreateMultiple"), json={"Targets": [target(msdyn_name="Up1")]}, headers=as_user("admin")
     ).json()["Ids"][0]
-    new = str(uuid.uuid4())
+    new, third = str(uuid.uuid4()), str(uuid.uuid4())
     response = emulator.client.post(
         action("UpsertMultiple"),
         json={
             "Targets": [
                 target(**{"@odata.id": f"msdyn_proactive_engagement_configs({existing})"}, msdyn_name="Up1b"),
                 target(**{KEY: new}, msdyn_name="Up2"),
+                target(**{"@odata.id": f"msdyn_proactive_engagement_configs({KEY}='{third}')"}, msdyn_name="Up3"),
             ]
         },
         headers=as_user("admin"),
@@ -111,6 +112,8 @@ def test_upsert_multiple_creates_or_changes_by_key(emulator, as_user):
     assert response.status_code == 204, response.text
     assert emulator.client.get(f"{CONFIGS}({new})", headers=as_user()).json()["msdyn_name"] == "Up2"
     assert emulator.client.get(f"{CONFIGS}({existing})", headers=as_user()).json()["msdyn_name"] == "Up1b"
+    # the Dataverse SDK's form: the key named and its value quoted
+    assert emulator.client.get(f"{CONFIGS}({third})", headers=as_user()).json()["msdyn_name"] == "Up3"
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 from xml.etree.ElementTree import fromstring, tostring
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.in_process import window
 from tests.support.urls import CONFIGS, DELIVERIES, ROOT
@@ -258,3 +261,43 @@ def test_configurations_are_queried_with_the_same_engine(emulator, as_user):
     refused = get(emulator, as_user, out_of_range, url=CONFIGS)
     assert refused.status_code == 400
     assert "incompatible types" in refused.json()["error"]["message"]
+
+
+_OPERATORS = st.sampled_from(
+    ["eq", "ne", "gt", "ge", "lt", "le", "like", "not-like", "in", "not-in", "null", "not-null", "between",
+     "begins-with", "ends-with", "on", "on-or-after", "on-or-before", "last-x-days", ""]
+)  # fmt: skip
+_COLUMNS = st.sampled_from(["msdyn_to_address", "createdon", "msdyn_priority", "msdyn_proactive_deliveryid", "x"])
+_VALUES = st.one_of(
+    st.text(max_size=12), st.sampled_from(["1", "-5", "2026-11-24", "{0A9E17D4-0000-4000-8000-0000000A9E17}"])
+)
+
+
+@st.composite
+def _conditions(draw) -> str:
+    values = "".join(f"<value>{escape(value)}</value>" for value in draw(st.lists(_VALUES, max_size=3)))
+    single = draw(st.one_of(st.none(), _VALUES))
+    value = "" if single is None else f" value={quoteattr(single)}"
+    return f"<condition attribute='{draw(_COLUMNS)}' operator='{draw(_OPERATORS)}'{value}>{values}</condition>"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    conditions=st.lists(_conditions(), max_size=4),
+    kind=st.sampled_from(["and", "or", "xor"]),
+    paging=st.sampled_from(["", " count='2'", " top='1'", " page='3' count='1'", " count='0'", " top='x'"]),
+    raw=st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_any_fetchxml_is_answered_without_a_server_error(emulator, as_user, conditions, kind, paging, raw):
+    xml = (
+        raw
+        if raw is not None
+        else (
+            f"<fetch{paging}><entity name='{DELIVERY}'><attribute name='msdyn_to_address'/>"
+            f"<filter type='{kind}'>{''.join(conditions)}</filter></entity></fetch>"
+        )
+    )
+    response = get(emulator, as_user, xml)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert set(response.json()["error"]) == {"code", "message"}

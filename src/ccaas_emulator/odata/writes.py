@@ -75,6 +75,12 @@ CREATE_DEFAULTS: dict[str, Any] = {
 # again between each look could keep it going, so it gives up (412, the client may retry) after this many.
 _UPSERT_ATTEMPTS = 3
 _BIND = re.compile(r"(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9A-Fa-f-]{36})\)\Z")
+# A *Multiple target's @odata.id: `<set>(<guid>)` or `<set>(<key>=<guid>)`; the Dataverse SDK quotes the value of
+# the key it is given (`<set>(<key>='<guid>')`), which is taken too.
+_REFERENCE = re.compile(
+    r"(?:.*/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?:(?P<key>[A-Za-z_][A-Za-z0-9_]*)=)?"
+    r"(?P<quote>'?)(?P<guid>[0-9A-Fa-f-]{36})(?P=quote)\)\Z"
+)
 
 
 @dataclass(frozen=True)
@@ -247,10 +253,11 @@ def _target_key(entity_set: EntitySet, target: dict[str, Any], *, operation: str
     value = target.get(entity_set.key.name)
     reference = target.get("@odata.id")
     if value is None and isinstance(reference, str):
-        match = _BIND.match(reference)
-        if match is None or match.group(1) != entity_set.name:
+        match = _REFERENCE.match(reference)
+        named = match.group("key") if match is not None else None
+        if match is None or match.group("set") != entity_set.name or named not in (None, entity_set.key.name):
             raise TARGET_WITHOUT_ID(operation=operation)
-        value = match.group(2)
+        value = match.group("guid")
     if value is None:
         raise TARGET_WITHOUT_ID(operation=operation)
     if not isinstance(value, str):
