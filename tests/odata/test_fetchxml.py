@@ -127,6 +127,40 @@ def test_link_entity_along_the_delivery_attribute_relationship(emulator, as_user
     assert ids(emulator, as_user, by_alias) == [first]
 
 
+def test_a_one_to_many_link_with_attributes_answers_a_row_per_related_row(emulator, as_user, three):
+    first, second, third = three
+    link = (
+        "<order attribute='msdyn_to_address'/>"
+        "<link-entity name='msdyn_proactive_delivery_attribute' from='msdyn_proactive_delivery' "
+        "to='msdyn_proactive_deliveryid' link-type='{kind}' alias='a'><attribute name='msdyn_keyword'/>"
+        "<attribute name='msdyn_value'/></link-entity>"
+    )
+    inner = get(emulator, as_user, fetch(link.format(kind="inner"))).json()["value"]
+    pairs = [(row["msdyn_proactive_deliveryid"], row["a.msdyn_keyword"], row["a.msdyn_value"]) for row in inner]
+    assert sorted(pairs) == sorted([(first, "type", "callback"), (first, "tier", "Gold"), (third, "type", "reminder")])
+    outer = get(emulator, as_user, fetch(link.format(kind="outer"))).json()["value"]
+    assert len(outer) == 4
+    [lonely] = [row for row in outer if row["msdyn_proactive_deliveryid"] == second]
+    assert "a.msdyn_keyword" not in lonely  # null columns are left out
+    # Paged one row at a time with the cookie: every (delivery, attribute) pair once.
+    seen = []
+    xml = fetch(link.format(kind="outer"), count="1")
+    while True:
+        body = get(emulator, as_user, xml, Prefer=PAGING).json()
+        seen += [(row["msdyn_proactive_deliveryid"], row.get("a.msdyn_keyword")) for row in body["value"]]
+        if not body["@Microsoft.Dynamics.CRM.morerecords"]:
+            break
+        cookie = fromstring(body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"])
+        root = fromstring(xml)
+        root.set("paging-cookie", unquote(unquote(cookie.get("pagingcookie", ""))))
+        root.set("page", cookie.get("pagenumber", ""))
+        xml = tostring(root, encoding="unicode")
+    assert sorted(seen, key=str) == sorted(
+        [(row["msdyn_proactive_deliveryid"], row.get("a.msdyn_keyword")) for row in outer], key=str
+    )
+    assert len(seen) == 4
+
+
 def test_many_to_one_link_reads_the_related_row_columns(emulator, as_user, three):
     first = three[0]
     xml = (

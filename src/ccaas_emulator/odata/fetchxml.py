@@ -10,8 +10,9 @@ Supported: `fetch` (top, count, page, paging-cookie, returntotalrecordcount, dis
 `entity`, `attribute`, `all-attributes`, `order`, `filter` (and/or, nested), `condition` (eq, ne, gt, ge, lt, le,
 like, not-like, in, not-in, null, not-null, between, not-between, begins-with, not-begin-with, ends-with,
 not-end-with, on, on-or-after, on-or-before; `valueof` column comparisons; `entityname` for a linked table),
-`link-entity` along a declared relationship (inner/outer/exists/in/any/not any; attributes of many-to-one links).
-Aggregates, `groupby`, and attributes of one-to-many links are refused with a 400 that says so.
+`link-entity` along a declared relationship (inner/outer/exists/in/any/not any; the attributes of a many-to-one
+link read by a scalar subquery, those of one one-to-many link by a JOIN: a row per related row).
+Aggregates and `groupby` are refused with a 400 that says so.
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ class LinkedColumn:
     expression: ColumnElement[Any]
 
 
+@dataclass(frozen=True)
+class JoinedLink:
+    """A one-to-many link-entity whose columns are read: joined, so a row comes back per related row (or one with
+    null columns for a row without any, when outer), ordered after the root's order by the related row's key."""
+
+    source: FromClause
+    on: ColumnElement[bool]
+    outer: bool
+    key: Property
+
+
 @dataclass
 class FetchPlan:
     """What a FetchXML query asks for, resolved against the entity model."""
@@ -91,6 +103,7 @@ class FetchPlan:
     paging_cookie: str | None
     total_count: bool
     linked: list[LinkedColumn] = field(default_factory=list)
+    join: JoinedLink | None = None
     tables: list[str] = field(default_factory=list)
     """Logical names of every table the query reads (the root first): each needs the read privilege."""
 
@@ -164,6 +177,7 @@ def plan_fetch(text: str, entity_set: EntitySet) -> FetchPlan:
         paging_cookie=cookie,
         total_count=root.get("returntotalrecordcount", "").lower() == "true",
         linked=compiler.linked,
+        join=compiler.join,
         tables=[entity_set.entity_type, *compiler.tables],
     )
 
@@ -195,6 +209,7 @@ class _Compiler:
         self.linked: list[LinkedColumn] = []
         self.tables: list[str] = []
         self.links: dict[str, _Link] = {}
+        self.join: JoinedLink | None = None
         self._aliases = 0
 
     def entity(
@@ -367,10 +382,7 @@ class _Compiler:
             else:
                 raise FETCH_INVALID(detail=f"<{child.tag[:50]}> is not allowed inside <link-entity>.")
         if attributes and navigation.collection:
-            raise FETCH_NOT_SUPPORTED(
-                what="Reading the columns of a one-to-many link-entity (a row per related row); filter through it, "
-                "or query the related table with a many-to-one link-entity back"
-            )
+            return self._joined(link, attributes, kind)
         matched = exists(select(true()).select_from(source).where(_join(link), *link.conditions))
         for prop in attributes:
             value = select(source.c[prop.column.name]).where(_join(link), *link.conditions).scalar_subquery()
@@ -378,6 +390,18 @@ class _Compiler:
         if kind == "outer":
             return []  # an outer link keeps every row; its columns are null where nothing matched
         return [not_(matched)] if kind == "not any" else [matched]
+
+    def _joined(self, link: _Link, attributes: list[Property], kind: str) -> list[ColumnElement[bool]]:
+        """The columns of a one-to-many link: one JOIN (inner or left outer), a row per related row."""
+        if self.join is not None:
+            raise FETCH_NOT_SUPPORTED(what="Reading the columns of more than one one-to-many link-entity")
+        if kind not in ("inner", "outer"):
+            raise FETCH_NOT_SUPPORTED(what=f"Reading the columns of a '{kind}' link-entity")
+        on = and_(_join(link), *link.conditions)
+        self.join = JoinedLink(link.source, on, kind == "outer", link.entity_set.key)
+        for prop in attributes:
+            self.linked.append(LinkedColumn(f"{link.alias}.{prop.column.name}", prop, link.source.c[prop.column.name]))
+        return []  # an inner join keeps the rows with a match itself
 
 
 def _navigation(source: EntitySet, target: EntitySet, from_column: str, to_column: str) -> Navigation:

@@ -35,10 +35,12 @@ class SortKey:
     prop: Property
     descending: bool
     expression: ColumnElement[Any]
+    outer: bool = False
+    """The key of an outer-joined table (FetchXML): NULL where the row has no related row."""
 
     @property
     def nullable(self) -> bool:
-        return bool(self.prop.column.nullable) and not self.prop.column.primary_key
+        return self.outer or (bool(self.prop.column.nullable) and not self.prop.column.primary_key)
 
     def order_clause(self) -> ColumnElement[Any]:
         ordered = self.expression.desc() if self.descending else self.expression.asc()

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import SystemUser
@@ -99,9 +99,14 @@ def read_fetch_page(
     size: int,
     offset: int,
     extra: list[ColumnElement[Any]],
+    join: tuple[FromClause, ColumnElement[bool], bool] | None = None,
 ) -> Page:
-    """A FetchXML page: the same keyset statement, with its linked columns and, for simple paging, an offset."""
+    """A FetchXML page: the same keyset statement, with its linked columns, the JOIN of a one-to-many link whose
+    columns it reads and, for simple paging, an offset."""
     statement = page_statement(entity_set=entity_set, condition=condition, keys=keys, cursor=cursor, size=size)
+    if join is not None:
+        source, on, outer = join
+        statement = statement.select_from(entity_set.table.join(source, on, isouter=outer))
     if extra:
         statement = statement.add_columns(*extra)
     if offset:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import RowMapping
+from sqlalchemy import ColumnElement, RowMapping
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.odata import query
@@ -16,6 +16,7 @@ from ccaas_emulator.odata.fetchxml import FetchPlan
 from ccaas_emulator.odata.model import EntitySet, Navigation
 from ccaas_emulator.odata.options import Expand, QueryOptions
 from ccaas_emulator.odata.paging import (
+    SortKey,
     cursor_of,
     decode_paging_cookie,
     decode_skiptoken,
@@ -173,6 +174,13 @@ class Reader:
         entity_set = plan.entity_set
         chosen = query.selection(entity_set, plan.select)
         keys = sort_keys(entity_set, entity_set.table, plan.orderby)
+        extra: list[ColumnElement[Any]] = [linked.expression.label(linked.name) for linked in plan.linked]
+        join = None
+        if plan.join is not None:  # a row per related row: ordered by the related row's key after the root's
+            related_key = plan.join.source.c[plan.join.key.column.name]
+            keys.append(SortKey(plan.join.key, False, related_key, outer=plan.join.outer))
+            extra.append(related_key.label(plan.join.key.column.name))
+            join = (plan.join.source, plan.join.on, plan.join.outer)
         cursor = None
         if plan.paging_cookie is not None:
             try:
@@ -190,7 +198,8 @@ class Reader:
             cursor=cursor,
             size=plan.page_size,
             offset=plan.offset,
-            extra=[linked.expression.label(linked.name) for linked in plan.linked],
+            extra=extra,
+            join=join,
         )
         body: dict[str, Any] = {"@odata.context": self.urls.context(path, context_clause(plan.select, ()))}
         annotations = self.preferences.annotations
