@@ -295,6 +295,13 @@ def test_configurations_are_queried_with_the_same_engine(emulator, as_user):
     refused = get(emulator, as_user, out_of_range, url=CONFIGS)
     assert refused.status_code == 400
     assert "incompatible types" in refused.json()["error"]["message"]
+    for flag, status in (("1", 200), ("false", 200), ("maybe", 400)):
+        yes_no = fetch(
+            condition("msdyn_ignore_queue_hours", "eq", value=flag),
+            entity="msdyn_proactive_engagement_config",
+            attributes="",
+        )
+        assert get(emulator, as_user, yes_no, url=CONFIGS).status_code == status
 
 
 _OPERATORS = st.sampled_from(

@@ -444,8 +444,9 @@ def _literal(prop: Property, text: str) -> ast._Literal:
     if prop.edm is Edm.GUID:
         return ast.GUID(value.strip("{}"))
     if prop.edm is Edm.BOOLEAN:
-        lowered = value.lower()
-        return ast.Boolean({"1": "true", "0": "false"}.get(lowered, lowered))
+        lowered = {"1": "true", "0": "false"}.get(value.lower(), value.lower())
+        # anything else stays text, which the compiler refuses for a Yes/No column (odata-query reads any word as false)
+        return ast.Boolean(lowered) if lowered in ("true", "false") else ast.String(value)
     if prop.edm in (Edm.INT32, Edm.INT64):
         return ast.Integer(value) if re.fullmatch(r"-?[0-9]{1,19}", value) else ast.String(value)
     if prop.edm is Edm.DOUBLE:
