@@ -239,6 +239,25 @@ NO_ATTRIBUTE = (
         (fetch(condition("createdon", "eq", value="yesterday")), 400, "0x80060888", "incompatible types"),
         (fetch("", top="3", count="2"), 400, "0x80040203", "top attribute can't be specified"),
         (fetch("", aggregate="true"), 400, "0x80040203", "aggregate"),
+        (
+            fetch(
+                "<link-entity name='msdyn_proactive_delivery_attribute' from='msdyn_proactive_delivery' "
+                "to='msdyn_proactive_deliveryid'><link-entity name='msdyn_proactive_delivery' "
+                "from='msdyn_proactive_deliveryid' to='msdyn_proactive_delivery'/></link-entity>"
+            ),
+            400,
+            "0x80040203",
+            "A link-entity inside another link-entity is not supported",
+        ),
+        (
+            fetch(
+                "<link-entity name='msdyn_proactive_engagement_config' from='msdyn_proactive_engagement_configid' "
+                "to='msdyn_to_address'/>"
+            ),
+            400,
+            "0x80040203",
+            "no declared relationship joins those columns",
+        ),
         (fetch("<order attribute='msdyn_to_address'/>", count="1", paging_cookie="&lt;cookie page=&quot;1&quot;/&gt;"),
          400, "0x80040203", "paging-cookie is not one this query issued"),
     ],

@@ -347,7 +347,7 @@ class _Compiler:
     def _link(self, scope: Scope, element: Element, depth: int) -> list[ColumnElement[bool]]:
         """A link along a declared relationship: a condition on the root row (EXISTS), and for a many-to-one link
         its attributes as columns of the row."""
-        if scope is not self.root or depth > 3:
+        if scope is not self.root:
             raise FETCH_NOT_SUPPORTED(what="A link-entity inside another link-entity")
         name = element.get("name", "")
         target = next((item for item in ENTITY_SETS.values() if item.entity_type == name), None)
@@ -379,6 +379,8 @@ class _Compiler:
                     link.conditions.append(compiled)
             elif child.tag == "order":
                 raise FETCH_NOT_SUPPORTED(what="Ordering by a linked table's column")
+            elif child.tag == "link-entity":
+                raise FETCH_NOT_SUPPORTED(what="A link-entity inside another link-entity")
             else:
                 raise FETCH_INVALID(detail=f"<{child.tag[:50]}> is not allowed inside <link-entity>.")
         if attributes and navigation.collection:
