@@ -121,7 +121,8 @@ BULK_ACTIONS = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
 
 
 def _bulk_actions(schema: Element) -> None:
-    """CreateMultiple (answers CreateMultipleResponse's Ids), UpdateMultiple and UpsertMultiple (204)."""
+    """CreateMultiple (answers CreateMultipleResponse's Ids), UpdateMultiple and UpsertMultiple (204: the
+    UpsertMultiple reference says its UpsertMultipleResponse "is not returned")."""
     response = SubElement(schema, "ComplexType", {"Name": "CreateMultipleResponse"})
     SubElement(response, "Property", {"Name": "Ids", "Type": "Collection(Edm.Guid)", "Nullable": "false"})
     entities = f"Collection({ALIAS}.crmbaseentity)"
