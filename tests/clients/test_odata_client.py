@@ -145,6 +145,9 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
         "CCaaS_CreateProactiveDelivery",
         "CCaaS_CancelDeliveryTask",
         "CCaaS_CreateOperation",
+        "CreateMultiple",  # bound to the writable sets' collections (docs/dataverse-sdk.md)
+        "UpdateMultiple",
+        "UpsertMultiple",
     }
     assert set(service.actions["CCaaS_CreateProactiveVoiceDelivery"].parameters) == {
         "ApiVersion",

@@ -76,7 +76,18 @@ def test_every_action_is_declared_with_its_parameters_and_response(emulator, as_
     complex_types = {item.get("Name"): item for item in found.findall(f"{EDM}ComplexType")}
 
     task_actions = {"CCaaS_CancelDeliveryTask", "CCaaS_CreateOperation"}  # tests/tasks/test_descriptions.py
-    assert set(actions) == {parameters.action for parameters in ACTIONS} | task_actions
+    bulk = {"CreateMultiple", "UpdateMultiple", "UpsertMultiple"}  # tests/odata/test_bulk_actions.py
+    assert set(actions) == {parameters.action for parameters in ACTIONS} | task_actions | bulk
+    for name in bulk:  # bound to a collection of rows, as Dataverse declares them
+        assert actions[name].get("IsBound") == "true"
+        parameters = {item.get("Name"): item.get("Type") for item in actions[name].findall(f"{EDM}Parameter")}
+        assert parameters == {
+            "entityset": "Collection(mscrm.crmbaseentity)",
+            "Targets": "Collection(mscrm.crmbaseentity)",
+        }
+    assert actions["CreateMultiple"].find(f"{EDM}ReturnType").get("Type") == "mscrm.CreateMultipleResponse"
+    ids = complex_types["CreateMultipleResponse"].find(f"{EDM}Property")
+    assert (ids.get("Name"), ids.get("Type")) == ("Ids", "Collection(Edm.Guid)")
     voice = actions["CCaaS_CreateProactiveVoiceDelivery"]
     assert voice.get("IsBound") is None  # unbound
     parameters = {item.get("Name"): item.get("Nullable") for item in voice.findall(f"{EDM}Parameter")}

@@ -285,6 +285,16 @@ class FilterCompiler:
         pattern = {"contains": f"%{escaped}%", "startswith": f"{escaped}%", "endswith": f"%{escaped}"}[name]
         return func.lower(ref.expression).like(literal(pattern), escape="\\")
 
+    def like(self, node: ast._Node, pattern: str) -> ColumnElement[bool]:
+        """A SQL LIKE pattern (FetchXML's like): `%` and `_` are wildcards, `[...]` kept literal; case-insensitive
+        as every string comparison here."""
+        self._count_condition()
+        ref = self._ref(node)
+        if not ref.prop.is_string:
+            raise INCOMPATIBLE_OPERANDS(left=ref.prop.edm.value, right="Edm.String", operator="like")
+        escaped = _text_value(pattern).lower().replace("\\", "\\\\").replace("[", "\\[")
+        return func.lower(ref.expression).like(literal(escaped), escape="\\")
+
     # --- any / all --------------------------------------------------------------------------------------
     def _lambda(self, node: ast.CollectionLambda, depth: int) -> ColumnElement[bool]:
         owner_scope, navigation_name = self._navigation_owner(node.owner)

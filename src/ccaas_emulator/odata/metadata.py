@@ -49,6 +49,7 @@ def csdl() -> bytes:
         _complex_type(schema, parameters)
         _action(schema, parameters)
     _task_operations(schema)
+    _bulk_actions(schema)
     container = SubElement(schema, "EntityContainer", {"Name": CONTAINER})
     for entity_set in ENTITY_SETS.values():
         element = SubElement(container, "EntitySet", {"Name": entity_set.name, "EntityType": entity_set.qualified_type})
@@ -113,6 +114,24 @@ def _action(schema: Element, parameters: type[ActionParameters]) -> None:
             attributes["Nullable"] = "false"
         SubElement(element, "Parameter", attributes)
     SubElement(element, "ReturnType", {"Type": f"{ALIAS}.{parameters.action}Response", "Nullable": "false"})
+
+
+BULK_ACTIONS = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
+"""Bound to the entity sets' collections (odata/writes.py); as Dataverse declares them, on crmbaseentity."""
+
+
+def _bulk_actions(schema: Element) -> None:
+    """CreateMultiple (answers CreateMultipleResponse's Ids), UpdateMultiple and UpsertMultiple (204: the
+    UpsertMultiple reference says its UpsertMultipleResponse "is not returned")."""
+    response = SubElement(schema, "ComplexType", {"Name": "CreateMultipleResponse"})
+    SubElement(response, "Property", {"Name": "Ids", "Type": "Collection(Edm.Guid)", "Nullable": "false"})
+    entities = f"Collection({ALIAS}.crmbaseentity)"
+    for name in BULK_ACTIONS:
+        action = SubElement(schema, "Action", {"Name": name, "IsBound": "true"})
+        SubElement(action, "Parameter", {"Name": "entityset", "Type": entities, "Nullable": "false"})
+        SubElement(action, "Parameter", {"Name": "Targets", "Type": entities, "Nullable": "false"})
+        if name == "CreateMultiple":
+            SubElement(action, "ReturnType", {"Type": f"{ALIAS}.CreateMultipleResponse", "Nullable": "false"})
 
 
 TASK_ACTIONS = {

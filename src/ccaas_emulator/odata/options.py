@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ccaas_emulator.wire.errors import (
+    FETCH_WITH_QUERY_OPTIONS,
     INVALID_COUNT,
     INVALID_TOP,
     QUERY_OPTION_NOT_SUPPORTED,
@@ -17,10 +18,12 @@ from ccaas_emulator.wire.errors import (
     QUERY_SYNTAX,
     SKIP_NOT_SUPPORTED,
 )
+from ccaas_emulator.wire.query_parameters import FETCH_XML, refuse_custom_parameter
 
 # wire-facts E9: what Dataverse supports; $skip, $search and $format are refused.
 SUPPORTED = frozenset({"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken"})
 EXPAND_OPTIONS = frozenset({"$select", "$filter", "$orderby", "$top"})
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")  # ASCII only: str.isdigit() also takes '²', which int() refuses
 
@@ -52,18 +55,28 @@ class QueryOptions:
     count: bool = False
     skiptoken: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    fetch_xml: str | None = None
 
 
-def parse_query(pairs: list[tuple[str, str]]) -> QueryOptions:
-    """The query options of a request; custom (non-$) options are ignored, as OData allows."""
+def parse_query(pairs: list[tuple[str, str]], *, strict: bool = False, fetch_xml: bool = False) -> QueryOptions:
+    """The query options of a request. Reads (`strict`) refuse parameters that are neither `$` options nor `@`
+    aliases, except `fetchXml` where `fetch_xml` allows it; writes ignore them, as OData allows."""
     seen: dict[str, str] = {}
     aliases: dict[str, str] = {}
+    fetch: str | None = None
     for key, value in pairs:
         if key.startswith("@"):
             aliases[key] = value
             continue
         if not key.startswith("$"):
-            continue
+            if not strict:
+                continue
+            if key == FETCH_XML and fetch_xml and fetch is None:
+                fetch = value
+                continue
+            if key == FETCH_XML and fetch is not None:
+                raise QUERY_OPTION_REPEATED(option=key)
+            refuse_custom_parameter(key, fetch_xml=fetch_xml)
         if key == "$skip":
             raise SKIP_NOT_SUPPORTED()
         if key not in SUPPORTED:
@@ -71,6 +84,10 @@ def parse_query(pairs: list[tuple[str, str]]) -> QueryOptions:
         if key in seen:
             raise QUERY_OPTION_REPEATED(option=key)
         seen[key] = value
+    if fetch is not None:
+        if seen:
+            raise FETCH_WITH_QUERY_OPTIONS(option=next(iter(seen)))
+        return QueryOptions(fetch_xml=fetch, aliases=aliases)
     return QueryOptions(
         select=_select(seen["$select"]) if "$select" in seen else None,
         filter=_non_empty(seen["$filter"], "$filter") if "$filter" in seen else None,

@@ -35,10 +35,12 @@ class SortKey:
     prop: Property
     descending: bool
     expression: ColumnElement[Any]
+    outer: bool = False
+    """The key of an outer-joined table (FetchXML): NULL where the row has no related row."""
 
     @property
     def nullable(self) -> bool:
-        return bool(self.prop.column.nullable) and not self.prop.column.primary_key
+        return self.outer or (bool(self.prop.column.nullable) and not self.prop.column.primary_key)
 
     def order_clause(self) -> ColumnElement[Any]:
         ordered = self.expression.desc() if self.descending else self.expression.asc()
@@ -96,6 +98,13 @@ def encode_skiptoken(keys: list[SortKey], first: list[Any], last: list[Any], pag
     As in Dataverse's own, each order column names the page's last and first value (`lastnull`/`firstnull`
     for NULL), GUIDs uppercase in braces; the page continues after `last`.
     """
+    encoded = _lower_escapes(quote(paging_cookie(keys, first, last, page - 1), safe=""))
+    return f'<cookie pagenumber="{page}" pagingcookie="{encoded}" istracking="False" />'
+
+
+def paging_cookie(keys: list[SortKey], first: list[Any], last: list[Any], page: int) -> str:
+    """`<cookie page="N"><column last="..." first="..." /></cookie>`: the paging cookie of page N, as FetchXML's
+    paging-cookie attribute takes it back."""
     entries = []
     for key, last_value, first_value in zip(keys, last, first, strict=True):
         attributes = "".join(
@@ -103,8 +112,13 @@ def encode_skiptoken(keys: list[SortKey], first: list[Any], last: list[Any], pag
             for which, value in (("last", last_value), ("first", first_value))
         )
         entries.append(f"<{key.prop.column.name}{attributes} />")
-    inner = f'<cookie page="{page - 1}">{"".join(entries)}</cookie>'
-    encoded = _lower_escapes(quote(inner, safe=""))  # the nextLink's own encoding makes it %253c...
+    return f'<cookie page="{page}">{"".join(entries)}</cookie>'
+
+
+def fetch_paging_cookie(keys: list[SortKey], first: list[Any], last: list[Any], page: int) -> str:
+    """@Microsoft.Dynamics.CRM.fetchxmlpagingcookie: the cookie of the next page, its paging cookie URL-encoded
+    twice as Dataverse writes it (`%253ccookie%2520page...`)."""
+    encoded = quote(_lower_escapes(quote(paging_cookie(keys, first, last, page - 1), safe="")), safe="")
     return f'<cookie pagenumber="{page}" pagingcookie="{encoded}" istracking="False" />'
 
 
@@ -113,7 +127,11 @@ def decode_skiptoken(token: str, keys: list[SortKey]) -> tuple[list[Any], int]:
     match = _COOKIE.match(token.strip())
     if match is None:
         raise INVALID_SKIPTOKEN()
-    inner = unquote(match.group(2))
+    return decode_paging_cookie(unquote(match.group(2)), keys), int(match.group(1))
+
+
+def decode_paging_cookie(inner: str, keys: list[SortKey]) -> list[Any]:
+    """The cursor a paging cookie (`<cookie page="N">...</cookie>`) names for this query's order; else a 400."""
     entries = _ENTRY.findall(inner)
     if not inner.startswith("<cookie page=") or len(entries) != len(keys):
         raise INVALID_SKIPTOKEN()
@@ -128,7 +146,7 @@ def decode_skiptoken(token: str, keys: list[SortKey]) -> tuple[list[Any], int]:
             cursor.append(_parse(key.prop, unescape(values["last"], {"&quot;": '"'})))
         else:
             raise INVALID_SKIPTOKEN()
-    return cursor, int(match.group(1))
+    return cursor
 
 
 def _attribute(prop: Property, value: Any) -> str:

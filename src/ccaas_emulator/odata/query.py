@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import SystemUser
@@ -87,6 +87,32 @@ def page_statement(
     if cursor is not None:
         statement = statement.where(after(keys, cursor))
     return statement.order_by(*(key.order_clause() for key in keys)).limit(size + 1)
+
+
+def read_fetch_page(
+    session: Session,
+    *,
+    entity_set: EntitySet,
+    condition: ColumnElement[bool] | None,
+    keys: list[SortKey],
+    cursor: list[Any] | None,
+    size: int,
+    offset: int,
+    extra: list[ColumnElement[Any]],
+    join: tuple[FromClause, ColumnElement[bool], bool] | None = None,
+) -> Page:
+    """A FetchXML page: the same keyset statement, with its linked columns, the JOIN of a one-to-many link whose
+    columns it reads and, for simple paging, an offset."""
+    statement = page_statement(entity_set=entity_set, condition=condition, keys=keys, cursor=cursor, size=size)
+    if join is not None:
+        source, on, outer = join
+        statement = statement.select_from(entity_set.table.join(source, on, isouter=outer))
+    if extra:
+        statement = statement.add_columns(*extra)
+    if offset:
+        statement = statement.offset(offset)
+    rows = list(session.execute(statement).mappings())
+    return Page(rows[:size], more=len(rows) > size)
 
 
 def read_page(session: Session, *, size: int, **plan: Any) -> Page:

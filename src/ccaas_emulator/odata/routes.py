@@ -15,7 +15,7 @@ from starlette.responses import Response
 from ccaas_emulator.auth.callers import Caller, load_caller
 from ccaas_emulator.auth.privileges import Access, require_privilege
 from ccaas_emulator.deps import RuntimeDep
-from ccaas_emulator.odata import writes
+from ccaas_emulator.odata import definitions, writes
 from ccaas_emulator.odata.batch import (
     Answer,
     BatchRunner,
@@ -27,6 +27,7 @@ from ccaas_emulator.odata.batch import (
     render,
 )
 from ccaas_emulator.odata.entity_sets import ENTITY_SETS
+from ccaas_emulator.odata.fetchxml import plan_fetch
 from ccaas_emulator.odata.metadata import csdl, service_document
 from ccaas_emulator.odata.model import EntitySet
 from ccaas_emulator.odata.options import QueryOptions, parse_query
@@ -34,13 +35,15 @@ from ccaas_emulator.odata.query import navigation as find_navigation
 from ccaas_emulator.odata.representation import wire_value
 from ccaas_emulator.odata.service import Preferences, Reader, Urls, parse_preferences
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
-from ccaas_emulator.wire.context import request_origin
+from ccaas_emulator.wire.context import NAMESPACE, request_origin
 from ccaas_emulator.wire.errors import (
     BATCH_INVALID,
     INVALID_KEY,
     METADATA_MEDIA_TYPE,
     METHOD_NOT_ALLOWED,
     NOT_AN_OBJECT,
+    QUERY_OPTION_NOT_SUPPORTED,
+    RESOURCE_NOT_FOUND,
 )
 from ccaas_emulator.wire.responses import ODataJSONResponse
 
@@ -111,6 +114,8 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
 
     for entity_set in ENTITY_SETS.values():
         _add_entity_set_routes(router, version, entity_set)
+        _add_bound_actions(router, version, entity_set)
+    _add_definition_routes(router, version)
     return router
 
 
@@ -133,13 +138,18 @@ def _add_entity_set_routes(router: APIRouter, version: str, entity_set: EntitySe
     name = entity_set.name
     table = entity_set.entity_type
 
-    @router.get(f"/{name}", summary=f"List {name}", name=f"list_{name}")
+    @router.get(f"/{name}", summary=f"List {name} (OData query options, or fetchXml=)", name=f"list_{name}")
     async def list_rows(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
-        options, preferences, token = _read_request(request, runtime)
+        options, preferences, token = _read_request(request, runtime, fetch_xml=True)
+        plan = plan_fetch(options.fetch_xml, entity_set) if options.fetch_xml is not None else None
 
         def work(session: Session, caller: Caller) -> tuple[dict[str, Any], bool]:
-            require_privilege(caller, Access.READ, table)
             reader = Reader(session, _urls(request, runtime, version), preferences)
+            if plan is not None:
+                for logical in plan.tables:  # the root's and every linked table's read privilege
+                    require_privilege(caller, Access.READ, logical)
+                return reader.fetch(plan, path=name), False
+            require_privilege(caller, Access.READ, table)
             return reader.collection(entity_set, options, raw_query=request.url.query, path=name)
 
         body, paged = await _read(runtime, token, work)
@@ -373,9 +383,12 @@ def _urls(request: Request, runtime: Runtime, version: str) -> Urls:
     return Urls(request_origin(request, runtime.settings.org_url), version)
 
 
-def _read_request(request: Request, runtime: Runtime) -> tuple[QueryOptions, Preferences, Any]:
+def _read_request(
+    request: Request, runtime: Runtime, *, fetch_xml: bool = False
+) -> tuple[QueryOptions, Preferences, Any]:
+    """401 first, then the query: `$` options and `@` aliases, `fetchXml` where allowed, nothing else (issue 15)."""
     token = runtime.authenticator.authenticate(request)
-    options = parse_query(list(request.query_params.multi_items()))
+    options = parse_query(list(request.query_params.multi_items()), strict=True, fetch_xml=fetch_xml)
     return options, parse_preferences(request.headers.getlist("prefer")), token
 
 
@@ -452,3 +465,181 @@ def parse_key(entity_set: EntitySet, text: str) -> uuid.UUID:
     if match.group("partition") is not None and "partitionid" not in entity_set.properties:
         raise INVALID_KEY(key=text[:200], entity_set=entity_set.name)
     return uuid.UUID(match.group("guid"))
+
+
+# --- CreateMultiple / UpdateMultiple / UpsertMultiple ----------------------------------------------------------
+
+
+def _add_bound_actions(router: APIRouter, version: str, entity_set: EntitySet) -> None:
+    """The bulk actions bound to a writable entity set (issue 15), one transaction each (odata/writes.py)."""
+    if entity_set.name not in {writable.name for writable in writes.writable_sets()}:
+        return
+    name = entity_set.name
+    table = entity_set.entity_type
+
+    @router.post(
+        f"/{name}/{NAMESPACE}.CreateMultiple",
+        summary=f"Create many {table} rows in one transaction; answers their Ids",
+        name=f"create_multiple_{name}",
+    )
+    async def create_multiple(request: Request, runtime: RuntimeDep) -> Response:
+        token, targets = await _targets(request, runtime, entity_set, "CreateMultiple")
+        now = runtime.clock.now()
+
+        def work(session: Session, caller: Caller) -> list[uuid.UUID]:
+            require_privilege(caller, Access.CREATE, table)
+            return writes.create_many(session, entity_set=entity_set, targets=targets, caller=caller, now=now)
+
+        ids = await _write(runtime, token, work)
+        context = f"{_urls(request, runtime, version).root}$metadata#{NAMESPACE}.CreateMultipleResponse"
+        return ODataJSONResponse({"@odata.context": context, "Ids": [str(row_id) for row_id in ids]})
+
+    @router.post(
+        f"/{name}/{NAMESPACE}.UpdateMultiple",
+        summary=f"Change many existing {table} rows in one transaction",
+        status_code=204,
+        name=f"update_multiple_{name}",
+    )
+    async def update_multiple(request: Request, runtime: RuntimeDep) -> Response:
+        token, targets = await _targets(request, runtime, entity_set, "UpdateMultiple")
+        now = runtime.clock.now()
+
+        def work(session: Session, caller: Caller) -> None:
+            require_privilege(caller, Access.WRITE, table)
+            writes.update_many(session, entity_set=entity_set, targets=targets, caller=caller, now=now)
+
+        await _write(runtime, token, work)
+        return Response(status_code=204)
+
+    @router.post(
+        f"/{name}/{NAMESPACE}.UpsertMultiple",
+        summary=f"Change or create many {table} rows (by key) in one transaction",
+        status_code=204,
+        name=f"upsert_multiple_{name}",
+    )
+    async def upsert_multiple(request: Request, runtime: RuntimeDep) -> Response:
+        token, targets = await _targets(request, runtime, entity_set, "UpsertMultiple")
+        now = runtime.clock.now()
+
+        def work(session: Session, caller: Caller) -> None:
+            require_privilege(caller, Access.WRITE, table)
+            created = writes.upsert_many(session, entity_set=entity_set, targets=targets, caller=caller, now=now)
+            if any(created):
+                require_privilege(caller, Access.CREATE, table)
+
+        await _write(runtime, token, work)
+        return Response(status_code=204)
+
+
+async def _targets(
+    request: Request, runtime: Runtime, entity_set: EntitySet, action: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    token = runtime.authenticator.authenticate(request)
+    check_json_content_type(request)
+    body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
+    return token, writes.targets_of(entity_set, body, action)
+
+
+# --- EntityDefinitions -----------------------------------------------------------------------------------------
+
+
+def _add_definition_routes(router: APIRouter, version: str) -> None:
+    """Table definitions as the Dataverse SDK for Python reads them (odata/definitions.py)."""
+
+    @router.get("/EntityDefinitions", summary="Table definitions (EntityMetadata): $select and $filter")
+    async def entity_definitions(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        options, _, token = _definition_request(request, runtime)
+        query = definitions.definition_query(
+            definitions.ENTITY_TYPE, set(definitions.ENTITY_PROPERTIES), options.select, options.filter, options.aliases
+        )
+        await _read(runtime, token, lambda _session, _caller: None)  # the caller must be a user of the org
+        context = _urls(request, runtime, version).context("EntityDefinitions", _clause(options.select))
+        return ODataJSONResponse({"@odata.context": context, "value": query.apply(definitions.entity_definitions())})
+
+    @router.get("/EntityDefinitions({key})", summary="One table definition, by LogicalName='<name>' or MetadataId")
+    async def entity_definition(key: str, request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        options, _, token = _definition_request(request, runtime)
+        _, found = definitions.find_entity(key)
+        query = definitions.definition_query(
+            definitions.ENTITY_TYPE, set(definitions.ENTITY_PROPERTIES), options.select, None, options.aliases
+        )
+        await _read(runtime, token, lambda _session, _caller: None)
+        context = _urls(request, runtime, version).context("EntityDefinitions", _clause(options.select), entity=True)
+        return ODataJSONResponse({"@odata.context": context, **query.project(found)})
+
+    @router.get("/EntityDefinitions({key})/Attributes", summary="A table's column definitions")
+    async def attributes(key: str, request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        return await _attributes(request, runtime, version, key, cast=None)
+
+    @router.get("/EntityDefinitions({key})/Attributes({attribute})", summary="One column definition")
+    async def attribute(key: str, attribute: str, request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        options, _, token = _definition_request(request, runtime)
+        entity_set, found = definitions.find_entity(key)
+        item = definitions.find_attribute(entity_set, attribute)
+        query = definitions.definition_query(
+            definitions.ATTRIBUTE_TYPE, set(definitions.ATTRIBUTE_PROPERTIES), options.select, None, options.aliases
+        )
+        await _read(runtime, token, lambda _session, _caller: None)
+        path = f"EntityDefinitions({found['MetadataId']})/Attributes"
+        context = _urls(request, runtime, version).context(path, _clause(options.select), entity=True)
+        return ODataJSONResponse({"@odata.context": context, **query.project(item)})
+
+    @router.get(
+        "/EntityDefinitions({key})/Attributes/{cast}",
+        summary="Column definitions of one type, e.g. Microsoft.Dynamics.CRM.PicklistAttributeMetadata with "
+        "$expand=OptionSet",
+    )
+    async def attributes_of_type(key: str, cast: str, request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
+        if cast not in definitions.CASTS:
+            raise RESOURCE_NOT_FOUND(segment=cast[:200])
+        return await _attributes(request, runtime, version, key, cast=cast)
+
+
+async def _attributes(
+    request: Request, runtime: Runtime, version: str, key: str, *, cast: str | None
+) -> ODataJSONResponse:
+    options, _, token = _definition_request(request, runtime, expand=cast is not None)
+    entity_set, found = definitions.find_entity(key)
+    query = definitions.definition_query(
+        definitions.ATTRIBUTE_TYPE,
+        set(definitions.ATTRIBUTE_PROPERTIES),
+        options.select,
+        options.filter,
+        options.aliases,
+    )
+    items = list(definitions.attribute_definitions(entity_set.entity_type))
+    if cast is not None:
+        items = [item for item in items if item["AttributeType"] == definitions.CASTS[cast]]
+    value = query.apply(items)
+    expanded = tuple((item.navigation, item.select) for item in options.expand)
+    if expanded:
+        if cast != definitions.PICKLIST_CAST:
+            raise QUERY_OPTION_NOT_SUPPORTED(option="$expand on attributes other than PicklistAttributeMetadata")
+        definitions.expand_option_sets(entity_set, value, expanded)
+    await _read(runtime, token, lambda _session, _caller: None)
+    path = f"EntityDefinitions({found['MetadataId']})/Attributes" + (f"/{cast}" if cast else "")
+    clause = _clause(
+        (*(options.select or ()), *(f"{name}({','.join(select or ())})" for name, select in expanded))
+        if options.select or expanded
+        else None
+    )
+    return ODataJSONResponse({"@odata.context": _urls(request, runtime, version).context(path, clause), "value": value})
+
+
+def _definition_request(request: Request, runtime: Runtime, *, expand: bool = False) -> tuple[QueryOptions, Any, Any]:
+    """Definitions take $select and $filter (and $expand of option sets); Dataverse's metadata queries page nothing."""
+    options, preferences, token = _read_request(request, runtime)
+    for option, used in (
+        ("$orderby", bool(options.orderby)),
+        ("$top", options.top is not None),
+        ("$count", options.count),
+        ("$skiptoken", options.skiptoken is not None),
+        ("$expand", bool(options.expand) and not expand),
+    ):
+        if used:
+            raise QUERY_OPTION_NOT_SUPPORTED(option=f"{option} on table definitions")
+    return options, preferences, token
+
+
+def _clause(select: tuple[str, ...] | None) -> str:
+    return f"({','.join(select)})" if select else ""

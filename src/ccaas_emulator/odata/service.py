@@ -8,22 +8,33 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import RowMapping
+from sqlalchemy import ColumnElement, RowMapping
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.odata import query
+from ccaas_emulator.odata.fetchxml import FetchPlan
 from ccaas_emulator.odata.model import EntitySet, Navigation
 from ccaas_emulator.odata.options import Expand, QueryOptions
-from ccaas_emulator.odata.paging import cursor_of, decode_skiptoken, encode_skiptoken, sort_keys
-from ccaas_emulator.odata.representation import FORMATTED_VALUE, Annotations, Renderer, lookup_targets
+from ccaas_emulator.odata.paging import (
+    SortKey,
+    cursor_of,
+    decode_paging_cookie,
+    decode_skiptoken,
+    encode_skiptoken,
+    fetch_paging_cookie,
+    sort_keys,
+)
+from ccaas_emulator.odata.representation import FORMATTED_VALUE, Annotations, Renderer, lookup_targets, wire_value
 from ccaas_emulator.wire.context import service_root
-from ccaas_emulator.wire.errors import EXPAND_NOT_SUPPORTED, OBJECT_DOES_NOT_EXIST
+from ccaas_emulator.wire.errors import EXPAND_NOT_SUPPORTED, FETCH_INVALID, OBJECT_DOES_NOT_EXIST, DataverseError
 
 MAX_EXPANDS = 15
 _DIGITS = re.compile(r"[0-9]+\Z")
 TOTAL_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
 TOTAL_COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 GLOBAL_METADATA_VERSION = "Microsoft.Dynamics.CRM.globalmetadataversion"
+FETCH_PAGING_COOKIE = "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"
+MORE_RECORDS = "Microsoft.Dynamics.CRM.morerecords"
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,59 @@ class Reader:
             body["@odata.nextLink"] = self._next_link(path, raw_query, token)
         return body, paged
 
+    def fetch(self, plan: FetchPlan, *, path: str) -> dict[str, Any]:
+        """A FetchXML page (odata/fetchxml.py): the rows without their null columns (FetchXML returns none), the
+        linked columns as `<alias>.<column>`, and the paging cookie and morerecords annotations when asked for."""
+        entity_set = plan.entity_set
+        chosen = query.selection(entity_set, plan.select)
+        keys = sort_keys(entity_set, entity_set.table, plan.orderby)
+        extra: list[ColumnElement[Any]] = [linked.expression.label(linked.name) for linked in plan.linked]
+        join = None
+        if plan.join is not None:  # a row per related row: ordered by the related row's key after the root's
+            related_key = plan.join.source.c[plan.join.key.column.name]
+            keys.append(SortKey(plan.join.key, False, related_key, outer=plan.join.outer))
+            extra.append(related_key.label(plan.join.key.column.name))
+            join = (plan.join.source, plan.join.on, plan.join.outer)
+        cursor = None
+        if plan.paging_cookie is not None:
+            try:
+                cursor = decode_paging_cookie(plan.paging_cookie, keys)
+            except DataverseError:
+                raise FETCH_INVALID(
+                    detail="its paging-cookie is not one this query issued; send back the one the previous page's "
+                    "@Microsoft.Dynamics.CRM.fetchxmlpagingcookie carried, with the same order."
+                ) from None
+        page = query.read_fetch_page(
+            self.session,
+            entity_set=entity_set,
+            condition=plan.condition,
+            keys=keys,
+            cursor=cursor,
+            size=plan.page_size,
+            offset=plan.offset,
+            extra=extra,
+            join=join,
+        )
+        body: dict[str, Any] = {"@odata.context": self.urls.context(path, context_clause(plan.select, ()))}
+        annotations = self.preferences.annotations
+        if plan.total_count and annotations.wants(TOTAL_COUNT):
+            total = query.count_rows(self.session, entity_set=entity_set, condition=plan.condition)
+            body[f"@{TOTAL_COUNT}"] = min(total, query.COUNT_LIMIT)
+            body[f"@{TOTAL_COUNT_EXCEEDED}"] = total > query.COUNT_LIMIT
+        rows = self._render(chosen, [], page.rows)
+        for item, row in zip(rows, page.rows, strict=True):
+            for linked in plan.linked:
+                item[linked.name] = None if row[linked.name] is None else wire_value(linked.prop, row[linked.name])
+        body["value"] = [_without_nulls(item) for item in rows]
+        more = page.more and plan.top is None
+        if annotations.wants(MORE_RECORDS):
+            body[f"@{MORE_RECORDS}"] = more
+        if more and page.rows and annotations.wants(FETCH_PAGING_COOKIE):
+            body[f"@{FETCH_PAGING_COOKIE}"] = fetch_paging_cookie(
+                keys, cursor_of(keys, page.rows[0]), cursor_of(keys, page.rows[-1]), plan.page + 1
+            )
+        return body
+
     def entity(self, entity_set: EntitySet, key: uuid.UUID, options: QueryOptions) -> tuple[dict[str, Any], str]:
         """One row by its key, with its ETag; 404 in Dataverse's words when there is none."""
         row = query.read_one(self.session, entity_set=entity_set, key=key)
@@ -272,6 +336,12 @@ def _condition(entity_set: EntitySet, options: QueryOptions, parent: tuple[Navig
     navigation, key = parent
     by_parent = entity_set.table.c[navigation.remote_column.name] == key
     return by_parent if condition is None else by_parent & condition
+
+
+def _without_nulls(item: dict[str, Any]) -> dict[str, Any]:
+    """FetchXML answers leave out null columns, and the annotations of those columns, except the row's ETag."""
+    nulls = {name for name, value in item.items() if value is None and "@" not in name}
+    return {name: value for name, value in item.items() if name not in nulls and name.split("@", 1)[0] not in nulls}
 
 
 def _is_skiptoken(part: str) -> bool:

@@ -24,10 +24,12 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller
+from ccaas_emulator.auth.privileges import ROLE_PRIVILEGES, Access
 from ccaas_emulator.db.rows import insert_for
 from ccaas_emulator.domain import StateCode, StatusCode
 from ccaas_emulator.odata.entity_sets import BY_LOGICAL_NAME
 from ccaas_emulator.odata.model import Edm, EntitySet, Property
+from ccaas_emulator.wire.context import NAMESPACE
 from ccaas_emulator.wire.errors import (
     INVALID_ARGUMENT,
     INVALID_BIND,
@@ -40,7 +42,12 @@ from ccaas_emulator.wire.errors import (
     PRECONDITION_FAILED,
     RECORD_EXISTS,
     STRING_TOO_LONG,
+    TARGET_WITHOUT_ID,
+    TARGET_WRONG_TYPE,
+    TARGETS_MISSING,
+    TARGETS_TOO_MANY,
     UNDECLARED_PROPERTY,
+    UNKNOWN_PARAMETER,
     VALUE_OUT_OF_RANGE,
 )
 
@@ -68,6 +75,12 @@ CREATE_DEFAULTS: dict[str, Any] = {
 # again between each look could keep it going, so it gives up (412, the client may retry) after this many.
 _UPSERT_ATTEMPTS = 3
 _BIND = re.compile(r"(?:.*/)?([A-Za-z_][A-Za-z0-9_]*)\(([0-9A-Fa-f-]{36})\)\Z")
+# A *Multiple target's @odata.id: `<set>(<guid>)` or `<set>(<key>=<guid>)`; the Dataverse SDK quotes the value of
+# the key it is given (`<set>(<key>='<guid>')`), which is taken too.
+_REFERENCE = re.compile(
+    r"(?:.*/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?:(?P<key>[A-Za-z_][A-Za-z0-9_]*)=)?"
+    r"(?P<quote>'?)(?P<guid>[0-9A-Fa-f-]{36})(?P=quote)\)\Z"
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,105 @@ def _remove_links(session: Session, entity_set: EntitySet, key: uuid.UUID) -> No
                 .where(column == key)
                 .values({column.name: None, "versionnumber": table.c.versionnumber + 1})
             )
+
+
+# --- CreateMultiple / UpdateMultiple / UpsertMultiple ----------------------------------------------------------
+# Bound actions on a writable entity set: `POST <set>/Microsoft.Dynamics.CRM.CreateMultiple {"Targets": [...]}`.
+# Each target goes through the same rules as a single create or update (the functions above) inside the request's
+# one transaction, so a bad target fails the whole call and nothing is written (as Dataverse's own: "if any
+# individual operation fails, the entire request rolls back").
+
+MAX_TARGETS = 1000
+"""Targets per call: Dataverse sets no documented number (it advises batches of 100-1000); the emulator's bound
+is the top of that advice, the same as a $batch's requests."""
+
+
+def targets_of(entity_set: EntitySet, body: Any, action: str) -> list[dict[str, Any]]:
+    """The Targets of a *Multiple call, each an object typed as a row of this entity set."""
+    if not isinstance(body, dict):
+        raise NOT_AN_OBJECT()
+    for name in body:
+        if name != "Targets":
+            raise UNKNOWN_PARAMETER(name=name[:100], action=action)
+    targets = body.get("Targets")
+    if not isinstance(targets, list) or not targets:
+        raise TARGETS_MISSING(action=action)
+    if len(targets) > MAX_TARGETS:
+        raise TARGETS_TOO_MANY(action=action, limit=MAX_TARGETS, count=len(targets))
+    expected = f"{NAMESPACE}.{entity_set.entity_type}"
+    for target in targets:
+        if not isinstance(target, dict):
+            raise NOT_AN_OBJECT()
+        found = target.get("@odata.type")
+        # Targets is a collection of the abstract crmbaseentity: each names its type (the SDK always does).
+        if not isinstance(found, str) or found.removeprefix("#") != expected:
+            raise TARGET_WRONG_TYPE(expected=entity_set.entity_type, found=_literal(found))
+    return targets
+
+
+def create_many(
+    session: Session, *, entity_set: EntitySet, targets: list[dict[str, Any]], caller: Caller, now: datetime
+) -> list[uuid.UUID]:
+    """CreateMultiple: every target created as a POST would create it; their ids in order."""
+    return [create(session, entity_set=entity_set, payload=target, caller=caller, now=now) for target in targets]
+
+
+def update_many(
+    session: Session, *, entity_set: EntitySet, targets: list[dict[str, Any]], caller: Caller, now: datetime
+) -> None:
+    """UpdateMultiple: every target names an existing row by its key and changes it as a PATCH with If-Match: *."""
+    for target in targets:
+        key = _target_key(entity_set, target, operation="Update")
+        upsert(
+            session,
+            entity_set=entity_set,
+            key=key,
+            payload=target,
+            caller=caller,
+            now=now,
+            preconditions=Preconditions(if_match="*"),
+        )
+
+
+def upsert_many(
+    session: Session, *, entity_set: EntitySet, targets: list[dict[str, Any]], caller: Caller, now: datetime
+) -> list[bool]:
+    """UpsertMultiple: each target changed, or created under its key when there is none; True where created."""
+    created = []
+    for target in targets:
+        key = _target_key(entity_set, target, operation="Upsert")
+        created.append(
+            upsert(
+                session,
+                entity_set=entity_set,
+                key=key,
+                payload=target,
+                caller=caller,
+                now=now,
+                preconditions=Preconditions(),
+            )
+        )
+    return created
+
+
+def _target_key(entity_set: EntitySet, target: dict[str, Any], *, operation: str) -> uuid.UUID:
+    """The row a target names: its primary key property, or `@odata.id` as `<set>(<guid>)`."""
+    value = target.get(entity_set.key.name)
+    reference = target.get("@odata.id")
+    if value is None and isinstance(reference, str):
+        match = _REFERENCE.match(reference)
+        named = match.group("key") if match is not None else None
+        if match is None or match.group("set") != entity_set.name or named not in (None, entity_set.key.name):
+            raise TARGET_WITHOUT_ID(operation=operation)
+        value = match.group("guid")
+    if value is None:
+        raise TARGET_WITHOUT_ID(operation=operation)
+    if not isinstance(value, str):
+        raise PAYLOAD_VALUE(entity_set=entity_set.name, value=_literal(value), edm="Edm.Guid")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise PAYLOAD_VALUE(entity_set=entity_set.name, value=_literal(value), edm="Edm.Guid") from None
 
 
 # --- internals -----------------------------------------------------------------------------------------
@@ -371,3 +483,9 @@ def _literal(value: Any) -> str:
 
 def _raise(error: Exception) -> Any:
     raise error
+
+
+def writable_sets() -> list[EntitySet]:
+    """The entity sets some role may create rows in (auth/privileges.py): the ones the *Multiple actions serve."""
+    creatable = {table for granted in ROLE_PRIVILEGES.values() for access, table in granted if access is Access.CREATE}
+    return [entity_set for entity_set in BY_LOGICAL_NAME.values() if entity_set.entity_type in creatable]

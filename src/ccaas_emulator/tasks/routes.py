@@ -36,6 +36,7 @@ from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_l
 from ccaas_emulator.wire.context import request_origin
 from ccaas_emulator.wire.errors import DataverseError
 from ccaas_emulator.wire.openapi import CHALLENGE_HEADER, ERROR_SCHEMA
+from ccaas_emulator.wire.query_parameters import refuse_custom_parameters
 from ccaas_emulator.wire.responses import ODATA_JSON, ODataJSONResponse
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
 
     async def get_delivery_tasks(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
         token = runtime.authenticator.authenticate(request)
+        refuse_custom_parameters([key for key, _ in request.query_params.multi_items()])
         arguments = request.path_params.get("arguments")
         aliases = {key: value for key, value in request.query_params.multi_items() if key.startswith("@")}
         context = expando_context(request_origin(request, runtime.settings.org_url), version)

@@ -161,6 +161,76 @@ METADATA_MEDIA_TYPE = ErrorKind(
 EXPAND_NOT_SUPPORTED = ErrorKind(400, "0x80060888", "{what}")
 BATCH_INVALID = ErrorKind(400, "0x80060888", "The batch request is not valid: {detail}.")
 
+# --- query parameters without a `$` (issue 15): refused, never ignored; words ours, code as for other options ---
+SQL_NOT_SUPPORTED = ErrorKind(
+    400,
+    "0x80060888",
+    "The query parameter 'sql' (Dataverse's SQL endpoint, TDS read-only queries) is not supported by the emulator; "
+    "query with $filter or fetchXml instead.",
+)
+STORED_QUERY_NOT_SUPPORTED = ErrorKind(
+    400,
+    "0x80060888",
+    "The query parameter '{name}' runs a saved view from the {table} table, which the emulator does not have; "
+    "query with $filter or fetchXml instead.",
+)
+CUSTOM_PARAMETER_NOT_SUPPORTED = ErrorKind(
+    400,
+    "0x80060888",
+    "The query parameter '{name}' is not supported. Query options start with '$', parameter aliases with '@'; "
+    "{allowed}",
+)
+
+# --- table definitions (EntityDefinitions): the platform's QueryBuilder codes and words ----------------------
+ENTITY_NOT_IN_METADATA = ErrorKind(
+    404,
+    "0x80041102",
+    "The entity with a name = '{name}' with namemapping = 'Logical' was not found in the MetadataCache.",
+)
+ATTRIBUTE_NOT_IN_METADATA = ErrorKind(
+    404,
+    "0x80041103",
+    "'{entity}' entity doesn't contain attribute with Name = '{name}' and NameMapping = 'Logical'.",
+)
+METADATA_KEY_INVALID = ErrorKind(
+    400, "0x80060888", "The key '{key}' of {segment} must be a MetadataId (a GUID) or LogicalName='<name>'."
+)
+
+# --- FetchXML (fetchXml=): QueryBuilder's codes where known (0x80041102/0x80041103); InvalidArgument otherwise --
+FETCH_INVALID = ErrorKind(400, "0x80040203", "The FetchXML is not valid: {detail}")
+FETCH_NO_ATTRIBUTE = ErrorKind(
+    400,
+    "0x80041103",
+    "'{entity}' entity doesn't contain attribute with Name = '{name}' and NameMapping = 'Logical'.",
+)
+FETCH_NO_ENTITY = ErrorKind(
+    400,
+    "0x80041102",
+    "The entity with a name = '{name}' with namemapping = 'Logical' was not found in the MetadataCache.",
+)
+FETCH_NOT_SUPPORTED = ErrorKind(400, "0x80040203", "{what} is not supported by the emulator's FetchXML.")
+FETCH_WITH_QUERY_OPTIONS = ErrorKind(
+    400,
+    "0x80060888",
+    "The fetchXml query parameter cannot be combined with the query option {option}: put the whole query in the "
+    "FetchXML.",
+)
+
+# --- CreateMultiple / UpdateMultiple / UpsertMultiple (bound actions on the writable entity sets) ---------------
+TARGETS_MISSING = ErrorKind(
+    400, "0x80040200", "Required parameter 'Targets' is missing: {action} takes {{\"Targets\": [ ... ]}}."
+)
+TARGETS_TOO_MANY = ErrorKind(
+    400, "0x80040203", "{action} accepts at most {limit} targets in one request; this one has {count}."
+)
+TARGET_WRONG_TYPE = ErrorKind(
+    400,
+    "0x80040203",
+    "This entity cannot be added to the specified collection. The collection can have entities with PlatformName "
+    "= {expected} while this entity has Platform Name: {found}",
+)
+TARGET_WITHOUT_ID = ErrorKind(400, "0x80040203", "Entity Id must be specified for {operation}")
+
 # --- business rules of the actions -----------------------------------------------------------
 REQUIRED_PARAMETER_MISSING = ErrorKind(400, "0x80040200", "Required parameter '{name}' is missing.")
 INVALID_ARGUMENT = ErrorKind(400, "0x80040203", "{message}")
