@@ -73,6 +73,9 @@ def upsert_user(
 ) -> SystemUser:
     """The user named user_name, created or updated (roles replaced); its systemuserid follows its object id."""
     user = session.scalars(select(SystemUser).where(SystemUser.user_name == user_name)).one_or_none()
+    if user is not None and user.application_id != application_id:
+        kind = "an application user" if user.application_id else "a user"
+        raise DirectoryError(f"{user_name!r} is {kind} already; remove it first to change what it is")
     object_id = object_id or (user.object_id if user is not None else uuid.uuid4())
     if user is None:
         user = SystemUser(id=uuid.uuid5(object_id, "systemuser"), user_name=user_name, created_on=now)
