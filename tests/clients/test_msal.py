@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
+import os
 import random
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from ccaas_emulator.app import create_app
 from ccaas_emulator.settings import Settings
+from tests.support.node import require_node_project
 from tests.support.samples import fixture_bytes
 
 pytestmark = pytest.mark.slow
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.slow
 DEMO_CLIENT_ID = "c0a5e000-de70-4000-8000-0000000dea00"
 DEMO_SECRET = "ccaas~demo~secret~not.for.production"
 VOICE = "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery"
+NODE_PROJECT = Path(__file__).parent / "node"
 
 
 def _tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
@@ -208,3 +213,30 @@ def test_msal_public_client_password_grant_calls_as_the_demo_agent(https_emulato
     assert accounts, "MSAL kept no account: the answer lacked id_token/client_info"
     silent = app.acquire_token_silent([f"{origin}/user_impersonation"], account=accounts[0], force_refresh=True)
     assert silent is not None and "access_token" in silent, silent
+
+
+def test_msal_node_gets_both_tokens_and_calls_the_voice_action(https_emulator):
+    """@azure/msal-node (pinned in tests/clients/node/package.json) does the same from Node: no user-realm
+    discovery there, so the free-port server serves it."""
+    node = require_node_project(NODE_PROJECT, what="@azure/msal-node")
+    origin, ca, settings = https_emulator
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+    env |= {
+        "NODE_EXTRA_CA_CERTS": ca,
+        "CCAAS_SERVER_URL": origin,
+        "CCAAS_TENANT_ID": settings.tenant,
+        "CCAAS_CLIENT_ID": DEMO_CLIENT_ID,
+        "CCAAS_CLIENT_SECRET": DEMO_SECRET,
+        "CCAAS_DEMO_PASSWORD": "ccaas-demo-password",
+        "CCAAS_FIXTURES": str(Path(__file__).parents[1] / "fixtures"),
+    }
+    result = subprocess.run(
+        [node, "msal_client.mjs"], cwd=NODE_PROJECT, env=env, capture_output=True, text=True, timeout=90, check=False
+    )
+    assert result.returncode == 0, f"msal_client.mjs failed:\n{result.stdout}\n{result.stderr}"
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["app"]["voice"]["status"] == 200, report
+    assert "DeliveryId" in report["app"]["voice"]["body"]
+    assert report["agent"]["voice"]["status"] == 200, report
+    assert report["app"]["whoAmI"]["body"]["UserId"] != report["agent"]["whoAmI"]["body"]["UserId"]
+    assert report["wrongSecret"]["errorCode"] == "invalid_client", report
