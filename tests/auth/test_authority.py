@@ -142,6 +142,7 @@ def test_missing_parameters_and_unknown_grants(client, settings):
     response = app_token(client, settings, grant_type="authorization_code")
     assert_entra_error(response, 400, "unsupported_grant_type", 70003)
     assert_entra_error(app_token(client, settings, client_secret=""), 401, "invalid_client", 7000218)
+    assert_entra_error(client.get(token_url(settings)), 400, "invalid_request", 900561)
 
 
 def test_the_password_grant_gives_a_user_token_and_a_working_refresh_token(client, settings):

@@ -63,6 +63,9 @@ class EntraError(Exception):
 MISSING_PARAMETER = EntraErrorKind(
     400, "invalid_request", 900144, "The request body must contain the following parameter: '{name}'."
 )
+POST_ONLY = EntraErrorKind(
+    400, "invalid_request", 900561, "The endpoint only accepts POST requests. Received a {method} request."
+)
 MALFORMED_REQUEST = EntraErrorKind(400, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid.")
 TENANT_NOT_FOUND = EntraErrorKind(
     400,

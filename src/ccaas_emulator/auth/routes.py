@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccaas_emulator.auth.authority import (
     MALFORMED_REQUEST,
+    POST_ONLY,
     TENANT_NOT_FOUND,
     Authority,
     EntraError,
@@ -184,6 +185,13 @@ async def token_v2(tenant: str, request: Request, runtime: RuntimeDep) -> JSONRe
 @router.post("/{tenant}/oauth2/token", summary="Token endpoint (v1: resource=<org>)")
 async def token_v1(tenant: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
     return await _token(tenant, request, runtime, 1)
+
+
+@router.api_route("/{tenant}/oauth2/v2.0/token", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route("/{tenant}/oauth2/token", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def token_wrong_method(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Entra answers any other method on its token endpoint with AADSTS900561, not a 405."""
+    return entra_error_response(POST_ONLY(method=request.method), now=runtime.wall_clock.now())
 
 
 async def _token(tenant: str, request: Request, runtime: Any, version: Literal[1, 2]) -> JSONResponse:
