@@ -254,3 +254,24 @@ def test_impersonating_an_unknown_user_is_refused(client, tokens):
     assert by_id.status_code == 404 and by_id.json()["error"]["code"] == "0x80040217"
     bad = client.get("/api/data/v9.2/WhoAmI", headers=admin | {"CallerObjectId": "not-a-guid"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "0x80040203"
+
+
+def test_a_disabled_user_can_neither_sign_in_nor_be_impersonated(client, settings, database, tokens):
+    with database.transaction() as session:
+        supervisor = session.scalars(select(SystemUser).where(SystemUser.user_name == "supervisor")).one()
+        supervisor.is_disabled = True
+        object_id = str(supervisor.object_id)
+    assert_entra_error(user_token(client, settings, user="supervisor"), 400, "invalid_grant", 50057)
+    admin = bearer(tokens.for_user("admin"))
+    response = client.get("/api/data/v9.2/WhoAmI", headers=admin | {"CallerObjectId": object_id})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "0x8004dc01"
+
+
+def test_client_secret_basic_is_accepted_and_a_bad_basic_header_refused(client, settings):
+    data = {"grant_type": "client_credentials", "scope": f"{ORG_URL}/.default"}
+    response = client.post(token_url(settings), data=data, headers=FORM, auth=(DEMO_CLIENT_ID, DEMO_SECRET))
+    assert response.status_code == 200, response.text
+    wrong = client.post(token_url(settings), data=data, headers=FORM, auth=(DEMO_CLIENT_ID, "nope"))
+    assert_entra_error(wrong, 401, "invalid_client", 7000215)
+    garbled = client.post(token_url(settings), data=data, headers=FORM | {"Authorization": "Basic !!!"})
+    assert_entra_error(garbled, 400, "invalid_request", 9002313)

@@ -307,7 +307,10 @@ def _refresh(
         or claims["exp"] < now.timestamp()
     ):
         raise BAD_REFRESH_TOKEN()
-    user = session.get(SystemUser, uuid.UUID(str(claims.get("sub_user"))))
+    try:
+        user = session.get(SystemUser, uuid.UUID(str(claims.get("sub_user"))))
+    except ValueError:
+        raise BAD_REFRESH_TOKEN() from None
     if user is None or user.application_id is not None:
         raise BAD_REFRESH_TOKEN()
     if user.is_disabled:
