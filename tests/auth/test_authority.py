@@ -275,3 +275,14 @@ def test_client_secret_basic_is_accepted_and_a_bad_basic_header_refused(client, 
     assert_entra_error(wrong, 401, "invalid_client", 7000215)
     garbled = client.post(token_url(settings), data=data, headers=FORM | {"Authorization": "Basic !!!"})
     assert_entra_error(garbled, 400, "invalid_request", 9002313)
+
+
+def test_an_impersonated_request_has_the_impersonated_users_privileges(client, settings):
+    token = app_token(client, settings).json()["access_token"]
+    configs = "/api/data/v9.2/msdyn_proactive_engagement_configs"
+    payload = {"msdyn_name": "Made on behalf"}
+    as_app = client.post(configs, json=payload, headers=bearer(token))
+    assert as_app.status_code == 403 and as_app.json()["error"]["code"] == "0x80040220"  # a supervisor reads only
+    admin_object_id = "0ad1a1e5-0000-4000-8000-00000ad1a1e5"
+    as_admin = client.post(configs, json=payload, headers=bearer(token) | {"CallerObjectId": admin_object_id})
+    assert as_admin.status_code == 204, as_admin.text
