@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
+from ccaas_emulator.auth import whoami
 from ccaas_emulator.clock import Clock, SystemClock
 from ccaas_emulator.control import faults as control_faults
 from ccaas_emulator.control import routes as control_routes
@@ -111,7 +112,9 @@ def create_app(
 
 SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
 """Web API versions served; all three stay valid (wire-facts E1)."""
-OPERATION_METHODS = dict.fromkeys(intake_routes.ACTION_NAMES, "POST") | task_routes.OPERATION_METHODS
+OPERATION_METHODS = (
+    dict.fromkeys(intake_routes.ACTION_NAMES, "POST") | task_routes.OPERATION_METHODS | {whoami.WHO_AM_I: "GET"}
+)
 """Every unbound action and function and the method it answers: any other method is 405 with this Allow."""
 
 
@@ -123,6 +126,7 @@ def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
     return (
         intake_routes.build_router(version, documented=documented),
         task_routes.build_router(version, documented=documented),
+        whoami.build_router(version, documented=documented),  # before the entity sets' /{entity_set} routes
         odata_routes.build_router(version, documented=documented),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -175,6 +175,128 @@ def token(
             issued_at=clock.now(),
             expires_in=settings.token_lifetime_seconds if expires_in is None else expires_in,
             version=token_version,
+        )
+    )
+
+
+user_cli = typer.Typer(no_args_is_help=True, help="Users of the organization (systemuser rows).")
+app_cli = typer.Typer(no_args_is_help=True, help="Application users: app registrations with a client secret.")
+cli.add_typer(user_cli, name="user")
+cli.add_typer(app_cli, name="app")
+
+
+def _directory_session() -> Any:
+    """A write transaction on the configured (migrated) database, for the user and app commands."""
+    from contextlib import contextmanager
+
+    from ccaas_emulator.db.engine import make_engine
+    from ccaas_emulator.db.transaction import Database
+
+    settings = _settings()
+    _prepare(settings)
+
+    @contextmanager
+    def session() -> Any:
+        database = Database(make_engine(settings.database_url, pool_size=1))
+        try:
+            with database.transaction() as opened:
+                yield opened
+        finally:
+            database.dispose()
+
+    return session()
+
+
+@user_cli.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (domainname); also what the password grant signs in with.")],
+    role: Annotated[list[str] | None, typer.Option("--role", help="Security role; repeat for several.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password for the authority's password grant.")] = None,
+    full_name: Annotated[str | None, typer.Option(help="Full name (default: the user name).")] = None,
+) -> None:
+    """Add a user (or update the one with this name); prints its systemuserid and Entra object id as JSON."""
+    import json
+
+    from ccaas_emulator.auth import directory
+    from ccaas_emulator.clock import SystemClock
+
+    now = SystemClock().now()
+    try:
+        with _directory_session() as session:
+            user = directory.upsert_user(session, user_name=name, full_name=full_name, roles=role or [], now=now)
+            if password is not None:
+                directory.set_secret(session, user, password, now=now)
+            result = {"systemUserId": str(user.id), "objectId": str(user.object_id), "userName": user.user_name}
+    except directory.DirectoryError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps(result))
+
+
+@user_cli.command("list")
+def user_list() -> None:
+    """Every user and application user: name, ids, roles, and whether it can sign in."""
+    import json
+
+    from ccaas_emulator.auth import directory
+
+    with _directory_session() as session:
+        rows = [
+            {
+                "userName": user.user_name,
+                "systemUserId": str(user.id),
+                "objectId": str(user.object_id),
+                "applicationId": str(user.application_id) if user.application_id else None,
+                "roles": sorted(role.name for role in user.roles),
+                "disabled": user.is_disabled,
+                "canSignIn": has_secret,
+            }
+            for user, has_secret in directory.list_users(session)
+        ]
+    for row in rows:
+        typer.echo(json.dumps(row))
+
+
+@user_cli.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="User name to remove.")]) -> None:
+    """Remove a user or application user (its roles and credential with it)."""
+    from ccaas_emulator.auth import directory
+
+    with _directory_session() as session:
+        removed = directory.remove_user(session, name)
+    if not removed:
+        raise _fail(f"no user named {name!r}")
+    typer.echo(f"removed {name}", err=True)
+
+
+@app_cli.command("add")
+def app_add(
+    name: Annotated[str, typer.Argument(help="Application user's name.")],
+    role: Annotated[list[str], typer.Option("--role", help="Security role; repeat for several.")],
+) -> None:
+    """Register an application and its application user; prints clientId, clientSecret (shown once), tenantId,
+    authority and scope as JSON, ready for MSAL's ConfidentialClientApplication."""
+    import json
+
+    from ccaas_emulator.auth import directory
+    from ccaas_emulator.clock import SystemClock
+
+    settings = _settings()
+    try:
+        with _directory_session() as session:
+            user, secret = directory.add_application(session, name=name, roles=role, now=SystemClock().now())
+            client_id = str(user.application_id)
+    except directory.DirectoryError as exc:
+        raise _fail(str(exc)) from None
+    authority_origin = f"https://{settings.local_host}:{settings.tls_port}" if settings.tls_port else settings.org_url
+    typer.echo(
+        json.dumps(
+            {
+                "clientId": client_id,
+                "clientSecret": secret,
+                "tenantId": settings.tenant,
+                "authority": f"{authority_origin}/{settings.tenant}",
+                "scope": f"{settings.org_url}/.default",
+            }
         )
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ccaas_emulator.auth.challenge import Authenticator
 from ccaas_emulator.auth.keys import SigningKeys
@@ -24,6 +24,8 @@ class Runtime:
     keys: SigningKeys
     authenticator: Authenticator
     dialer: Dialer | None
+    wall_clock: Clock = field(default_factory=SystemClock)
+    """Real time, for what Entra would time: tokens and the authority's answers (deliveries use `clock`)."""
 
     @classmethod
     def start(cls, settings: Settings, *, clock: Clock | None = None, database: Database | None = None) -> Runtime:

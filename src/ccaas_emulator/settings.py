@@ -23,11 +23,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/ccaas.db"
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    tls_port: Annotated[int, Field(ge=0, le=65535)] = 8443
+    """HTTPS port served next to the HTTP one (0: no TLS)."""
     org_url: str = ""
     """Organization URI: used in @odata.context and as the token audience (default http://<host>:<port>)."""
     tenant_id: uuid.UUID = DEFAULT_TENANT_ID
-    authority_host: str = "https://login.microsoftonline.com"
-    """Where the 401 challenge sends clients to get a token (WWW-Authenticate authorization_uri)."""
+    authority_host: str = ""
+    """Where the 401 challenge sends clients to get a token (WWW-Authenticate authorization_uri); empty: this
+    server's own authority over HTTPS while TLS is on, else https://login.microsoftonline.com."""
     demo_seed: bool = True
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
@@ -116,6 +119,23 @@ class Settings(BaseSettings):
     def cors_origin_set(self) -> frozenset[str]:
         """CCAAS_CORS_ORIGINS as a set (empty when CORS is off)."""
         return parse_origins(self.cors_origins)
+
+    @property
+    def authority_origin(self) -> str:
+        """The authority the 401 challenge names: CCAAS_AUTHORITY_HOST, else this server's HTTPS origin while TLS
+        is on (MSAL accepts only an https authority), else Entra's."""
+        if self.authority_host:
+            return self.authority_host
+        if self.tls_port:
+            return f"https://{self.local_host}:{self.tls_port}"
+        return "https://login.microsoftonline.com"
+
+    @property
+    def local_host(self) -> str:
+        """The host name clients on this machine reach the server by (127.0.0.1 when it listens on every address)."""
+        if self.host in ("0.0.0.0", "::", "[::]", ""):  # noqa: S104  a listening address, not a bind
+            return "127.0.0.1"
+        return f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
 
     @property
     def tenant(self) -> str:

@@ -24,8 +24,7 @@ def post(client, headers):
 def assert_unauthorized(response, code, fragment, settings):
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == (
-        f"Bearer authorization_uri=https://login.microsoftonline.com/{settings.tenant}/oauth2/authorize, "
-        f"resource_id={ORG_URL}/"
+        f"Bearer authorization_uri=https://127.0.0.1:8443/{settings.tenant}/oauth2/authorize, resource_id={ORG_URL}/"
     )
     assert response.headers["odata-version"] == "4.0"
     assert response.json()["error"]["code"] == code

@@ -25,7 +25,7 @@ def get(client: Any, token: str) -> Any:
 def assert_token_invalid(response: Any, fragment: str, tenant: str) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == (
-        f"Bearer authorization_uri=https://login.microsoftonline.com/{tenant}/oauth2/authorize, resource_id={ORG_URL}/"
+        f"Bearer authorization_uri=https://127.0.0.1:8443/{tenant}/oauth2/authorize, resource_id={ORG_URL}/"
     )
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()

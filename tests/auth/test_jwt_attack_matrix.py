@@ -178,7 +178,7 @@ def test_every_attack_is_401_with_the_challenge_on_every_route(matrix, forged, s
         where = f"{attack} on {target}"
         assert response.status_code == 401, f"{where}: {response.status_code} {response.text[:300]}"
         assert response.headers["www-authenticate"] == (
-            f"Bearer authorization_uri=https://login.microsoftonline.com/{settings.tenant}/oauth2/authorize, "
+            f"Bearer authorization_uri=https://127.0.0.1:8443/{settings.tenant}/oauth2/authorize, "
             f"resource_id={ORG_URL}/"
         ), where
         assert response.headers["content-type"].startswith("application/json"), where

@@ -27,7 +27,7 @@ def test_get_delivery_tasks_is_an_unbound_function_with_its_import(client, agent
     assert parameters(function) == {"DeliveryTaskId": ("Edm.Guid", "false")}
     assert function.find(f"{EDM}ReturnType").get("Type") == "Collection(mscrm.crmbaseentity)"
     imports = {item.get("Name"): item.get("Function") for item in container.findall(f"{EDM}FunctionImport")}
-    assert imports == {"CCaaS_GetDeliveryTasks": "Microsoft.Dynamics.CRM.CCaaS_GetDeliveryTasks"}
+    assert imports["CCaaS_GetDeliveryTasks"] == "Microsoft.Dynamics.CRM.CCaaS_GetDeliveryTasks"
 
 
 def test_the_task_actions_take_string_parameters_and_return_nothing(client, agent_headers):

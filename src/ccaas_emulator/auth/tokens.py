@@ -8,6 +8,7 @@ layer parses the token and checks the signature; the claims are ours to judge.
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,12 +42,30 @@ def normalize_audience(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Who a request runs as: the token's user, or the user it impersonates (CallerObjectId / MSCRMCallerID)."""
+
+    object_id: uuid.UUID
+    act_as_object_id: uuid.UUID | None = None
+    act_as_user_id: uuid.UUID | None = None
+
+    @property
+    def impersonates(self) -> bool:
+        return self.act_as_object_id is not None or self.act_as_user_id is not None
+
+
+@dataclass(frozen=True)
 class VerifiedToken:
-    """What the emulator needs from a token that passed every check."""
+    """What the emulator needs from a token that passed every check, with the impersonation the request asks for."""
 
     object_id: uuid.UUID
     tenant_id: str
     claims: dict[str, Any]
+    principal: Principal
+
+
+DEFAULT_PUBLIC_CLIENT_ID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
+"""The client id Microsoft's Dataverse samples use for a public client: `appid` of tokens minted without one."""
 
 
 def mint_token(
@@ -59,8 +78,10 @@ def mint_token(
     issued_at: datetime,
     expires_in: int,
     version: int = 1,
+    client_id: str = DEFAULT_PUBLIC_CLIENT_ID,
+    confidential_client: bool = False,
 ) -> str:
-    """A signed access token shaped like the ones Entra issues for Dataverse (v1 unless asked)."""
+    """A signed delegated (user) access token shaped like the ones Entra issues for Dataverse (v1 unless asked)."""
     now = int(issued_at.timestamp())
     claims: dict[str, Any] = {
         "aud": audience,
@@ -68,18 +89,71 @@ def mint_token(
         "iat": now,
         "nbf": now,
         "exp": now + expires_in,
+        "acr": "1",
+        "amr": ["pwd"],
+        "idtyp": "user",
         "tid": tenant,
         "oid": str(object_id),
         "sub": str(uuid.uuid5(object_id, "sub")),
         "scp": "user_impersonation",
+        "uti": _token_identifier(),
         "ver": "1.0" if version == 1 else "2.0",
-        "appid" if version == 1 else "azp": "51f81489-12ee-4a9e-aaae-a2591f45987d",
         "name": user_name,
     }
     if version == 1:
+        claims["appid"], claims["appidacr"] = client_id, "1" if confidential_client else "0"
         claims["upn"] = claims["unique_name"] = user_name
     else:
+        claims["azp"], claims["azpacr"] = client_id, "1" if confidential_client else "0"
         claims["preferred_username"] = user_name
+    return sign_claims(keys, claims)
+
+
+def mint_app_token(
+    keys: SigningKeys,
+    *,
+    object_id: uuid.UUID,
+    client_id: uuid.UUID,
+    app_name: str,
+    tenant: str,
+    audience: str,
+    issued_at: datetime,
+    expires_in: int,
+) -> str:
+    """A signed app-only (client credentials) v1 access token, as Entra issues one for Dataverse.
+
+    Dataverse declares no app roles, so its app-only tokens carry no `roles`: `idtyp` "app", `sub` equal to `oid`
+    (the service principal), `appid`/`appidacr` "1" (a client secret) and the app's display name. What the
+    application may do is its application user's security roles, in Dataverse.
+    """
+    now = int(issued_at.timestamp())
+    claims: dict[str, Any] = {
+        "aud": audience,
+        "iss": issuer_v1(tenant),
+        "iat": now,
+        "nbf": now,
+        "exp": now + expires_in,
+        "app_displayname": app_name,
+        "appid": str(client_id),
+        "appidacr": "1",
+        "idp": issuer_v1(tenant),
+        "idtyp": "app",
+        "oid": str(object_id),
+        "sub": str(object_id),
+        "tid": tenant,
+        "uti": _token_identifier(),
+        "ver": "1.0",
+    }
+    return sign_claims(keys, claims)
+
+
+def _token_identifier() -> str:
+    """`uti`: Entra's per-token identifier, 22 base64url characters."""
+    return secrets.token_urlsafe(16)
+
+
+def sign_claims(keys: SigningKeys, claims: dict[str, Any]) -> str:
+    """RS256 with the current signing key; kid and x5t name it, as in Entra's v1 tokens."""
     key = keys.signing_key
     return _JWS.encode(
         orjson.dumps(claims),
@@ -87,6 +161,20 @@ def mint_token(
         headers={"kid": key.kid, "x5t": key.kid, "typ": "JWT"},
         algorithm=ACCEPTED_ALGORITHM,
     )
+
+
+def read_own_token(keys: SigningKeys, token: str) -> dict[str, Any] | None:
+    """The claims of a token this emulator signed (a refresh token it issued), or None; nothing else is judged."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        key = keys.find(str(_JWS.get_unverified_header(token).get("kid", "")))
+        if key is None:
+            return None
+        claims = orjson.loads(_JWS.decode(token, key.public_key, algorithms=[ACCEPTED_ALGORITHM]))
+    except (jwt.InvalidTokenError, orjson.JSONDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
@@ -138,8 +226,9 @@ class TokenVerifier:
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
         self._check_claims(claims, now)
+        object_id = uuid.UUID(str(claims["oid"]))
         return VerifiedToken(
-            object_id=uuid.UUID(str(claims["oid"])), tenant_id=str(claims.get("tid", "")), claims=claims
+            object_id=object_id, tenant_id=str(claims.get("tid", "")), claims=claims, principal=Principal(object_id)
         )
 
     def _check_signature(self, token: str, now: datetime) -> dict[str, Any]:

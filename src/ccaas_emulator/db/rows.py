@@ -27,6 +27,8 @@ class Author:
 
     user_id: uuid.UUID | None
     at: datetime
+    on_behalf_by: uuid.UUID | None = None
+    """The real caller when a user impersonates another (createdonbehalfby / modifiedonbehalfby)."""
 
 
 def _system_columns(row_id: uuid.UUID, author: Author) -> dict[str, Any]:
@@ -35,6 +37,8 @@ def _system_columns(row_id: uuid.UUID, author: Author) -> dict[str, Any]:
         "modified_on": author.at,
         "created_by": author.user_id,
         "modified_by": author.user_id,
+        "created_on_behalf_by": author.on_behalf_by,
+        "modified_on_behalf_by": author.on_behalf_by,
         "owner_id": author.user_id,
         "owning_user": author.user_id,
         "owner_type": "systemuser",

@@ -10,11 +10,11 @@ the (well-formed JSON) body says. A new action is one `Action` entry: its parame
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ccaas_emulator.auth.tokens import Principal
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.transaction import GroupCommit
 from ccaas_emulator.intake import commands, schemas, service
@@ -57,9 +57,9 @@ ACTIONS: tuple[Action[Any], ...] = tuple(Action(parameters, _CHECKS[parameters])
 
 
 async def submit(
-    action: Action[Any], body: Any, *, object_id: uuid.UUID, clock: Clock, group_commit: GroupCommit
+    action: Action[Any], body: Any, *, principal: Principal, clock: Clock, group_commit: GroupCommit
 ) -> service.Accepted:
     """Run one request through the pipeline; returns once its rows are committed, or raises its refusal."""
-    submission = service.Submission(object_id, action.name, action.command_for(body), clock)
+    submission = service.Submission(principal, action.name, action.command_for(body), clock)
     accepted: service.Accepted = await group_commit.run(service.write, submission)
     return accepted

@@ -93,7 +93,7 @@ def _add_action_route(router: APIRouter, version: str, action: Action[Any]) -> N
         body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
         # Committed (with the other requests waiting at that moment) before this returns: 200 means persisted.
         accepted = await pipeline.submit(
-            action, body, object_id=token.object_id, clock=runtime.clock, group_commit=runtime.database.group_commit
+            action, body, principal=token.principal, clock=runtime.clock, group_commit=runtime.database.group_commit
         )
         payload: dict[str, Any] = {
             "@odata.context": action_response_context(

@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth.callers import Caller, load_callers, require_omnichannel_role
+from ccaas_emulator.auth.tokens import Principal
 from ccaas_emulator.chain import Chain, ChainContact, ChainSettings, Dial, ordered_phones
 from ccaas_emulator.chain import step_detail as chain_step_detail
 from ccaas_emulator.clock import Clock, next_sequence
@@ -33,7 +34,7 @@ class Submission:
 
     A command that failed its check still comes here as its error: the caller's 403 goes first."""
 
-    object_id: uuid.UUID
+    principal: Principal
     action: str
     command: DeliveryCommand | DataverseError
     clock: Clock
@@ -69,10 +70,10 @@ def write(session: Session, submissions: Sequence[Submission]) -> list[Accepted 
 
 def _authorize(session: Session, submissions: Sequence[Submission]) -> list[Caller | DataverseError]:
     """Each submission's caller, or the 403 it gets (before any problem with its parameters)."""
-    callers = load_callers(session, object_ids={submission.object_id for submission in submissions})
+    callers = load_callers(session, principals={submission.principal for submission in submissions})
     authorized: list[Caller | DataverseError] = []
     for submission in submissions:
-        caller = callers[submission.object_id]
+        caller = callers[submission.principal]
         if isinstance(caller, Caller):
             try:
                 require_omnichannel_role(caller, action=submission.action)
@@ -108,7 +109,7 @@ class _Batch:
             config = self._config_for(command)
         except DataverseError as exc:
             return exc
-        author = Author(user_id=caller.user_id, at=now)
+        author = Author(user_id=caller.user_id, at=now, on_behalf_by=caller.on_behalf_by)
         task_id, first = None, None
         if command.task is not None:
             settings = self.planners[command.config_id]

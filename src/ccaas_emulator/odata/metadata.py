@@ -50,6 +50,7 @@ def csdl() -> bytes:
         _action(schema, parameters)
     _task_operations(schema)
     _bulk_actions(schema)
+    _who_am_i(schema)
     container = SubElement(schema, "EntityContainer", {"Name": CONTAINER})
     for entity_set in ENTITY_SETS.values():
         element = SubElement(container, "EntitySet", {"Name": entity_set.name, "EntityType": entity_set.qualified_type})
@@ -60,6 +61,7 @@ def csdl() -> bytes:
     SubElement(
         container, "FunctionImport", {"Name": GET_DELIVERY_TASKS, "Function": f"{NAMESPACE}.{GET_DELIVERY_TASKS}"}
     )
+    SubElement(container, "FunctionImport", {"Name": "WhoAmI", "Function": f"{NAMESPACE}.WhoAmI"})
     return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="unicode").encode()
 
 
@@ -154,3 +156,12 @@ def _task_operations(schema: Element) -> None:
     function = SubElement(schema, "Function", {"Name": GET_DELIVERY_TASKS})
     SubElement(function, "Parameter", {"Name": TASK_ID, "Type": "Edm.Guid", "Nullable": "false"})
     SubElement(function, "ReturnType", {"Type": f"Collection({ALIAS}.crmbaseentity)", "Nullable": "false"})
+
+
+def _who_am_i(schema: Element) -> None:
+    """WhoAmI, a parameterless unbound function returning WhoAmIResponse, as Dataverse declares it."""
+    response = SubElement(schema, "ComplexType", {"Name": "WhoAmIResponse"})
+    for name in ("BusinessUnitId", "UserId", "OrganizationId"):
+        SubElement(response, "Property", {"Name": name, "Type": "Edm.Guid", "Nullable": "false"})
+    function = SubElement(schema, "Function", {"Name": "WhoAmI"})
+    SubElement(function, "ReturnType", {"Type": f"{ALIAS}.WhoAmIResponse", "Nullable": "false"})

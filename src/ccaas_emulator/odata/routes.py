@@ -403,7 +403,7 @@ async def _write_request(request: Request, runtime: Runtime) -> tuple[Any, Any, 
 async def _read(runtime: Runtime, token: Any, work: Callable[[Session, Caller], T]) -> T:
     def unit_of_work() -> T:
         with runtime.database.read() as session:
-            return work(session, load_caller(session, object_id=token.object_id))
+            return work(session, load_caller(session, principal=token.principal))
 
     return await run_in_threadpool(unit_of_work)
 
@@ -411,7 +411,7 @@ async def _read(runtime: Runtime, token: Any, work: Callable[[Session, Caller], 
 async def _write(runtime: Runtime, token: Any, work: Callable[[Session, Caller], T]) -> T:
     def unit_of_work() -> T:
         with runtime.database.transaction() as session:
-            return work(session, load_caller(session, object_id=token.object_id))
+            return work(session, load_caller(session, principal=token.principal))
 
     return await run_in_threadpool(unit_of_work)
 

@@ -137,6 +137,8 @@ def upsert(
         values["modifiedon"] = now
         if "modifiedby" in entity_set.table.c:
             values["modifiedby"] = caller.user_id
+        if "modifiedonbehalfby" in entity_set.table.c:
+            values["modifiedonbehalfby"] = caller.on_behalf_by
         values["versionnumber"] = version + 1
         statement = update(entity_set.table).where(_at_version(entity_set, key, version)).values(values)
         _require_one_row(session.execute(statement))
@@ -321,6 +323,9 @@ def _insert(
         }
     )
     row.setdefault("ownerid", caller.user_id)
+    for column in ("createdonbehalfby", "modifiedonbehalfby"):
+        if column in entity_set.table.c:
+            row[column] = caller.on_behalf_by
     statement = insert_for(session.get_bind().dialect.name, entity_set.table).values(row)
     # RETURNING rather than rowcount: drivers need not count the rows of an INSERT (psycopg's reads -1).
     created = statement.on_conflict_do_nothing(index_elements=[entity_set.key.column]).returning(entity_set.key.column)

@@ -25,6 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import quiet_hours
+from ccaas_emulator.auth import directory
+from ccaas_emulator.auth.passwords import MAX_SECRET_LENGTH
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import (
     CancellationPolicy,
@@ -33,7 +35,6 @@ from ccaas_emulator.db.models import (
     PlannerConfig,
     QuietTimeSetting,
     RepresentativePool,
-    SecurityRole,
     SystemUser,
 )
 from ccaas_emulator.db.models.planner import INT32_MAX
@@ -53,7 +54,6 @@ from ccaas_emulator.domain import (
 )
 
 C = TypeVar("C", bound=ChoiceEnum)
-ROLE_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000002")
 PLANNER_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000004")
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Unit = Literal["Minutes", "Hours"]
@@ -142,6 +142,17 @@ class SeedUser(_SeedModel):
     fullName: Annotated[str, Field(max_length=200)] | None = None
     roles: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     disabled: bool = False
+    password: Annotated[str, Field(min_length=1, max_length=MAX_SECRET_LENGTH)] | None = None
+    """Signs the user in at the emulator's authority (password grant); stored hashed."""
+
+
+class SeedApplication(_SeedModel):
+    """An application user: an app registration's client id and secret (stored hashed) and its security roles."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    clientId: uuid.UUID
+    clientSecret: Annotated[str, Field(min_length=1, max_length=MAX_SECRET_LENGTH)]
+    roles: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
 
 
 class SeedQueue(_SeedModel):
@@ -226,6 +237,7 @@ class SeedFile(_SeedModel):
     queues: list[SeedQueue] = []
     contacts: list[SeedContact] = []
     users: list[SeedUser] = []
+    applications: list[SeedApplication] = []
     cancellationPolicies: list[SeedPolicy] = []
 
 
@@ -267,6 +279,7 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         "queues": 0,
         "contacts": 0,
         "users": 0,
+        "applications": 0,
         "cancellationPolicies": 0,
     }
     for quiet_entry in seed.quietTimes:
@@ -327,16 +340,33 @@ def apply_seed(session: Session, seed: SeedFile, *, clock: Clock, overwrite: boo
         user = session.scalars(select(SystemUser).where(SystemUser.user_name == user_entry.userName)).one_or_none()
         if user is not None and not overwrite:
             continue
-        if user is None:
-            user = SystemUser(
-                id=uuid.uuid5(user_entry.objectId, "systemuser"), user_name=user_entry.userName, created_on=now
-            )
-            session.add(user)
-        user.object_id = user_entry.objectId
-        user.full_name = user_entry.fullName or user_entry.userName
-        user.is_disabled = user_entry.disabled
-        user.roles = [_role(session, name) for name in dict.fromkeys(user_entry.roles)]
+        user = directory.upsert_user(
+            session,
+            user_name=user_entry.userName,
+            object_id=user_entry.objectId,
+            full_name=user_entry.fullName,
+            roles=user_entry.roles,
+            disabled=user_entry.disabled,
+            now=now,
+        )
+        if user_entry.password is not None:
+            directory.set_secret(session, user, user_entry.password, now=now)
         counts["users"] += 1
+    for app_entry in seed.applications:
+        app = directory.find_application(session, app_entry.clientId)
+        if app is not None and not overwrite:
+            continue
+        app = directory.upsert_user(
+            session,
+            user_name=app_entry.name,
+            object_id=directory.service_principal_id(app_entry.clientId),
+            full_name=app_entry.name,
+            roles=app_entry.roles,
+            application_id=app_entry.clientId,
+            now=now,
+        )
+        directory.set_secret(session, app, app_entry.clientSecret, now=now)
+        counts["applications"] += 1
     for policy_entry in seed.cancellationPolicies:
         policy = session.get(CancellationPolicy, policy_entry.id)
         if policy is not None and not overwrite:
@@ -416,12 +446,3 @@ def _planner_of(session: Session, config_id: uuid.UUID) -> PlannerConfig | None:
         .limit(1)
     )
     return session.scalars(statement).first()
-
-
-def _role(session: Session, name: str) -> SecurityRole:
-    role = session.scalars(select(SecurityRole).where(SecurityRole.name == name)).one_or_none()
-    if role is None:
-        role = SecurityRole(id=uuid.uuid5(ROLE_NAMESPACE, name), name=name)
-        session.add(role)
-        session.flush()
-    return role

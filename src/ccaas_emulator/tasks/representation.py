@@ -13,16 +13,6 @@ from ccaas_emulator.tasks.service import TaskView
 from ccaas_emulator.wire.context import NAMESPACE, service_root
 
 EXPANDO = f"#{NAMESPACE}.expando"
-_ORGANIZATION_NAMESPACE = uuid.UUID("6f1c2b1e-0000-4000-8000-00000000ccaa")
-
-
-def organization_id(tenant_id: uuid.UUID) -> uuid.UUID:
-    """The emulated organization's id: stable for a tenant, so a test can compare it across restarts.
-
-    The emulator has one organization per tenant; the real one reads its id from the organization table (WhoAmI
-    reports the same value as OrganizationId).
-    """
-    return uuid.uuid5(_ORGANIZATION_NAMESPACE, str(tenant_id))
 
 
 def expando_context(origin: str, version: str) -> str:

@@ -19,6 +19,7 @@ from ccaas_emulator.auth.callers import Caller
 from ccaas_emulator.auth.tokens import VerifiedToken
 from ccaas_emulator.deps import RuntimeDep
 from ccaas_emulator.intake.schemas import ActionParameters
+from ccaas_emulator.organization import organization_id
 from ccaas_emulator.tasks import service
 from ccaas_emulator.tasks.parameters import (
     EXAMPLE_TASK,
@@ -31,7 +32,7 @@ from ccaas_emulator.tasks.parameters import (
     check_operation,
     function_task_id,
 )
-from ccaas_emulator.tasks.representation import delivery_tasks_body, expando_context, organization_id
+from ccaas_emulator.tasks.representation import delivery_tasks_body, expando_context
 from ccaas_emulator.wire.body import check_json_content_type, parse_json, read_limited_body
 from ccaas_emulator.wire.context import request_origin
 from ccaas_emulator.wire.errors import DataverseError
@@ -104,7 +105,7 @@ def build_router(version: str, *, documented: bool) -> APIRouter:
 
         def unit_of_work() -> dict[str, Any]:
             with runtime.database.read() as session:
-                service.authorize(session, object_id=token.object_id, operation=GET_DELIVERY_TASKS)
+                service.authorize(session, principal=token.principal, operation=GET_DELIVERY_TASKS)
                 view = service.get_task(session, task_id=function_task_id(arguments, aliases))
                 return delivery_tasks_body(view, context=context, organization=organization)
 
@@ -193,7 +194,7 @@ async def _write(
 
     def unit_of_work() -> None:
         with runtime.database.transaction() as session:
-            caller = service.authorize(session, object_id=token.object_id, operation=operation)
+            caller = service.authorize(session, principal=token.principal, operation=operation)
             if isinstance(checked, DataverseError):
                 raise checked
             work(session, caller, checked)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ccaas_emulator import journal
 from ccaas_emulator.auth.callers import Caller, load_caller, require_omnichannel_role
+from ccaas_emulator.auth.tokens import Principal
 from ccaas_emulator.db.models import DeliveryTask
 from ccaas_emulator.domain import DeliveryResult, DeliveryStatus
 from ccaas_emulator.journal import StateChange
@@ -29,9 +30,9 @@ DELIVERY_ENTITY = "msdyn_proactive_delivery"
 CONFIG_ENTITY = "msdyn_proactive_engagement_config"
 
 
-def authorize(session: Session, *, object_id: uuid.UUID, operation: str) -> Caller:
+def authorize(session: Session, *, principal: Principal, operation: str) -> Caller:
     """The caller, if it may use the task APIs: as for the intake actions, an Omnichannel role (403 otherwise)."""
-    caller = load_caller(session, object_id=object_id)
+    caller = load_caller(session, principal=principal)
     require_omnichannel_role(caller, action=operation)
     return caller
 
@@ -128,6 +129,7 @@ def _cancel(
                 "result_date": now,
                 "modified_on": now,
                 "modified_by": caller.user_id,
+                "modified_on_behalf_by": caller.on_behalf_by,
                 "version": row.version + 1,
             }
             for row in rows

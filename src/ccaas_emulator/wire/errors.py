@@ -250,6 +250,11 @@ TOKEN_INVALID = ErrorKind(401, "0x8004A103", "The user is not authenticated: {de
 TOKEN_EXPIRED = ErrorKind(401, "0x8005F101", "The requested resource requires authentication. {detail}")
 TOKEN_TAMPERED = ErrorKind(401, "0x8004A105", "The authentication ticket has been tampered with. {detail}")
 # Seen verbatim in real Dataverse answers to a valid token of someone with no user row in the org.
+# Impersonation (wire-facts E2, E5): 0x8004A110 is CannotActOnBehalfOfAnotherUser in Dataverse's error list, with its
+# documented message; a systemuserid that names no user is ObjectDoesNotExist, as any missing record.
+CANNOT_ACT_ON_BEHALF = ErrorKind(403, "0x8004A110", "User does not have the privilege to act on behalf another user.")
+IMPERSONATED_USER_NOT_FOUND = ErrorKind(404, "0x80040217", "systemuser With Id = {user_id} Does Not Exist")
+INVALID_IMPERSONATION_HEADER = ErrorKind(400, "0x80040203", "The {header} header must be a GUID.")
 USER_NOT_FOUND = ErrorKind(403, "0x80072560", "The user is not a member of the organization.")
 USER_DISABLED = ErrorKind(403, "0x8004dc01", "The user with SystemUserId={user_id} is disabled.")
 PRIVILEGE_DENIED = ErrorKind(

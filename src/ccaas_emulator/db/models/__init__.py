@@ -11,7 +11,7 @@ from ccaas_emulator.db.models.dialer import (
     ScriptedOutcome,
 )
 from ccaas_emulator.db.models.engagement import EngagementConfig
-from ccaas_emulator.db.models.identity import SecurityRole, SigningKey, SystemUser, SystemUserRole
+from ccaas_emulator.db.models.identity import Credential, SecurityRole, SigningKey, SystemUser, SystemUserRole
 from ccaas_emulator.db.models.planner import PlannerConfig
 from ccaas_emulator.db.models.quiet_time import QuietTimeSetting
 from ccaas_emulator.db.models.task import DeliveryTask
@@ -21,6 +21,7 @@ __all__ = [
     "CancellationPolicy",
     "ClockState",
     "Contact",
+    "Credential",
     "DeliveryAttribute",
     "DeliveryEvent",
     "DeliveryTask",

@@ -1,4 +1,5 @@
-"""systemuser, role and systemuserroles: who may call; emulator_signing_key: what signs tokens."""
+"""systemuser, role and systemuserroles: who may call; emulator_credential: how they sign in at the emulator's
+authority; emulator_signing_key: what signs tokens."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from ccaas_emulator.db.types import UtcDateTime
 
 
 class SystemUser(Base):
-    """A Dataverse user, found from a token by its Entra object id (the `oid` claim)."""
+    """A Dataverse user, found from a token by its Entra object id (the `oid` claim).
+
+    An application user is a row with an `applicationid` (its app registration's client id); its object id is the
+    application's service principal's, the `oid` of the app-only tokens Entra issues it.
+    """
 
     __tablename__ = "systemuser"
 
@@ -22,6 +27,7 @@ class SystemUser(Base):
     user_name: Mapped[str] = mapped_column("domainname", String(1024), unique=True)
     full_name: Mapped[str] = mapped_column("fullname", String(200))
     is_disabled: Mapped[bool] = mapped_column("isdisabled", Boolean, default=False)
+    application_id: Mapped[uuid.UUID | None] = mapped_column("applicationid", Uuid, unique=True, default=None)
     created_on: Mapped[datetime] = mapped_column("createdon", UtcDateTime)
     version: Mapped[int] = mapped_column("versionnumber", BigInteger, default=1, server_default="1")
 
@@ -48,6 +54,19 @@ class SystemUserRole(Base):
         "systemuserid", ForeignKey("systemuser.systemuserid", ondelete="CASCADE")
     )
     role_id: Mapped[uuid.UUID] = mapped_column("roleid", ForeignKey("role.roleid", ondelete="CASCADE"))
+
+
+class Credential(Base):
+    """A user's password or an application's client secret, as the emulator's authority checks it (Entra's own
+    store in the real service, so not a Dataverse column): a salted scrypt hash, never the secret itself."""
+
+    __tablename__ = "emulator_credential"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        "systemuserid", ForeignKey("systemuser.systemuserid", ondelete="CASCADE"), primary_key=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    created_on: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SigningKey(Base):
