@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ccaas_emulator import __version__, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.clock import Clock
+from ccaas_emulator.control import files as control_files
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, database: Data
     app.include_router(auth_routes.router)
     if settings.control_api:
         app.include_router(control_routes.router)
+        app.include_router(control_files.router)
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)
