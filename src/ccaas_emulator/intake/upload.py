@@ -6,8 +6,8 @@ Every row takes the intake rules (files.py), every account the actions' own writ
 is one transaction (Database.shared_transaction): a refusal found once rows were written (the size limit crossed,
 bytes that are not UTF-8 text, the client gone) rolls back what the upload wrote, so nothing half-written
 remains; what a good row's neighbours do wrong rejects only their lines. The file itself is never stored, and
-at most one batch of accounts is held at a time. On SQLite the transaction holds the write lock until the
-upload ends, so other writes wait for it (docs/uploads.md).
+at most two batches of accounts are held at a time (one written while the next is read). On SQLite the
+transaction holds the write lock until the upload ends, so other writes wait for it (docs/uploads.md).
 """
 
 from __future__ import annotations
@@ -51,20 +51,48 @@ async def upload(
     async with database.shared_transaction():
         channel = await asyncio.to_thread(_engagement_channel, database, config_id)
         reader = FileReader(channel=channel)
+        writes = _Writes(database, clock, config_id, reader)
         text = _Utf8()
         pending: list[Account] = []
-        accepted = 0
         async for chunk in chunks:
             pending += reader.feed(text.decode(chunk))
             if len(pending) >= BATCH_ACCOUNTS:
-                accepted += await asyncio.to_thread(_write, database, clock, config_id, pending, reader)
+                await writes.start(pending)
                 pending = []
         pending += reader.feed(text.decode(b"", final=True))
         pending += reader.finish()
-        if pending:
-            accepted += await asyncio.to_thread(_write, database, clock, config_id, pending, reader)
+        await writes.start(pending)
+        await writes.wait()
     rejected = sorted(reader.rejected, key=lambda item: item.line)
-    return UploadResult(accepted=accepted, rejected=rejected, rejected_count=reader.rejected_count)
+    return UploadResult(accepted=writes.accepted, rejected=rejected, rejected_count=reader.rejected_count)
+
+
+class _Writes:
+    """One batch written on a thread while the next is read: at most two batches are held at a time."""
+
+    def __init__(self, database: Database, clock: Clock, config_id: uuid.UUID, reader: FileReader) -> None:
+        self.database, self.clock, self.config_id, self.reader = database, clock, config_id, reader
+        self.accepted = 0
+        self._running: asyncio.Future[list[Rejection | int]] | None = None
+
+    async def start(self, accounts: list[Account]) -> None:
+        """Wait for the batch being written, then start writing these accounts."""
+        await self.wait()
+        if accounts:
+            self._running = asyncio.ensure_future(
+                asyncio.to_thread(_write, self.database, self.clock, self.config_id, accounts)
+            )
+
+    async def wait(self) -> None:
+        """The batch being written, written; its outcomes counted (here, on the loop: the reader is not shared)."""
+        running, self._running = self._running, None
+        if running is None:
+            return
+        for outcome in await running:
+            if isinstance(outcome, Rejection):
+                self.reader.reject(outcome.line, outcome.reason)
+            else:
+                self.accepted += outcome
 
 
 def _engagement_channel(database: Database, config_id: uuid.UUID) -> Channel:
@@ -76,20 +104,20 @@ def _engagement_channel(database: Database, config_id: uuid.UUID) -> Channel:
         return config.outreach_type.channel
 
 
-def _write(database: Database, clock: Clock, config_id: uuid.UUID, accounts: list[Account], reader: FileReader) -> int:
-    """One batch of accounts through the actions' write; an account it refuses rejects each of its lines."""
+def _write(database: Database, clock: Clock, config_id: uuid.UUID, accounts: list[Account]) -> list[Rejection | int]:
+    """One batch of accounts through the actions' write: the contacts each account added, or the rejection of
+    each of its lines when the write refuses it."""
     with database.transaction() as session:
         outcomes = service.write_commands(
             session, [account.command(config_id) for account in accounts], writer=service.FILE_UPLOAD, now=clock.now()
         )
-    accepted = 0
+    results: list[Rejection | int] = []
     for account, outcome in zip(accounts, outcomes, strict=True):
         if isinstance(outcome, DataverseError):
-            for line in account.lines:
-                reader.reject(line, outcome.message)
+            results += [Rejection(line, outcome.message) for line in account.lines]
         else:
-            accepted += len(account.contacts)
-    return accepted
+            results.append(len(account.contacts))
+    return results
 
 
 class _Utf8:
