@@ -230,6 +230,24 @@ def test_a_form_without_the_file_field_or_with_another_field_is_400(client, data
     assert _counts(database) == before
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "detail"),
+    [
+        ("multipart/form-data; boundary=xyz", b"garbage", "cannot be read"),
+        ("multipart/form-data; boundary=" + "x" * 300, b"--" + b"x" * 300 + b"\r\n", "Boundary length 300"),
+        ("multipart/form-data", b"", "has no boundary parameter"),
+        ("multipart/form-data; boundary=xyz",
+         b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nUniqueIdentifier,MobilePhoneNumber\r\nA,1\r\n',
+         "ended before its closing boundary"),
+    ],
+)  # fmt: skip
+def test_a_malformed_form_is_400_and_stores_nothing(client, database, content_type, body, detail):
+    before = _counts(database)
+    response = client.post(_url(), content=body, headers={"Content-Type": content_type})
+    _assert_error(response, 400, "0x80040203", detail)
+    assert _counts(database) == before
+
+
 @pytest.fixture
 def small_limit_client(settings: Settings, clock: FixedClock, database: Database) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"upload_max_bytes": 4096})

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ccaas_emulator.control.guard import StreamedRoute
@@ -132,7 +132,12 @@ def _file_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
         if not boundary:
             raise INVALID_ARGUMENT(message="The multipart/form-data Content-Type has no boundary parameter.")
         _refuse_declared_size(request, limit + MULTIPART_ALLOWANCE)
-        return _multipart_file(request, boundary, limit)
+        form = _Form(limit)
+        try:
+            parser = MultipartParser(boundary, form.callbacks(), max_size=limit + MULTIPART_ALLOWANCE)
+        except FormParserError as exc:  # a boundary longer than 256 bytes
+            raise INVALID_ARGUMENT(message=f"The multipart/form-data Content-Type is not valid: {exc}.") from None
+        return _multipart_file(request, form, parser, limit)
     raise UPLOAD_UNSUPPORTED_MEDIA_TYPE(content_type=content_type or "(none)")
 
 
@@ -224,10 +229,8 @@ class _Form:
         self.ended = True
 
 
-async def _multipart_file(request: Request, boundary: bytes, limit: int) -> AsyncIterator[bytes]:
+async def _multipart_file(request: Request, form: _Form, parser: MultipartParser, limit: int) -> AsyncIterator[bytes]:
     """The `file` field's bytes of a multipart/form-data body, as they arrive."""
-    form = _Form(limit)
-    parser = MultipartParser(boundary, form.callbacks(), max_size=limit + MULTIPART_ALLOWANCE)
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -235,7 +238,7 @@ async def _multipart_file(request: Request, boundary: bytes, limit: int) -> Asyn
             raise UPLOAD_TOO_LARGE(limit=limit)
         try:
             parser.write(chunk)
-        except MultipartParseError as exc:
+        except FormParserError as exc:
             raise INVALID_ARGUMENT(message=f"The multipart/form-data body cannot be read: {exc}.") from None
         for piece in form.take():
             yield piece
