@@ -4,6 +4,7 @@ contact list, streamed over a real socket; a file over 10 MB and a PDF refused w
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -114,3 +115,29 @@ def test_a_100000_row_file_uploads_through_the_cli_and_refusals_store_nothing(se
     assert not_csv.returncode == 1
     assert "The file is not a CSV file" in json.loads(not_csv.stdout)["error"]["message"]
     assert _stored(served) == after
+
+
+def test_an_upload_that_stalls_is_dropped_with_408_and_stores_nothing(tmp_path):
+    # The upload holds a transaction (on SQLite the write lock) while it reads: a client that stops sending must
+    # not hold it for ever.
+    server, process = start_server(f"sqlite:///{tmp_path / 'ccaas.db'}", CCAAS_DIALER="off",
+                                   CCAAS_UPLOAD_IDLE_SECONDS="1")  # fmt: skip
+    try:
+        before = _stored(server)
+        head = (f"POST /emulator/v1/engagements/{DEMO_VOICE_CONFIG}/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\n")  # fmt: skip
+        rows = "UniqueIdentifier,MobilePhoneNumber\n" + "".join(f"S-{n},+1555{n:07d}\n" for n in range(2000))
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head.encode() + rows.encode())  # then nothing more, though 100,000 bytes were announced
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+                chunk = sock.recv(65_536)
+                if not chunk:
+                    break
+                answer += chunk
+        status, _, body = answer.partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 408 "), answer[:300]
+        assert "CCAAS_UPLOAD_IDLE_SECONDS" in json.loads(body)["error"]["message"]
+        assert _stored(server) == before
+    finally:
+        stop(process)

@@ -7,6 +7,7 @@ nothing reads it whole, and a multipart body is parsed as it arrives by python-m
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from ccaas_emulator.intake import upload
 from ccaas_emulator.wire.errors import (
     INVALID_ARGUMENT,
     NOT_A_CSV_FILE,
+    UPLOAD_STALLED,
     UPLOAD_TOO_LARGE,
     UPLOAD_UNSUPPORTED_MEDIA_TYPE,
 )
@@ -94,6 +96,7 @@ _OPENAPI: dict[str, Any] = {
                 "400": "Not a CSV file, required columns missing, or a malformed form; nothing was stored.",
                 "404": "The engagement does not exist or is inactive; nothing was stored.",
                 "413": "The file is larger than CCAAS_UPLOAD_MAX_BYTES; nothing was stored.",
+                "408": "The client sent nothing for CCAAS_UPLOAD_IDLE_SECONDS; nothing was stored.",
                 "415": "The body is neither text/csv nor multipart/form-data; nothing was stored.",
             }.items()
         },
@@ -111,12 +114,12 @@ async def upload_file(
     config_id: uuid.UUID, request: Request, settings: SettingsDep, database: DatabaseDep, clock: ClockDep
 ) -> ODataJSONResponse:
     limit = settings.upload_max_bytes
-    chunks = _file_chunks(request, limit)
+    chunks = _file_chunks(request, limit, settings.upload_idle_seconds)
     result = await upload.upload(chunks, config_id=config_id, database=database, clock=clock)
     return ODataJSONResponse(result.to_json())
 
 
-def _file_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
+def _file_chunks(request: Request, limit: int, idle_seconds: float) -> AsyncIterator[bytes]:
     """The file's bytes as they arrive, by the body's media type; 415 or 413 before anything is read."""
     content_type = request.headers.get("content-type", "")
     media_type, options = parse_options_header(content_type)
@@ -126,7 +129,7 @@ def _file_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
         if charset not in TEXT_CHARSETS:
             raise UPLOAD_UNSUPPORTED_MEDIA_TYPE(content_type=content_type)
         _refuse_declared_size(request, limit)
-        return _body(request, limit)
+        return _body(request, limit, idle_seconds)
     if media == "multipart/form-data":
         boundary = options.get(b"boundary")
         if not boundary:
@@ -137,7 +140,7 @@ def _file_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
             parser = MultipartParser(boundary, form.callbacks(), max_size=limit + MULTIPART_ALLOWANCE)
         except FormParserError as exc:  # a boundary longer than 256 bytes
             raise INVALID_ARGUMENT(message=f"The multipart/form-data Content-Type is not valid: {exc}.") from None
-        return _multipart_file(request, form, parser, limit)
+        return _multipart_file(request, form, parser, limit, idle_seconds)
     raise UPLOAD_UNSUPPORTED_MEDIA_TYPE(content_type=content_type or "(none)")
 
 
@@ -147,9 +150,23 @@ def _refuse_declared_size(request: Request, limit: int) -> None:
         raise UPLOAD_TOO_LARGE(limit=limit)
 
 
-async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _arriving(request: Request, idle_seconds: float) -> AsyncIterator[bytes]:
+    """The body's chunks; 408 when the client sends nothing for `idle_seconds` (the upload holds a transaction,
+    on SQLite the write lock: a stalled client must not hold them for ever)."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_seconds)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UPLOAD_STALLED(seconds=idle_seconds) from None
+        yield chunk
+
+
+async def _body(request: Request, limit: int, idle_seconds: float) -> AsyncIterator[bytes]:
     size = 0
-    async for chunk in request.stream():
+    async for chunk in _arriving(request, idle_seconds):
         size += len(chunk)
         if size > limit:
             raise UPLOAD_TOO_LARGE(limit=limit)
@@ -229,10 +246,12 @@ class _Form:
         self.ended = True
 
 
-async def _multipart_file(request: Request, form: _Form, parser: MultipartParser, limit: int) -> AsyncIterator[bytes]:
+async def _multipart_file(
+    request: Request, form: _Form, parser: MultipartParser, limit: int, idle_seconds: float
+) -> AsyncIterator[bytes]:
     """The `file` field's bytes of a multipart/form-data body, as they arrive."""
     size = 0
-    async for chunk in request.stream():
+    async for chunk in _arriving(request, idle_seconds):
         size += len(chunk)
         if size > limit + MULTIPART_ALLOWANCE:
             raise UPLOAD_TOO_LARGE(limit=limit)

@@ -220,6 +220,11 @@ UPLOAD_TOO_LARGE = ErrorKind(
     "0x80060888",
     "The file is larger than the limit of {limit} bytes (CCAAS_UPLOAD_MAX_BYTES). Nothing was stored.",
 )
+UPLOAD_STALLED = ErrorKind(
+    408,
+    "0x80060888",
+    "The upload sent nothing for {seconds:g} seconds (CCAAS_UPLOAD_IDLE_SECONDS). Nothing was stored.",
+)
 NOT_A_CSV_FILE = ErrorKind(400, "0x80040203", "The file is not a CSV file: {detail} Nothing was stored.")
 MISSING_COLUMNS = ErrorKind(400, "0x80040203", "The file is missing required columns: {columns}. Nothing was stored.")
 
