@@ -284,3 +284,24 @@ def test_an_upload_that_crosses_the_limit_after_rows_were_written_leaves_nothing
 
     _assert_error(response, 413, "0x80060888")
     assert _counts(database) == before
+
+
+def test_an_account_none_of_whose_phones_the_planner_dials_is_rejected_line_by_line(emulator):
+    # The same refusal as CCaaS_CreateProactiveDelivery's for a request whose contacts have no phone it dials.
+    config = emulator.engagement()
+    emulator.planner(config, phone_type_priority="HomePhoneNumber")
+    text = (
+        "UniqueIdentifier,MobilePhoneNumber,HomePhoneNumber,ID\n"
+        "H-1,+15550091,,FAM\n"
+        "H-2,+15550092,,FAM\n"
+        "H-3,+15550093,+15550094,\n"
+    )
+    response = emulator.client.post(_url(config), content=text, headers={"Content-Type": "text/csv"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 1
+    assert [item["line"] for item in body["rejected"]] == [2, 3]
+    assert {item["reason"] for item in body["rejected"]} == {
+        "None of the contacts has a phone this engagement dials: its planner settings dial HomePhoneNumber."
+    }
