@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,15 +55,19 @@ async def upload(
         writes = _Writes(database, clock, config_id, reader)
         text = _Utf8()
         pending: list[Account] = []
-        async for chunk in chunks:
-            pending += reader.feed(text.decode(chunk))
-            if len(pending) >= BATCH_ACCOUNTS:
-                await writes.start(pending)
-                pending = []
-        pending += reader.feed(text.decode(b"", final=True))
-        pending += reader.finish()
-        await writes.start(pending)
-        await writes.wait()
+        try:
+            async for chunk in chunks:
+                pending += reader.feed(text.decode(chunk))
+                if len(pending) >= BATCH_ACCOUNTS:
+                    await writes.start(pending)
+                    pending = []
+            pending += reader.feed(text.decode(b"", final=True))
+            pending += reader.finish()
+            await writes.start(pending)
+            await writes.wait()
+        except BaseException:
+            await writes.settle()  # the rollback must not run while a batch is still being written on the session
+            raise
     rejected = sorted(reader.rejected, key=lambda item: item.line)
     return UploadResult(accepted=writes.accepted, rejected=rejected, rejected_count=reader.rejected_count)
 
@@ -83,12 +88,25 @@ class _Writes:
                 asyncio.to_thread(_write, self.database, self.clock, self.config_id, accounts)
             )
 
+    async def settle(self) -> None:
+        """Let the batch being written finish (its outcome no longer matters: the upload is refused)."""
+        running, self._running = self._running, None
+        while running is not None and not running.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({running})
+        if running is not None and not running.cancelled():
+            running.exception()  # retrieved, so asyncio does not log it as never retrieved
+
     async def wait(self) -> None:
         """The batch being written, written; its outcomes counted (here, on the loop: the reader is not shared)."""
-        running, self._running = self._running, None
+        running = self._running
         if running is None:
             return
-        for outcome in await running:
+        # Shielded: a cancelled request must not cancel the batch's task while its thread still writes; settle()
+        # then waits for it.
+        outcomes = await asyncio.shield(running)
+        self._running = None
+        for outcome in outcomes:
             if isinstance(outcome, Rejection):
                 self.reader.reject(outcome.line, outcome.reason)
             else:
