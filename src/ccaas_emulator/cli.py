@@ -250,8 +250,11 @@ def upload(
     with handle, progress:
         task = progress.add_task(f"uploading {file.name}", total=size)
         try:
-            # The server answers once the file is read and its rows committed: no read timeout on a large file.
-            response = httpx.post(target, content=chunks(), headers=headers, timeout=httpx.Timeout(10.0, read=None))
+            # The server reads the file as it writes its rows and answers once they are committed: it may leave the
+            # socket unread while it writes a batch and take minutes to answer, so only connecting is timed.
+            response = httpx.post(
+                target, content=chunks(), headers=headers, timeout=httpx.Timeout(10.0, read=None, write=None)
+            )
         except httpx.HTTPError as exc:
             raise _fail(f"cannot upload to {target}: {exc}") from None
     try:

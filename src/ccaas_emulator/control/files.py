@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from ccaas_emulator.control.guard import StreamedRoute
 from ccaas_emulator.deps import ClockDep, DatabaseDep, SettingsDep
@@ -161,6 +162,8 @@ async def _arriving(request: Request, idle_seconds: float) -> AsyncIterator[byte
             return
         except TimeoutError:
             raise UPLOAD_STALLED(seconds=idle_seconds) from None
+        except ClientDisconnect:  # nobody reads the answer; a refusal rolls back without logging a 500
+            raise INVALID_ARGUMENT(message="The client closed the connection before the file ended.") from None
         yield chunk
 
 
