@@ -141,3 +141,24 @@ def test_an_upload_that_stalls_is_dropped_with_408_and_stores_nothing(tmp_path):
         assert _stored(server) == before
     finally:
         stop(process)
+
+
+def test_an_upload_whose_client_goes_away_midway_leaves_nothing_and_frees_the_database(tmp_path):
+    server, process = start_server(f"sqlite:///{tmp_path / 'ccaas.db'}", CCAAS_DIALER="off")
+    try:
+        before = _stored(server)
+        rows = "UniqueIdentifier,MobilePhoneNumber\n" + "".join(f"G-{n},+1555{n:07d}\n" for n in range(20_000))
+        head = (f"POST /emulator/v1/engagements/{DEMO_VOICE_CONFIG}/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: text/csv\r\nContent-Length: {len(rows) * 2}\r\n\r\n")  # fmt: skip
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head.encode() + rows.encode())  # half the announced body, then the connection closes
+            time.sleep(1)
+        small = tmp_path / "small.csv"
+        small.write_text("UniqueIdentifier,MobilePhoneNumber\nAFTER-1,+15550999\n")
+        # The next upload waits for the abandoned one to roll back (SQLite's write lock), then goes through.
+        result = _upload(server, small)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(result.stdout)["accepted"] == 1
+        assert _stored(server) == (before[0] + 1, before[1] + 1)
+    finally:
+        stop(process)
