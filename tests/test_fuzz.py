@@ -121,7 +121,12 @@ SHORT_SELECTION = [
         *((method, "msdyn_proactive_engagement_configs") for method in ("GET", "POST")),
         ("PATCH", "msdyn_proactive_engagement_configs({key})"),
     ]
-] + ["POST /emulator/v1/clock", "POST /emulator/v1/outcomes", "PUT /emulator/v1/queues/{queue_id}"]
+] + [
+    "POST /emulator/v1/clock",
+    "POST /emulator/v1/outcomes",
+    "PUT /emulator/v1/queues/{queue_id}",
+    "POST /emulator/v1/engagements/{config_id}/files",  # streamed CSV and multipart bodies (docs/uploads.md)
+]
 if not LONG:
     # The four entity sets share their handlers: the short run takes the main routes of deliveries and
     # configurations, the collections of the other two, $batch, $metadata and the control API's writes.

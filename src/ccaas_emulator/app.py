@@ -18,6 +18,7 @@ from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.auth import whoami
 from ccaas_emulator.clock import Clock, SystemClock
 from ccaas_emulator.control import faults as control_faults
+from ccaas_emulator.control import files as control_files
 from ccaas_emulator.control import routes as control_routes
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
@@ -103,6 +104,7 @@ def create_app(
     if settings.control_api:
         app.include_router(control_routes.router)
         app.include_router(control_faults.router)
+        app.include_router(control_files.router)
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)

@@ -1,8 +1,10 @@
-"""ccaas-emulator serve | migrate | token | seed."""
+"""ccaas-emulator serve | worker | migrate | token | seed | upload."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -322,6 +324,79 @@ def seed(file: Annotated[Path, typer.Argument(help="JSON seed file (see README: 
     finally:
         database.dispose()
     typer.echo(", ".join(f"{count} {kind}" for kind, count in counts.items()) + " seeded", err=True)
+
+
+UPLOAD_CHUNK = 64 * 1024
+
+
+@cli.command()
+def upload(
+    file: Annotated[Path, typer.Argument(help="The CSV contact list (002_... File upload).")],
+    config: Annotated[str, typer.Option("--config", help="The proactive engagement configuration id.")],
+    url: Annotated[
+        str | None, typer.Option(help="The running emulator (default: http://CCAAS_HOST:CCAAS_PORT, as serve uses).")
+    ] = None,
+) -> None:
+    """Run from file: stream a CSV to an engagement of the running server, with a progress bar; print its answer.
+
+    Exits 0 once the server has read the file (its rejected lines are in the answer), 1 when it refused the file
+    (nothing stored) or could not be reached."""
+    import httpx
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    settings = _settings()
+    try:
+        size = file.stat().st_size
+        handle = file.open("rb")
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror or exc}") from None
+    target = f"{(url or _server_url(settings)).rstrip('/')}/emulator/v1/engagements/{config}/files"
+    headers = {"Content-Type": "text/csv", "Content-Length": str(size)}
+    if settings.control_token is not None:
+        headers["Authorization"] = f"Bearer {settings.control_token.get_secret_value().strip()}"
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+    def chunks() -> Iterator[bytes]:
+        while chunk := handle.read(UPLOAD_CHUNK):
+            progress.advance(task, len(chunk))
+            yield chunk
+
+    with handle, progress:
+        task = progress.add_task(f"uploading {file.name}", total=size)
+        try:
+            # The server reads the file as it writes its rows and answers once they are committed: it may leave the
+            # socket unread while it writes a batch and take minutes to answer, so only connecting is timed.
+            response = httpx.post(
+                target, content=chunks(), headers=headers, timeout=httpx.Timeout(10.0, read=None, write=None)
+            )
+        except httpx.HTTPError as exc:
+            raise _fail(f"cannot upload to {target}: {exc}") from None
+    try:
+        answer = response.json()
+    except ValueError:
+        raise _fail(f"{target} answered {response.status_code}: {response.text[:500]}") from None
+    typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    if response.status_code != 200:
+        raise _fail(f"the server refused the file ({response.status_code}); nothing was stored")
+
+
+def _server_url(settings: Settings) -> str:
+    """Where `serve` listens with these settings: CCAAS_HOST (loopback for a wildcard address) and CCAAS_PORT."""
+    host = settings.host.strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 (names the wildcard addresses, binds nothing)
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def _redacted(url: str) -> str:

@@ -122,6 +122,7 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
         "msdynmkt_quiettimesettings",
         "systemusers",
         "timezonedefinitions",
+        "contacts",
     }
     Deliveries = service.entities["msdyn_proactive_deliveries"]
     Attributes = service.entities["msdyn_proactive_delivery_attributes"]

@@ -6,8 +6,10 @@ counterparts need for proactive engagement: the Omnichannel roles read the engag
 administrator roles also configure engagements (their configurations, planner settings and the quiet-time settings
 those name). Delivery and
 attribute rows are written only by the Proactive Engagement service (003_...), so no role creates, changes or
-deletes them over the Web API. Time zone definitions have no privilege in Dataverse ("There is no privilege
-metadata for the time zone definition entity"): every user of the org reads them, and nobody writes them.
+deletes them over the Web API. Contacts are read by the same roles and written only by the intake actions and
+file uploads, which create or update them by the engagement's unique identifier (docs/read-side.md). Time zone
+definitions have no privilege in Dataverse ("There is no privilege metadata for the time zone definition
+entity"): every user of the org reads them, and nobody writes them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ CONFIGURATION_TABLES = (
     "msdyn_proactive_engagement_planner_config",
     "msdynmkt_quiettimesetting",
 )
-_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, *CONFIGURATION_TABLES, "systemuser")}
+_READ_ALL = {(Access.READ, table) for table in (*ENGAGEMENT_TABLES, *CONFIGURATION_TABLES, "systemuser", "contact")}
 _CONFIGURE = {(access, table) for access in Access for table in CONFIGURATION_TABLES}
 READ_BY_EVERYONE = frozenset({"timezonedefinition"})
 
@@ -46,6 +48,7 @@ DISPLAY_NAMES = {
     "msdyn_proactive_engagement_planner_config": "Proactive Engagement Planner Configuration",
     "msdynmkt_quiettimesetting": "Quiet Time Setting",
     "systemuser": "User",
+    "contact": "Contact",
     "timezonedefinition": "Time Zone Definition",
 }
 ROLE_PRIVILEGES: dict[str, frozenset[tuple[Access, str]]] = {

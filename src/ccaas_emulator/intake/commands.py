@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ccaas_emulator.domain import Channel, Window
 from ccaas_emulator.intake import rules
-from ccaas_emulator.intake.rules import ContactDetails, Phone
+from ccaas_emulator.intake.rules import ContactDetails, ContactRequest, Phone
 from ccaas_emulator.intake.schemas import (
     CreateProactiveDeliveryParameters,
     CreateProactiveVoiceDeliveryParameters,
@@ -63,6 +63,20 @@ class DeliveryCommand:
     task: TaskOptions | None = None
 
 
+def target_for(contact: ContactRequest) -> Target:
+    """A contact the request carries, as the target it becomes: created or updated by its unique identifier."""
+    contact_id, external_id = rules.contact_id_for(contact.unique_identifier)
+    return Target(
+        contact_id=contact_id,
+        phones=tuple(contact.phones),
+        windows=tuple(contact.windows),
+        attributes=contact.attributes,
+        unique_identifier=contact.unique_identifier,
+        details=contact.details,
+        external_id=external_id,
+    )
+
+
 def check_voice_delivery(parameters: CreateProactiveVoiceDeliveryParameters) -> DeliveryCommand:
     """CCaaS_CreateProactiveVoiceDelivery (000_...): one existing contact, one number; raises the first problem."""
     rules.require_api_version(parameters.ApiVersion)
@@ -105,24 +119,10 @@ def check_proactive_delivery(parameters: CreateProactiveDeliveryParameters) -> D
     )
     windows = rules.parse_windows(parameters.Windows, parameter="Windows")
     contacts = rules.parse_contacts(parameters.Contacts)
-    targets = []
-    for contact in contacts:
-        contact_id, external_id = rules.contact_id_for(contact.unique_identifier)
-        targets.append(
-            Target(
-                contact_id=contact_id,
-                phones=tuple(contact.phones),
-                windows=tuple(contact.windows),
-                attributes=contact.attributes,
-                unique_identifier=contact.unique_identifier,
-                details=contact.details,
-                external_id=external_id,
-            )
-        )
     return DeliveryCommand(
         action=parameters.action,
         config_id=config_id,
-        targets=tuple(targets),
+        targets=tuple(target_for(contact) for contact in contacts),
         windows=tuple(windows),
         task=TaskOptions(
             request_id=parameters.RequestId,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,10 +56,13 @@ class Phone:
 
 @dataclass(frozen=True)
 class ContactDetails:
-    """What a contact object says of the person: the contact table's columns."""
+    """What a contact object says of the person: the contact table's columns (None: not given, kept as stored).
 
-    first_name: str
-    last_name: str
+    The actions require both names; a file row may leave them out (002_...: only UniqueIdentifier and a phone
+    column are required)."""
+
+    first_name: str | None
+    last_name: str | None
     email: str | None = None
     postal_code: str | None = None
     state: str | None = None
@@ -282,6 +286,7 @@ _CONTACT_TEXT = {
     "addressline": ("address1_line1", 250),
     "city": ("address1_city", 80),
 }
+PHONE_NAMES = ("mobilePhoneNumber", "businessPhoneNumber", "homePhoneNumber")
 _PHONE_KEYS = {
     "mobilephonenumber": (PhoneType.MOBILE, "mobilephone"),
     "businessphonenumber": (PhoneType.BUSINESS, "telephone1"),
@@ -304,26 +309,40 @@ def parse_contacts(value: Any) -> list[ContactRequest]:
         raise INVALID_ARGUMENT(
             message=f"Contacts has {len(value)} contacts; at most {MAX_CONTACTS} are allowed on one request."
         )
-    return [_parse_contact(item, index=index) for index, item in enumerate(value)]
+    return [parse_contact(item, where=f"Contacts[{index}]") for index, item in enumerate(value)]
 
 
-def check_channel_phones(phone_lists: list[list[Phone]], *, channel: Channel) -> None:
-    """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone."""
+def check_channel_phones(
+    phone_lists: list[list[Phone]], *, channel: Channel, where: Callable[[int], str] | None = None
+) -> None:
+    """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone.
+
+    `where` names the contact at an index in messages (default `Contacts[<index>]`)."""
     if channel is not Channel.SMS:
         return
     for index, phones in enumerate(phone_lists):
-        where = f"Contacts[{index}]"
+        where_text = where(index) if where else f"Contacts[{index}]"
         if phones[0].type is not PhoneType.MOBILE:
-            raise INVALID_ARGUMENT(message=f"{where}: an SMS contact needs a mobilePhoneNumber.")
+            raise INVALID_ARGUMENT(message=f"{where_text}: an SMS contact needs a mobilePhoneNumber.")
         if len(phones) > 1:
             raise INVALID_ARGUMENT(
-                message=f"{where}: only mobilePhoneNumber is allowed for SMS; "
+                message=f"{where_text}: only mobilePhoneNumber is allowed for SMS; "
                 "remove businessPhoneNumber and homePhoneNumber."
             )
 
 
-def _parse_contact(item: Any, *, index: int) -> ContactRequest:
-    where = f"Contacts[{index}]"
+def parse_contact(
+    item: Any,
+    *,
+    where: str,
+    label: Callable[[str], str] | None = None,
+    names_required: bool = True,
+) -> ContactRequest:
+    """One contact object (of an action's Contacts, or a file row's columns keyed the same way), checked.
+
+    `where` names the object in messages and `label` a key of it (default `<where>.<key>`); a file names its
+    columns instead. Raises the first problem as the catalogued error."""
+    name_of = label or (lambda name: f"{where}.{name}")
     if not isinstance(item, dict):
         raise INVALID_ARGUMENT(message=f"{where} must be a contact object.")
     # The service reads the contact with a case-insensitive deserializer: the samples mix "start"/"Start".
@@ -334,20 +353,19 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
         if raw is None:
             return None
         if not isinstance(raw, str):
-            raise INVALID_ARGUMENT(message=f"{where}.{name} must be a string.")
+            raise INVALID_ARGUMENT(message=f"{name_of(name)} must be a string.")
         return raw.strip() or None
 
     unique_identifier = text("uniqueidentifier", "uniqueIdentifier")
     first_name = text("firstname", "firstName")
     last_name = text("lastname", "lastName")
-    for name, present in (
-        ("uniqueIdentifier", unique_identifier),
-        ("firstName", first_name),
-        ("lastName", last_name),
-    ):
+    required = [("uniqueIdentifier", unique_identifier)]
+    if names_required:
+        required += [("firstName", first_name), ("lastName", last_name)]
+    for name, present in required:
         if present is None:
-            raise INVALID_ARGUMENT(message=f"{where}.{name} is required.")
-    assert unique_identifier is not None and first_name is not None and last_name is not None
+            raise INVALID_ARGUMENT(message=f"{name_of(name)} is required.")
+    assert unique_identifier is not None
     check_length(unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100)
     check_length(first_name, attribute="firstname", entity="contact", limit=50)
     check_length(last_name, attribute="lastname", entity="contact", limit=50)
@@ -359,9 +377,8 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
             check_length(number, attribute=column, entity="contact", limit=50)
             phones.append(Phone(phone_type, number))
     if not phones:
-        raise INVALID_ARGUMENT(
-            message=f"{where} needs at least one of mobilePhoneNumber, businessPhoneNumber or homePhoneNumber."
-        )
+        mobile, business, home = (label(name) if label else name for name in PHONE_NAMES)
+        raise INVALID_ARGUMENT(message=f"{where} needs at least one of {mobile}, {business} or {home}.")
 
     extras = {}
     for key, (column, limit) in _CONTACT_TEXT.items():
@@ -369,7 +386,7 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
         check_length(extras[key], attribute=column, entity="contact", limit=limit)
     timezone = text("timezone", "timezone")
     check_length(timezone, attribute="timezone", entity="msdyn_proactive_delivery", limit=TIMEZONE_LIMIT)
-    iana = resolve_timezone(timezone, parameter=f"{where}.timezone")
+    iana = resolve_timezone(timezone, parameter=name_of("timezone"))
 
     return ContactRequest(
         unique_identifier=unique_identifier,
@@ -386,6 +403,6 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
             iana=iana,
         ),
         phones=phones,
-        attributes=parse_input_attributes(keys.get("inputattributes"), parameter=f"{where}.inputAttributes"),
-        windows=parse_windows(keys.get("windows"), parameter=f"{where}.windows"),
+        attributes=parse_input_attributes(keys.get("inputattributes"), parameter=name_of("inputAttributes")),
+        windows=parse_windows(keys.get("windows"), parameter=name_of("windows")),
     )

@@ -42,6 +42,21 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Writer:
+    """Whom the rows are written as: a caller's system user, or the service itself (user_id None)."""
+
+    user_id: uuid.UUID | None
+    name: str
+    """The name its journal entries carry."""
+    on_behalf_by: uuid.UUID | None = None
+    """The real caller's systemuserid when it impersonates `user_id` (createdonbehalfby)."""
+
+
+FILE_UPLOAD = Writer(user_id=None, name="Run from file")
+"""A file upload's rows: written by the Proactive Engagement service, as the dialer's are (docs/uploads.md)."""
+
+
+@dataclass(frozen=True)
 class Accepted:
     """What an intake action returns: the first delivery, and the task when the action makes one."""
 
@@ -63,9 +78,21 @@ def write(session: Session, submissions: Sequence[Submission]) -> list[Accepted 
             commands.append((index, submission.command, caller))
     batch = _Batch(session, [command for _, command, _ in commands])
     for index, command, caller in commands:
-        outcomes[index] = batch.add(command, caller, submissions[index].clock.now())
+        outcomes[index] = batch.add(
+            command, Writer(caller.user_id, caller.user_name, caller.on_behalf_by), submissions[index].clock.now()
+        )
     batch.flush()
     return cast(list[Accepted | DataverseError], outcomes)  # every None was replaced by the loop above
+
+
+def write_commands(
+    session: Session, commands: Sequence[DeliveryCommand], *, writer: Writer, now: datetime
+) -> list[Accepted | DataverseError]:
+    """Persist commands already authorized (a file upload's accounts): one outcome per command, in order."""
+    batch = _Batch(session, commands)
+    outcomes = [batch.add(command, writer, now) for command in commands]
+    batch.flush()
+    return outcomes
 
 
 def _authorize(session: Session, submissions: Sequence[Submission]) -> list[Caller | DataverseError]:
@@ -103,13 +130,13 @@ class _Batch:
         self.deliveries: list[repository.NewDelivery] = []
         self.attributes: list[dict[str, Any]] = []
 
-    def add(self, command: DeliveryCommand, caller: Caller, now: datetime) -> Accepted | DataverseError:
+    def add(self, command: DeliveryCommand, writer: Writer, now: datetime) -> Accepted | DataverseError:
         """Stage one command's rows, or return what refuses it (staging nothing)."""
         try:
             config = self._config_for(command)
         except DataverseError as exc:
             return exc
-        author = Author(user_id=caller.user_id, at=now, on_behalf_by=caller.on_behalf_by)
+        author = Author(user_id=writer.user_id, at=now, on_behalf_by=writer.on_behalf_by)
         task_id, first = None, None
         if command.task is not None:
             settings = self.planners[command.config_id]
@@ -121,7 +148,7 @@ class _Batch:
                     f"dial {', '.join(settings.phone_order)}."
                 )
             task_id = uuid.uuid4()
-            self.tasks.append(_task_row(task_id, command, config, caller, now, chain, settings, first))
+            self.tasks.append(_task_row(task_id, command, config, writer, now, chain, settings, first))
         for target in command.targets:
             if target.details is not None:
                 self._stage_contact(target, now)
@@ -148,7 +175,7 @@ class _Batch:
             sequence=next_sequence(),
         )
         detail = chain_step_detail(task_id, first) if task_id is not None and first is not None else None
-        self.deliveries.append(repository.NewDelivery(row, caller.user_name, detail))
+        self.deliveries.append(repository.NewDelivery(row, writer.name, detail))
         self.attributes.extend(
             attribute_rows(delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author)
         )
@@ -219,7 +246,7 @@ def _task_row(
     task_id: uuid.UUID,
     command: DeliveryCommand,
     config: EngagementConfig,
-    caller: Caller,
+    writer: Writer,
     now: datetime,
     chain: Chain,
     settings: ChainSettings,
@@ -245,7 +272,7 @@ def _task_row(
         "seq_no": 1,
         "next_scheduled_at": first.windows[0].start,
         "expiration_date": chain.expiration,
-        "owner_id": caller.user_id,
+        "owner_id": writer.user_id,
         "created_on": now,
         "modified_on": now,
     }
@@ -260,7 +287,7 @@ def _contact_row(target: Target, now: datetime) -> dict[str, Any]:
         "external_id": target.external_id,
         "first_name": details.first_name,
         "last_name": details.last_name,
-        "full_name": f"{details.first_name} {details.last_name}",
+        "full_name": " ".join(name for name in (details.first_name, details.last_name) if name) or None,
         "mobile_phone": phones.get(PhoneType.MOBILE),
         "business_phone": phones.get(PhoneType.BUSINESS),
         "home_phone": phones.get(PhoneType.HOME),

@@ -8,6 +8,7 @@ from functools import partial
 from ccaas_emulator import quiet_hours
 from ccaas_emulator.chain import parse_phone_order
 from ccaas_emulator.db.models import (
+    Contact,
     DeliveryAttribute,
     EngagementConfig,
     PlannerConfig,
@@ -94,8 +95,11 @@ for _owned in (DELIVERIES, ATTRIBUTES):
         relate(one=USERS, many=_owned, relationship=f"lk_{_owned.entity_type}_{_lookup}", lookup_column=_lookup)
     relate(one=USERS, many=_owned, relationship=f"user_{_owned.entity_type}", lookup_column="owninguser")
 
+# Issue #16 item 5: the contacts the actions and file uploads create or update by the engagement's unique identifier.
+CONTACTS = describe(Contact, entity_set="contacts", primary_name="fullname")
+
 ENTITY_SETS: dict[str, EntitySet] = {
     entity_set.name: entity_set
-    for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, QUIET_TIMES, USERS, TIME_ZONES)
+    for entity_set in (DELIVERIES, ATTRIBUTES, CONFIGURATIONS, PLANNERS, QUIET_TIMES, USERS, TIME_ZONES, CONTACTS)
 }
 BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.entity_type: entity_set for entity_set in ENTITY_SETS.values()}

@@ -300,6 +300,27 @@ INJECTED_SERVER_ERROR = ErrorKind(500, "0x80040216", "An unexpected error occurr
 INJECTED_UNAVAILABLE = ErrorKind(
     503, "0x80040216", "The service is temporarily unavailable. Try again after a short wait."
 )
+# --- "Run from file" uploads (/emulator/v1/engagements/{id}/files; 002_... File upload) ------------
+# The admin center's own answers are not documented; these follow the platform's: 415 and 413 as for a body the
+# Web API cannot take, 400 0x80040203 (InvalidArgument) for a file it cannot read or whose columns are missing.
+UPLOAD_UNSUPPORTED_MEDIA_TYPE = ErrorKind(
+    415,
+    "0x80060888",
+    "The request has a Content-Type of '{content_type}'; a file upload accepts only 'text/csv' (UTF-8), or "
+    "'multipart/form-data' with the CSV file in its 'file' field.",
+)
+UPLOAD_TOO_LARGE = ErrorKind(
+    413,
+    "0x80060888",
+    "The file is larger than the limit of {limit} bytes (CCAAS_UPLOAD_MAX_BYTES). Nothing was stored.",
+)
+UPLOAD_STALLED = ErrorKind(
+    408,
+    "0x80060888",
+    "The upload sent nothing for {seconds:g} seconds (CCAAS_UPLOAD_IDLE_SECONDS). Nothing was stored.",
+)
+NOT_A_CSV_FILE = ErrorKind(400, "0x80040203", "The file is not a CSV file: {detail} Nothing was stored.")
+MISSING_COLUMNS = ErrorKind(400, "0x80040203", "The file is missing required columns: {columns}. Nothing was stored.")
 
 # --- the emulator itself ---------------------------------------------------------------------
 INTERNAL_ERROR = ErrorKind(

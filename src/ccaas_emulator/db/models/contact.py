@@ -19,7 +19,10 @@ class Contact(Base):
 
     id: Mapped[uuid.UUID] = mapped_column("contactid", Uuid, primary_key=True)
     # The engagement's "contact unique identifier" when it is not contactid (an external system's id).
-    external_id: Mapped[str | None] = mapped_column("emulator_external_id", String(100), unique=True)
+    # Shown on the Web API (the contacts entity set) under this name: the unique identifier the actions and files sent.
+    external_id: Mapped[str | None] = mapped_column(
+        "emulator_external_id", String(100), unique=True, info={"web_api": True}
+    )
     first_name: Mapped[str | None] = mapped_column("firstname", String(50))
     last_name: Mapped[str | None] = mapped_column("lastname", String(50))
     full_name: Mapped[str | None] = mapped_column("fullname", String(160))
