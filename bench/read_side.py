@@ -86,6 +86,7 @@ def main() -> None:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
     env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_DIALER": "off", "CCAAS_LOG_LEVEL": "warning"}
+    env["CCAAS_TLS_PORT"] = "0"  # HTTP only, as measured before HTTPS existed
     server = None
     try:
         prepare_database(Settings(database_url=url, port=port))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ccaas_emulator.auth.challenge import Authenticator
 from ccaas_emulator.auth.keys import SigningKeys
+from ccaas_emulator.auth.origins import KnownAudiences
 from ccaas_emulator.auth.tokens import TokenVerifier
 from ccaas_emulator.clock import Clock, SharedClock, SystemClock
 from ccaas_emulator.db.engine import make_engine
@@ -43,7 +44,11 @@ class Runtime:
         clock = clock or SharedClock(database)
         keys = SigningKeys.load_or_create(database, clock)
         verifier = TokenVerifier(
-            keys, org_url=settings.org_url, tenant=settings.tenant, skew_seconds=settings.clock_skew_seconds
+            keys,
+            org_url=settings.org_url,
+            tenant=settings.tenant,
+            skew_seconds=settings.clock_skew_seconds,
+            audiences=KnownAudiences(settings.org_url, database=database),
         )
         dialer = Dialer(database, clock, settings) if isinstance(clock, SharedClock) else None
         # Tokens live in real time (Entra issued them); only deliveries live on the simulated clock, so
