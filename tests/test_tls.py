@@ -20,7 +20,14 @@ from cryptography import x509
 
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.settings import Settings
-from ccaas_emulator.tls import RENEW_BEFORE, SERVER_LIFETIME, ca_bundle_path, ensure_tls, server_host_names
+from ccaas_emulator.tls import (
+    RENEW_BEFORE,
+    SERVER_LIFETIME,
+    ca_bundle_path,
+    ensure_ca,
+    ensure_tls,
+    server_host_names,
+)
 from tests.support.demo import NOW
 from tests.support.servers import database_for_server, free_port, start_server, stop
 from tests.support.tokens import bearer
@@ -68,6 +75,13 @@ def test_new_host_names_renew_the_server_certificate_under_the_same_ca(database)
     assert renamed.server_certificate_pem != first.server_certificate_pem
     assert "ccaas.internal" in alternative_names(renamed.server_certificate_pem)
     certificate(renamed.server_certificate_pem).verify_directly_issued_by(certificate(first.ca_pem))
+
+
+def test_printing_the_ca_leaves_the_running_servers_certificate_alone(database):
+    served = ensure_tls(database, FixedClock(NOW), (*NAMES, "ccaas.internal"))
+
+    assert ensure_ca(database, FixedClock(NOW)) == served.ca_pem
+    assert ensure_tls(database, FixedClock(NOW), (*NAMES, "ccaas.internal")) == served
 
 
 def test_a_server_certificate_near_its_expiry_is_renewed(database):

@@ -31,7 +31,7 @@ from ccaas_emulator.clock import SystemClock
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings, get_settings
-from ccaas_emulator.tls import WILDCARD_ADDRESSES, TlsBundle, ensure_tls, server_host_names, write_ca_bundle
+from ccaas_emulator.tls import WILDCARD_ADDRESSES, TlsBundle, ensure_ca, ensure_tls, server_host_names, write_ca_bundle
 from ccaas_emulator.wire.protocol import DataverseHttpToolsProtocol
 
 log = logging.getLogger("ccaas_emulator.serve")
@@ -60,18 +60,18 @@ def prepare_serving(settings: Settings) -> TlsBundle | None:
         bundle = ensure_tls(database, clock, server_host_names(settings))
     finally:
         database.dispose()
-    write_ca_bundle(settings, bundle)
+    write_ca_bundle(settings, bundle.ca_pem)
     return bundle
 
 
 def prepare_ca(settings: Settings) -> Path:
-    """The CA bundle file's path, generating the CA (and a server certificate) on first use."""
+    """The CA bundle file's path, generating the CA on first use (the server certificate is `serve`'s to make)."""
     database = Database(make_engine(settings.database_url, pool_size=1))
     try:
-        bundle = ensure_tls(database, SystemClock(), server_host_names(settings))
+        ca_pem = ensure_ca(database, SystemClock())
     finally:
         database.dispose()
-    return write_ca_bundle(settings, bundle)
+    return write_ca_bundle(settings, ca_pem)
 
 
 def uvicorn_config(settings: Settings, app: Any, port: int, log_config: dict[str, Any] | None) -> uvicorn.Config:
@@ -172,7 +172,13 @@ async def _serve_together(app: Any, servers: list[_Listener], sockets: list[sock
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    async with app.router.lifespan_context(app):
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        except Exception:
+            # As uvicorn does: a worker that cannot start says so, and the supervisor stops instead of respawning it.
+            log.exception("the app failed to start")
+            raise SystemExit(STARTUP_FAILURE) from None
         pairs = zip(servers, sockets, strict=True)
         tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in pairs]
         stopped = asyncio.create_task(stopping.wait())

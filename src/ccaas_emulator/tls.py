@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -78,17 +79,40 @@ def ensure_tls(database: Database, clock: Clock, host_names: tuple[str, ...]) ->
     """The stored CA and server certificate, generating the CA on first use and the server certificate whenever
     its names differ from `host_names` or it expires within RENEW_BEFORE."""
     now = clock.now()
-    with database.read() as session:
-        stored = {row.name: _Stored.of(row) for row in session.scalars(select(TlsMaterial))}
-    ca = stored.get("ca")
-    if ca is None or ca.not_after - RENEW_BEFORE <= now:
-        ca = _store(database, "ca", *_new_ca(now), now=now, replace=ca is not None)
-        stored.pop("server", None)  # a new CA: the old server certificate no longer chains to it
+    stored = _read(database)
+    ca = _usable_ca(database, stored, now)
     server = stored.get("server")
     wanted = ",".join(host_names)
     if server is None or server.host_names != wanted or server.not_after - RENEW_BEFORE <= now:
         server = _store(database, "server", *_new_server(ca, host_names, now), now=now, replace=True)
+    else:
+        # A server certificate another CA issued (the CA was renewed by another process) is issued again.
+        try:
+            load_certificate(server.certificate_pem).verify_directly_issued_by(load_certificate(ca.certificate_pem))
+        except (ValueError, TypeError, InvalidSignature):
+            server = _store(database, "server", *_new_server(ca, host_names, now), now=now, replace=True)
     return TlsBundle(ca.certificate_pem, server.certificate_pem, server.private_key_pem)
+
+
+def ensure_ca(database: Database, clock: Clock) -> str:
+    """The stored CA certificate (PEM), generated on first use; the server certificate is left to `serve`."""
+    return _usable_ca(database, _read(database), clock.now()).certificate_pem
+
+
+def load_certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+def _read(database: Database) -> dict[str, _Stored]:
+    with database.read() as session:
+        return {row.name: _Stored.of(row) for row in session.scalars(select(TlsMaterial))}
+
+
+def _usable_ca(database: Database, stored: dict[str, _Stored], now: datetime) -> _Stored:
+    ca = stored.get("ca")
+    if ca is None or ca.not_after - RENEW_BEFORE <= now:
+        ca = _store(database, "ca", *_new_ca(now), now=now, replace=ca is not None)
+    return ca
 
 
 def ca_bundle_path(settings: Settings) -> Path:
@@ -104,13 +128,13 @@ def ca_bundle_path(settings: Settings) -> Path:
     return (Path("var") / f"{safe}-{digest}-ca.pem").resolve()
 
 
-def write_ca_bundle(settings: Settings, bundle: TlsBundle) -> Path:
+def write_ca_bundle(settings: Settings, ca_pem: str) -> Path:
     """Write (or refresh) the CA bundle file and return its absolute path."""
     path = ca_bundle_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text() != bundle.ca_pem:
+    if not path.exists() or path.read_text() != ca_pem:
         partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(bundle.ca_pem)
+        partial.write_text(ca_pem)
         partial.replace(path)  # atomic: a client reading it never sees half a certificate
     return path
 
@@ -216,7 +240,7 @@ def _new_ca(now: datetime) -> tuple[x509.Certificate, str, str]:
 
 
 def _new_server(ca: _Stored, host_names: tuple[str, ...], now: datetime) -> tuple[x509.Certificate, str, str]:
-    ca_certificate = x509.load_pem_x509_certificate(ca.certificate_pem.encode())
+    ca_certificate = load_certificate(ca.certificate_pem)
     ca_key = serialization.load_pem_private_key(ca.private_key_pem.encode(), password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError("the stored CA key is not an EC key")
