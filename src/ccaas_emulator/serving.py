@@ -130,7 +130,7 @@ def serve(settings: Settings, log_config: dict[str, Any]) -> None:
 
 
 class _Listener(uvicorn.Server):
-    """A uvicorn server that leaves signals to the process's ListenerGroup (two servers cannot both own them)."""
+    """A uvicorn server that leaves signals to _serve_together, which stops every server of the process."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import jwt
 import orjson
 import pytest
@@ -27,6 +28,7 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.serving import served_origins
 from ccaas_emulator.settings import Settings
 from tests.support.demo import NOW, ORG_URL
+from tests.support.servers import start_server, stop
 from tests.support.tokens import bearer
 from tests.support.urls import DELIVERIES
 
@@ -142,3 +144,28 @@ def test_an_explicit_org_url_or_audience_still_wins(served_database):
 
     assert _audience(from_env.stdout.strip()) == "https://contoso.crm.dynamics.com"
     assert _audience(from_option.stdout.strip()) == "https://localhost:18766"
+
+
+@pytest.mark.slow  # two serve processes on one database
+def test_a_running_server_accepts_tokens_for_a_second_server_started_after_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'var' / 'ccaas.db'}"
+    first, first_process = start_server(url, CCAAS_DIALER="off")
+    second, second_process = start_server(url, CCAAS_DIALER="off")
+    try:
+        token = _cli(url, "token").stdout.strip()  # another shell: the last server's org URL
+        for_https = _cli(url, "token", "--audience", f"https://localhost:{second.tls_port}").stdout.strip()
+        time.sleep(RELOAD_INTERVAL.total_seconds())
+        answers = [
+            httpx.get(f"{server.base}{DELIVERIES}", headers=bearer(bearer_token), timeout=10).status_code
+            for server in (first, second)
+            for bearer_token in (token, for_https)
+        ]
+        stranger = _cli(url, "token", "--audience", "http://127.0.0.1:1").stdout.strip()  # served by no one
+        refused = httpx.get(f"{first.base}{DELIVERIES}", headers=bearer(stranger), timeout=10).status_code
+    finally:
+        stop(first_process)
+        stop(second_process)
+
+    assert _audience(token) == f"http://127.0.0.1:{second.port}"
+    assert answers == [200, 200, 200, 200]
+    assert refused == 401
