@@ -133,3 +133,13 @@ def test_the_forwarded_values_a_link_takes(settings, clock, database, tokens, he
 def test_an_unparsable_trusted_proxy_setting_is_named():
     with pytest.raises(SettingsError, match="CCAAS_TRUSTED_PROXIES"):
         load_settings(trusted_proxies="127.0.0.1,localhost")
+
+
+def test_a_rebinding_page_cannot_pass_the_control_apis_host_check_by_forwarding_loopback(settings, clock, database):
+    """A page on attacker.example resolving to 127.0.0.1 connects from loopback (a trusted proxy address)."""
+    forged = {"Host": "attacker.example:8000", "X-Forwarded-Host": "127.0.0.1:8000", "X-Forwarded-Proto": "http"}
+    with connected_from(settings, clock, database, "127.0.0.1") as client:
+        response = client.post("/emulator/v1/reset", headers=forged | {"Content-Type": "application/json"})
+
+    assert response.status_code == 403, response.text
+    assert "attacker.example" in response.json()["error"]["message"]

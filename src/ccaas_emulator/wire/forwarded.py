@@ -3,10 +3,11 @@
 Behind a proxy that terminates TLS, the client called https://<public host>, but the request reaches the
 emulator as http://127.0.0.1:8000: every absolute link (@odata.context, @odata.nextLink, OData-EntityId,
 Location, a batch's parts) must say what the client called. This middleware is the one place that decides a
-request's origin: when the connection comes from a trusted address it rewrites the scope's scheme and Host to the
-forwarded ones, so `request.url`, and wire/context.request_origin which every link is built from, see the
-client's origin. From any other address the headers are ignored: a client cannot make the emulator write links
-to a host of its choosing.
+request's origin: when the connection comes from a trusted address it leaves the forwarded origin in the scope
+(wire/context.FORWARDED_ORIGIN), which wire/context.request_origin, the source of every link, prefers. The Host
+header itself is left as it came: the control API's DNS-rebinding check judges the name the connection really
+used, so a page on a rebinding name cannot pass it by sending X-Forwarded-Host from this machine's browser. From
+any other address the headers are ignored: a client cannot make the emulator write links to a host of its choosing.
 
 Each header may be a list when several proxies appended to it; the last value is the one the connection's own
 (trusted) proxy wrote, so it is the one taken. A value that is not a scheme (http, https) or not a host[:port] is
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ccaas_emulator.wire.context import HOST_HEADER
+from ccaas_emulator.wire.context import FORWARDED_ORIGIN, HOST_HEADER
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -28,7 +29,7 @@ _SCHEMES = frozenset({"http", "https"})
 
 
 class ForwardedHeaders:
-    """Applies X-Forwarded-Proto/-Host to the scope for connections from `trusted` networks."""
+    """Records the X-Forwarded-Proto/-Host origin in the scope for connections from `trusted` networks."""
 
     def __init__(self, app: ASGIApp, trusted: Iterable[Network] = ()) -> None:
         self.app = app
@@ -52,22 +53,21 @@ class ForwardedHeaders:
 
     @staticmethod
     def _forwarded(scope: Scope) -> Scope:
-        proto = host = None
+        proto = forwarded_host = host = None
         for name, value in scope["headers"]:
             if name == b"x-forwarded-proto":
                 proto = _last(value).lower()
             elif name == b"x-forwarded-host":
-                host = _last(value)
-        if proto is None and host is None:
-            return scope
-        changed = dict(scope)
-        if proto in _SCHEMES:
-            changed["scheme"] = proto
-        if host is not None and HOST_HEADER.match(host):
-            headers = [(name, value) for name, value in scope["headers"] if name != b"host"]
-            headers.append((b"host", host.encode("latin-1")))
-            changed["headers"] = headers
-        return changed
+                forwarded_host = _last(value)
+            elif name == b"host":
+                host = value.decode("latin-1")
+        if proto not in _SCHEMES:
+            proto = None
+        if forwarded_host is not None and HOST_HEADER.match(forwarded_host):
+            host = forwarded_host
+        if (proto is None and host != forwarded_host) or host is None or not HOST_HEADER.match(host):
+            return scope  # nothing usable was forwarded
+        return {**scope, FORWARDED_ORIGIN: f"{proto or scope['scheme']}://{host}"}
 
 
 def _last(value: bytes) -> str:
