@@ -9,5 +9,5 @@ COPY src ./src
 # A regular (not editable) install: the package carries all it runs, the Alembic migrations included; the
 # source tree is removed so that nothing in the image reads it by mistake.
 RUN pip install --no-cache-dir . && rm -rf src build
-EXPOSE 8000
+EXPOSE 8000 8443
 CMD ["ccaas-emulator", "serve"]

@@ -22,7 +22,7 @@ $(DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)  ## idempotent: .venv + editable install
 
-run: install  ## migrate, seed the demo data and serve on http://127.0.0.1:8000
+run: install  ## migrate, seed the demo data and serve on http://127.0.0.1:8000 and https://127.0.0.1:8443
 	$(BIN)/ccaas-emulator serve
 
 test: $(DEV)  ## the whole suite on every core, a module per worker (PostgreSQL variants skip if 127.0.0.1:5432 is unreachable)

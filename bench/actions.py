@@ -143,6 +143,7 @@ def emulator_env(database_url: str, port: int, workers: int) -> dict[str, str]:
     return env | {
         "CCAAS_DATABASE_URL": database_url,
         "CCAAS_PORT": str(port),
+        "CCAAS_TLS_PORT": "0",  # HTTP only, as measured before HTTPS existed
         "CCAAS_WORKERS": str(workers),
         "CCAAS_DIALER": "off",
         "CCAAS_LOG_LEVEL": "warning",  # no access log and no journal lines: the bare app logs nothing either

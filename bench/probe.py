@@ -92,6 +92,7 @@ class Served:
             "CCAAS_DATABASE_URL": self.database_url,
             "CCAAS_HOST": "127.0.0.1",
             "CCAAS_PORT": str(self.port),
+            "CCAAS_TLS_PORT": "0",
             "CCAAS_LOG_LEVEL": "warning",
             "CCAAS_DB_LOCK_TIMEOUT_SECONDS": "2",
             "CCAAS_LIMITS": "0",  # one token under load: probe the database's trouble, not the limits

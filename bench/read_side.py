@@ -92,6 +92,7 @@ def main() -> None:
         "CCAAS_LOG_LEVEL": "warning",
         "CCAAS_LIMITS": "0",
     }  # one token: the service protection limits would throttle the measurement
+    env["CCAAS_TLS_PORT"] = "0"  # HTTP only, as measured before HTTPS existed
     server = None
     try:
         prepare_database(Settings(database_url=url, port=port))

@@ -174,6 +174,7 @@ class Cluster:
                 "CCAAS_DATABASE_URL": self.database_url,
                 "CCAAS_HOST": "127.0.0.1",
                 "CCAAS_PORT": str(self.port),
+                "CCAAS_TLS_PORT": "0",
                 "CCAAS_LOG_LEVEL": "warning",
                 "CCAAS_DIALER": "off" if self.split else "embedded",
                 # One token at 200 req/s is far over 6,000 per 300 s: the load measures the server, not the limits.

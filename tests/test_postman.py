@@ -2,8 +2,9 @@
 
 newman is pinned in postman/package.json (with its package-lock.json); `npm ci` runs once per session when
 node_modules is missing or stale. The test skips only when node or npm is not on PATH; a failing `npm ci`
-fails it. The environment's tokens come from `ccaas-emulator token`, passed as `--env-var`, as the
-collection's description tells users to do.
+fails it. The environment's tokens come from `ccaas-emulator token` run in a shell that shares only the database
+with the server (no port), passed as `--env-var`, as the collection's description tells users to do; newman calls
+the HTTPS port with the local CA in NODE_EXTRA_CA_CERTS.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from tests.support.node import require_node_project
 from tests.support.samples import FIXTURES
-from tests.support.servers import database_for_server, start_server, stop
+from tests.support.servers import database_for_server, run_cli, start_server, stop
 
 __all__ = ["database_for_server"]  # a fixture, parametrized over tests.conftest.BACKENDS
 
@@ -57,20 +58,31 @@ def test_the_collection_posts_the_reference_samples_verbatim():
     assert {value["key"] for value in environment["values"]} == {"baseUrl", "agentToken", "adminToken", "noroleToken"}
 
 
+def _token(env: dict[str, str], user: str) -> str:
+    result = run_cli(env, "token", "--user", user)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 @pytest.mark.slow  # serve, node and newman
 def test_newman_runs_the_collection(newman, database_for_server):
     server, process = start_server(database_for_server)
+    # Another terminal, as the collection's description says: it shares the database and nothing else (no port,
+    # no host), so the tokens must follow the server that is running, on whatever ports it took.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+    other_shell = env | {"CCAAS_DATABASE_URL": database_for_server}
     try:
         with ThreadPoolExecutor(3) as pool:  # three CLI processes at once: a second or two each
-            minted = pool.map(lambda user: server.token("--user", user), TOKENS.values())
+            minted = pool.map(lambda user: _token(other_shell, user), TOKENS.values())
             tokens = dict(zip(TOKENS, minted, strict=True))
-        env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+        ca = run_cli(other_shell, "ca").stdout.strip()
         result = subprocess.run(
             [*newman, "run", str(COLLECTION), "--environment", str(ENVIRONMENT),
-             "--env-var", f"baseUrl={server.base}",
+             "--env-var", f"baseUrl={server.tls_base}",
              *(argument for name, token in tokens.items() for argument in ("--env-var", f"{name}={token}")),
              "--reporters", "cli", "--color", "off", "--disable-unicode", "--timeout-request", "30000"],
-            cwd=POSTMAN, env=env, capture_output=True, text=True, timeout=120, check=False,
+            cwd=POSTMAN, env=env | {"NODE_EXTRA_CA_CERTS": ca}, capture_output=True, text=True, timeout=120,
+            check=False,
         )  # fmt: skip
     finally:
         stop(process)

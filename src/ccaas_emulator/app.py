@@ -43,6 +43,7 @@ from ccaas_emulator.wire.errors import (
     RESOURCE_NOT_FOUND,
     DataverseError,
 )
+from ccaas_emulator.wire.forwarded import ForwardedHeaders
 from ccaas_emulator.wire.headers import DataverseHeadersMiddleware, dataverse_headers, request_id_of
 from ccaas_emulator.wire.limits import HeadAsGet, UrlLengthLimit
 from ccaas_emulator.wire.responses import ODataJSONResponse, error_response
@@ -97,7 +98,9 @@ def create_app(
     # Outside the 414, so a browser app can read that answer too; inside the headers, so preflights carry REQ_ID.
     app.add_middleware(CorsMiddleware, origins=settings.cors_origin_set)
     app.add_middleware(DataverseHeadersMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: counts every answer, the 414s and 500s too
+    app.add_middleware(MetricsMiddleware)  # counts every answer, the 414s and 500s too
+    # Outermost: decides the request's scheme and host (trusted proxies' X-Forwarded-*) before anything reads them.
+    app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxy_networks)
     _install_error_handlers(app)
     app.include_router(operations.router)
     app.include_router(auth_routes.router)

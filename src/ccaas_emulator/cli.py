@@ -1,8 +1,9 @@
-"""ccaas-emulator serve | worker | migrate | token | seed | upload."""
+"""ccaas-emulator serve | worker | migrate | token | ca | seed | user | app | upload."""
 
 from __future__ import annotations
 
 import json
+import logging.config
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,9 +52,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Overrides CCAAS_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides CCAAS_PORT.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (overrides CCAAS_WORKERS).")] = None,
+    tls_port: Annotated[int | None, typer.Option(help="HTTPS port, 0 for none (overrides CCAAS_TLS_PORT).")] = None,
 ) -> None:
-    """Migrate the database, then serve the API with uvicorn (uvloop + httptools)."""
-    for name, value in (("CCAAS_HOST", host), ("CCAAS_PORT", port), ("CCAAS_WORKERS", workers)):
+    """Migrate the database, then serve the API over HTTP and HTTPS with uvicorn (uvloop + httptools)."""
+    overrides = (("CCAAS_HOST", host), ("CCAAS_PORT", port), ("CCAAS_WORKERS", workers), ("CCAAS_TLS_PORT", tls_port))
+    for name, value in overrides:
         if value is not None:
             os.environ[name] = str(value)
     get_settings.cache_clear()
@@ -67,11 +70,14 @@ def serve(
 
     import copy
 
-    import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from ccaas_emulator.wire.protocol import DataverseHttpToolsProtocol
+    from ccaas_emulator import serving
 
+    try:
+        serving.prepare_serving(settings)
+    except ValueError as exc:  # a stored CA or key the cryptography library cannot read
+        raise _fail(f"cannot prepare HTTPS: {exc}") from None
     # uvicorn configures only its own loggers; the journal's one-line JSON events go to the same stream.
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["ccaas_emulator"] = {
@@ -79,23 +85,28 @@ def serve(
         "level": settings.log_level.upper(),
         "propagate": False,
     }
-    typer.echo(f"ccaas-emulator serving {settings.org_url} (database: {_redacted(settings.database_url)})", err=True)
-    uvicorn.run(
-        "ccaas_emulator.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        log_config=log_config,
-        loop="uvloop",
-        http=DataverseHttpToolsProtocol,
-        proxy_headers=False,
-        server_header=False,
-        # uvicorn's 5 s keep-alive timer can fire while a busy loop has a request waiting unread on the idle
-        # connection, resetting it unanswered (seen in the soak, docs/reliability.md); IIS keeps 120 s.
-        timeout_keep_alive=75,
+    logging.config.dictConfig(log_config)
+    tls = f" and https on port {settings.tls_port}" if settings.tls_port else ""
+    typer.echo(
+        f"ccaas-emulator serving {settings.org_url}{tls} (database: {_redacted(settings.database_url)})", err=True
     )
+    try:
+        serving.serve(settings, log_config)
+    except OSError as exc:
+        raise _fail(str(exc)) from None
+
+
+@cli.command()
+def ca() -> None:
+    """Print the path of the local CA's certificate (PEM), creating it if needed, for clients to trust HTTPS."""
+    from ccaas_emulator import serving
+
+    settings = _settings()
+    _prepare(settings)
+    if not settings.tls_port:
+        typer.secho("note: CCAAS_TLS_PORT=0, so `serve` does not listen with TLS", err=True, fg=typer.colors.YELLOW)
+    bundle = serving.prepare_ca(settings)
+    typer.echo(str(bundle))
 
 
 @cli.command()
@@ -140,13 +151,20 @@ def token(
         int | None, typer.Option(help="Lifetime in seconds; negative mints an already expired token.")
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="Tenant id to claim (default: CCAAS_TENANT_ID).")] = None,
-    audience: Annotated[str | None, typer.Option(help="Audience to claim (default: CCAAS_ORG_URL).")] = None,
+    audience: Annotated[
+        str | None,
+        typer.Option(
+            help="Audience to claim (default: CCAAS_ORG_URL when set, else the org URL of the last `serve` "
+            "started on this database, else http://CCAAS_HOST:CCAAS_PORT)."
+        ),
+    ] = None,
     token_version: Annotated[int, typer.Option(min=1, max=2, help="1 (sts.windows.net issuer) or 2.")] = 1,
 ) -> None:
     """Print a signed bearer token for a seeded user to stdout."""
     from sqlalchemy import select
 
     from ccaas_emulator.auth.keys import SigningKeys
+    from ccaas_emulator.auth.origins import recorded_org_url
     from ccaas_emulator.auth.tokens import mint_token
     from ccaas_emulator.clock import SystemClock
     from ccaas_emulator.db.engine import make_engine
@@ -165,6 +183,9 @@ def token(
                 names = ", ".join(session.scalars(select(SystemUser.user_name).order_by(SystemUser.user_name)))
                 raise _fail(f"no user named {user!r}; seeded users: {names or '(none)'}")
             object_id = found.object_id
+        if audience is None and not os.environ.get("CCAAS_ORG_URL"):
+            # The running server's org URL, whatever port it took: tokens follow the server, not this shell.
+            audience = recorded_org_url(database)
     finally:
         database.dispose()
     typer.echo(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ccaas_emulator.auth.challenge import Authenticator
 from ccaas_emulator.auth.keys import SigningKeys
+from ccaas_emulator.auth.origins import KnownAudiences
 from ccaas_emulator.auth.tokens import TokenVerifier
 from ccaas_emulator.clock import Clock, SharedClock, SystemClock
 from ccaas_emulator.db.engine import make_engine
@@ -24,6 +25,8 @@ class Runtime:
     keys: SigningKeys
     authenticator: Authenticator
     dialer: Dialer | None
+    audiences: KnownAudiences
+    """The audiences tokens may name (the org URL and the recorded origins); the verifier and the authority share it."""
     wall_clock: Clock = field(default_factory=SystemClock)
     """Real time, for what Entra would time: tokens and the authority's answers (deliveries use `clock`)."""
 
@@ -44,14 +47,19 @@ class Runtime:
         )
         clock = clock or SharedClock(database)
         keys = SigningKeys.load_or_create(database, clock)
+        audiences = KnownAudiences(settings.org_url, database=database)
         verifier = TokenVerifier(
-            keys, org_url=settings.org_url, tenant=settings.tenant, skew_seconds=settings.clock_skew_seconds
+            keys,
+            org_url=settings.org_url,
+            tenant=settings.tenant,
+            skew_seconds=settings.clock_skew_seconds,
+            audiences=audiences,
         )
         dialer = Dialer(database, clock, settings) if isinstance(clock, SharedClock) else None
         # Tokens live in real time (Entra issued them); only deliveries live on the simulated clock, so
         # advancing it never expires a token.
         authenticator = Authenticator(verifier, settings, SystemClock())
-        return cls(settings, database, clock, keys, authenticator, dialer)
+        return cls(settings, database, clock, keys, authenticator, dialer, audiences)
 
     def close(self) -> None:
         if self.dialer is not None:

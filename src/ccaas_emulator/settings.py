@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     control_token: SecretStr | None = None
     cors_origins: str = ""
     """Comma-separated origins whose browser apps may call /api/data/ (CORS), or `*`; empty: CORS off."""
+    trusted_proxies: str = "127.0.0.1,::1"
+    """Comma-separated addresses or networks whose X-Forwarded-Proto/-Host are honoured (empty: nobody's)."""
     header_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     """How long a connection may take to send a request's headers before it is closed (408)."""
     db_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
@@ -101,6 +103,11 @@ class Settings(BaseSettings):
     def _origins(cls, value: str) -> str:
         return ",".join(sorted(parse_origins(value)))
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(str(network) for network in parse_networks(value))
+
     @field_validator("outcome_weights")
     @classmethod
     def _weights(cls, value: str) -> str:
@@ -142,6 +149,11 @@ class Settings(BaseSettings):
         return f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
 
     @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """CCAAS_TRUSTED_PROXIES as networks (a single address is a /32 or /128)."""
+        return parse_networks(self.trusted_proxies)
+
+    @property
     def tenant(self) -> str:
         """The tenant id as Entra writes it: lowercase, hyphenated."""
         return str(self.tenant_id)
@@ -162,6 +174,21 @@ def parse_origins(value: str) -> frozenset[str]:
                 )
         origins.add(origin)
     return frozenset(origins)
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """CCAAS_TRUSTED_PROXIES: comma-separated IP addresses or CIDR networks, e.g. `127.0.0.1,::1,10.0.0.0/8`."""
+    networks = []
+    for item in value.split(","):
+        text = item.strip().removeprefix("[").removesuffix("]")
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            example = "e.g. 127.0.0.1 or 10.0.0.0/8"
+            raise ValueError(f"'{item.strip()}' is not an IP address or network ({example})") from None
+    return tuple(networks)
 
 
 class SettingsError(Exception):

@@ -16,7 +16,8 @@ from tests.support.servers import free_port
 
 def _serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    environment |= {"CCAAS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "CCAAS_PORT": str(free_port())} | env
+    environment |= {"CCAAS_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "CCAAS_PORT": str(free_port())}
+    environment |= {"CCAAS_TLS_PORT": "0"} | env
     # Before the fix this served for good: the timeout turns that into a failure instead of a hang.
     return subprocess.run([sys.executable, "-m", "ccaas_emulator", "serve", *args], env=environment,
                           capture_output=True, text=True, timeout=30, check=False)  # fmt: skip

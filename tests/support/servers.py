@@ -43,6 +43,8 @@ class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.port = env, port
         self.base = f"http://127.0.0.1:{port}"
+        self.tls_port = int(env.get("CCAAS_TLS_PORT", "0"))
+        self.tls_base = f"https://127.0.0.1:{self.tls_port}" if self.tls_port else None
 
     def token(self, *args: str) -> str:
         result = run_cli(self.env, "token", *args)
@@ -51,10 +53,11 @@ class Server:
 
 
 def start_server(url: str, **settings: str) -> tuple[Server, subprocess.Popen[bytes]]:
-    """`ccaas-emulator serve` on a free port, once /ready answers 200."""
+    """`ccaas-emulator serve` on a free port (and HTTPS on another, unless CCAAS_TLS_PORT says), once /ready answers."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"} | settings
+    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"}
+    env |= {"CCAAS_TLS_PORT": str(free_port())} | settings
     args = [*CLI, "serve"] + (["--workers", settings["CCAAS_WORKERS"]] if "CCAAS_WORKERS" in settings else [])
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -20,16 +20,17 @@ from sqlalchemy.orm import Session
 
 from ccaas_emulator.auth import directory
 from ccaas_emulator.auth.keys import SigningKeys
+from ccaas_emulator.auth.origins import KnownAudiences, normalize_audience
 from ccaas_emulator.auth.passwords import MAX_SECRET_LENGTH
 from ccaas_emulator.auth.tokens import (
     DEFAULT_PUBLIC_CLIENT_ID,
     issuer_v2,
     mint_app_token,
     mint_token,
-    normalize_audience,
     read_own_token,
     sign_claims,
 )
+from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.models import SystemUser
 
 MAX_PARAMETER_LENGTH = 4096
@@ -142,14 +143,18 @@ class Authority:
     tenant: str
     keys: SigningKeys
     lifetime: int
+    audiences: KnownAudiences
+    """The resources a token may be issued for: the org URL and every origin a `serve` recorded (auth/origins.py)."""
+    wall_clock: Clock
 
     def accepts_tenant(self, segment: str) -> bool:
         """The configured tenant, or the multi-tenant aliases Entra also serves (`organizations`, `common`)."""
         return segment.lower() in (self.tenant, "organizations", "common")
 
     def resource_of(self, value: str) -> str:
-        """The organization URL a `resource=` or scope names (Dataverse is its own resource), or 500011."""
-        if normalize_audience(value) != normalize_audience(self.org_url):
+        """The organization URL a `resource=` or scope names (Dataverse is its own resource, on each of the origins
+        this server answers on, as the verifier accepts them), or 500011."""
+        if not self.audiences.accepts(value, now=self.wall_clock.now()):
             raise UNKNOWN_RESOURCE(resource=value, tenant=self.tenant)
         return normalize_audience(value)
 

@@ -56,7 +56,14 @@ def entra_error_response(error: EntraError, *, now: datetime) -> JSONResponse:
 
 def _authority(runtime: Any) -> Authority:
     settings = runtime.settings
-    return Authority(settings.org_url, settings.tenant, runtime.keys, settings.token_lifetime_seconds)
+    return Authority(
+        settings.org_url,
+        settings.tenant,
+        runtime.keys,
+        settings.token_lifetime_seconds,
+        audiences=runtime.audiences,
+        wall_clock=runtime.wall_clock,
+    )
 
 
 def _check_tenant(authority: Authority, tenant: str) -> None:

@@ -20,6 +20,7 @@ import orjson
 from jwt.utils import base64url_decode
 
 from ccaas_emulator.auth.keys import SigningKeys
+from ccaas_emulator.auth.origins import KnownAudiences
 from ccaas_emulator.wire.errors import TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_TAMPERED
 
 ACCEPTED_ALGORITHM = "RS256"
@@ -34,11 +35,6 @@ def issuer_v1(tenant: str) -> str:
 
 def issuer_v2(tenant: str) -> str:
     return f"https://login.microsoftonline.com/{tenant}/v2.0"
-
-
-def normalize_audience(value: str) -> str:
-    """Dataverse compares the audience without a trailing slash and ignoring case."""
-    return value.strip().rstrip("/").lower()
 
 
 @dataclass(frozen=True)
@@ -200,11 +196,22 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 class TokenVerifier:
-    """Checks signature, algorithm, audience, issuer/tenant and lifetime, with a clock-skew allowance."""
+    """Checks signature, algorithm, audience, issuer/tenant and lifetime, with a clock-skew allowance.
 
-    def __init__(self, keys: SigningKeys, *, org_url: str, tenant: str, skew_seconds: int) -> None:
+    The audience must be the org URL or, with `audiences`, any origin a `serve` process recorded (auth/origins.py).
+    """
+
+    def __init__(
+        self,
+        keys: SigningKeys,
+        *,
+        org_url: str,
+        tenant: str,
+        skew_seconds: int,
+        audiences: KnownAudiences | None = None,
+    ) -> None:
         self._keys = keys
-        self._audience = normalize_audience(org_url)
+        self._audiences = audiences or KnownAudiences(org_url)
         self._tenant = tenant.lower()
         self._issuers = {issuer_v1(self._tenant), issuer_v2(self._tenant)}
         self._skew = skew_seconds
@@ -280,7 +287,7 @@ class TokenVerifier:
             raise TOKEN_INVALID(detail="IDX10222: Lifetime validation failed. The token is not yet valid.")
         audiences = claims.get("aud")
         audiences = audiences if isinstance(audiences, list) else [audiences]
-        if not any(isinstance(aud, str) and normalize_audience(aud) == self._audience for aud in audiences):
+        if not any(isinstance(aud, str) and self._audiences.accepts(aud, now=now) for aud in audiences):
             raise TOKEN_INVALID(detail="IDX10214: Audience validation failed. The token is not for this organization.")
         issuer = claims.get("iss")
         tenant = claims.get("tid")

@@ -35,6 +35,7 @@ _VERSION = re.compile(r"v9\.\d+\Z")
 # Characters a path keeps as they are when re-encoded; `%` is not one, so decoding gives back exactly what we checked.
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOP_HEADERS = frozenset({"host", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-for", "forwarded"})
 # True while a batch part is being dispatched: the $batch route refuses such requests (no batch in a batch).
 part_running: ContextVar[bool] = ContextVar("ccaas_batch_part_running", default=False)
 
@@ -132,7 +133,8 @@ class BatchRunner:
             url = self._target(item.url, references or {})
         except DataverseError as error:
             return _error_answer(error, item.content_id)
-        headers = [(name, value) for name, value in item.headers if name.lower() != "host"]
+        # A part names no host and no proxy: it reaches the app from inside, on the batch's own (decided) origin.
+        headers = [(name, value) for name, value in item.headers if name.lower() not in _HOP_HEADERS]
         if self._authorization and not any(name.lower() == "authorization" for name, _ in headers):
             headers.append(("Authorization", self._authorization))
         marker = part_running.set(True)

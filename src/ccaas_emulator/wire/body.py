@@ -18,6 +18,8 @@ from ccaas_emulator.wire.errors import (
     DataverseError,
 )
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
 
 def check_json_content_type(request: Request) -> None:
     """Dataverse takes application/json bodies only (charset and odata parameters allowed)."""
@@ -47,7 +49,10 @@ def parse_json(raw: bytes, *, entity: bool = False) -> Any:
 
     An action body's top-level names are parameters, an entity body's (`entity=True`) are properties, as are
     the names inside any nested object: OData's reader refuses a name given twice with a message for each kind.
+    A UTF-8 byte order mark before the JSON (written by .NET's and PowerShell's UTF-8 encoders) is skipped, as
+    RFC 8259 section 8.1 lets a parser do and as Dataverse's reader does.
     """
+    raw = raw.removeprefix(UTF8_BOM)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:

@@ -7,7 +7,10 @@ import re
 from starlette.requests import Request
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
-_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\Z")
+HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\Z")
+"""A usable Host value: a name or IPv4 address, or a bracketed IPv6 address, with an optional port."""
+FORWARDED_ORIGIN = "ccaas_emulator.forwarded_origin"
+"""The scope key under which wire/forwarded.py leaves the origin a trusted proxy's client called."""
 
 
 def request_origin(request: Request, fallback: str) -> str:
@@ -15,9 +18,14 @@ def request_origin(request: Request, fallback: str) -> str:
 
     Links follow the host a request came in on, as Dataverse's do on each of its host names (<org>.crm…
     and <org>.api.crm…): a client that called 127.0.0.1 can follow a nextLink, whatever CCAAS_ORG_URL says.
+    The scheme is the listener's (https on CCAAS_TLS_PORT); behind a trusted proxy, the origin wire/forwarded.py
+    decided from X-Forwarded-Proto/-Host.
     """
+    forwarded = request.scope.get(FORWARDED_ORIGIN)
+    if forwarded:
+        return str(forwarded)
     host = request.headers.get("host", "")
-    if not _HOST.match(host):
+    if not HOST_HEADER.match(host):
         return fallback
     return f"{request.url.scheme}://{host}"
 

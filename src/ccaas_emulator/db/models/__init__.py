@@ -14,6 +14,7 @@ from ccaas_emulator.db.models.engagement import EngagementConfig
 from ccaas_emulator.db.models.identity import Credential, SecurityRole, SigningKey, SystemUser, SystemUserRole
 from ccaas_emulator.db.models.planner import PlannerConfig
 from ccaas_emulator.db.models.quiet_time import QuietTimeSetting
+from ccaas_emulator.db.models.serving import ServedOrigin, TlsMaterial
 from ccaas_emulator.db.models.task import DeliveryTask
 from ccaas_emulator.db.models.timezone import TimeZoneDefinition
 
@@ -34,8 +35,10 @@ __all__ = [
     "RepresentativePool",
     "ScriptedOutcome",
     "SecurityRole",
+    "ServedOrigin",
     "SigningKey",
     "SystemUser",
     "SystemUserRole",
     "TimeZoneDefinition",
+    "TlsMaterial",
 ]
