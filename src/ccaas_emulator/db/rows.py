@@ -57,6 +57,7 @@ def delivery_row(
     request_priority: str | None = None,
     priority_number: float | None = None,
     retry_rank: int = NEW_DELIVERY_RANK,
+    message: str | None = None,
 ) -> dict[str, Any]:
     """A Pending delivery: one dial (or one SMS) to one number, inside the given windows.
 
@@ -84,6 +85,7 @@ def delivery_row(
         "request_priority": request_priority,
         "priority_number": priority_number,
         "sequence": sequence,
+        "message": message,
         **_system_columns(delivery_id, author),
     }
 

@@ -21,6 +21,7 @@ from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISS
 
 SUPPORTED_API_VERSION = "1.0"
 MAX_CONTACTS = 5  # 001_...: "one or more contacts (up to 5)"
+MAX_BULK_DELIVERIES = 15_000  # wire-facts A1: the bulk actions take "approximately 15,000 records" a call
 MAX_WINDOWS = 50
 MAX_ATTRIBUTES = 100
 DEFAULT_WINDOW = timedelta(hours=24)  # 000_..., 001_...: "defaults to a 24-hour window starting immediately"
@@ -39,6 +40,11 @@ EARLIEST = datetime(1753, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+# A number to dial, as people write one: digits, an optional leading +, and the usual separators (spaces, dashes,
+# dots, parentheses). Letters, "ext." suffixes and other text are refused: this is our rule (docs/choices.md).
+PHONE_PATTERN = r"^\s*\+?[0-9 ().\-]*[0-9][0-9 ().\-]*\s*$"
+PHONE_OR_BLANK_PATTERN = r"^\s*(\+?[0-9 ().\-]*[0-9][0-9 ().\-]*)?\s*$"  # a contact's blank phone is absent
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
@@ -57,8 +63,8 @@ class Phone:
 class ContactDetails:
     """What a contact object says of the person: the contact table's columns."""
 
-    first_name: str
-    last_name: str
+    first_name: str | None
+    last_name: str | None
     email: str | None = None
     postal_code: str | None = None
     state: str | None = None
@@ -265,12 +271,23 @@ def check_length(value: str | None, *, attribute: str, entity: str, limit: int) 
 
 
 def require_phone_number(value: str, *, parameter: str) -> str:
-    """A number to dial: not blank. Whether it can be reached is the dial's business (InvalidAddress)."""
+    """A number to dial: not blank, and written as a phone number. Whether it can be reached is the dial's
+    business (InvalidAddress)."""
     number = value.strip()
     if not number:
         raise INVALID_ARGUMENT(message=f"{parameter} must not be empty.")
+    check_phone_number(number, parameter=parameter)
     check_length(number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT)
     return number
+
+
+def check_phone_number(number: str, *, parameter: str) -> None:
+    """Every number any action takes (a destination, a contact's phones) is checked by this one rule."""
+    if not _PHONE.match(number):
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} '{number}' is not a phone number: use digits, optionally with a leading + "
+            "and spaces, dashes, dots or parentheses."
+        )
 
 
 # Contact object key -> (contact column, its length limit); wire-facts A3 and the Dataverse contact table.
@@ -304,37 +321,65 @@ def parse_contacts(value: Any) -> list[ContactRequest]:
         raise INVALID_ARGUMENT(
             message=f"Contacts has {len(value)} contacts; at most {MAX_CONTACTS} are allowed on one request."
         )
-    return [_parse_contact(item, index=index) for index, item in enumerate(value)]
+    return [parse_contact(item, where=f"Contacts[{index}]") for index, item in enumerate(value)]
 
 
-def check_channel_phones(phone_lists: list[list[Phone]], *, channel: Channel) -> None:
-    """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone."""
+def parse_bulk_deliveries(value: Any, *, parameter: str) -> list[ContactRequest]:
+    """A bulk action's items (wire-facts A5): 1 to MAX_BULK_DELIVERIES contacts, each with a mobile number."""
+    value = decode_json_string(value, parameter=parameter)
+    if value is None:
+        raise REQUIRED_PARAMETER_MISSING(name=parameter)
+    if not isinstance(value, list):
+        raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON array of delivery objects.")
+    if not value:
+        raise INVALID_ARGUMENT(message=f"{parameter} must contain at least one delivery.")
+    if len(value) > MAX_BULK_DELIVERIES:
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} has {len(value)} deliveries; at most {MAX_BULK_DELIVERIES} are allowed on one "
+            "request."
+        )
+    return [parse_contact(item, where=f"{parameter}[{index}]", require_mobile=True) for index, item in enumerate(value)]
+
+
+def check_channel_phones(contacts: list[tuple[str, list[Phone]]], *, channel: Channel) -> None:
+    """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone.
+
+    `contacts`: where each contact is (as parse_contact names it in errors) and its phones."""
     if channel is not Channel.SMS:
         return
-    for index, phones in enumerate(phone_lists):
-        where = f"Contacts[{index}]"
+    for where, phones in contacts:
         if phones[0].type is not PhoneType.MOBILE:
-            raise INVALID_ARGUMENT(message=f"{where}: an SMS contact needs a mobilePhoneNumber.")
+            raise INVALID_ARGUMENT(message=f"{where or 'The contact'}: an SMS contact needs a mobilePhoneNumber.")
         if len(phones) > 1:
             raise INVALID_ARGUMENT(
-                message=f"{where}: only mobilePhoneNumber is allowed for SMS; "
+                message=f"{where or 'The contact'}: only mobilePhoneNumber is allowed for SMS; "
                 "remove businessPhoneNumber and homePhoneNumber."
             )
 
 
-def _parse_contact(item: Any, *, index: int) -> ContactRequest:
-    where = f"Contacts[{index}]"
+def parse_contact(item: Any, *, where: str, require_mobile: bool = False) -> ContactRequest:
+    """One contact, wherever it comes from (a Contacts item, the Simple action's flat parameters, a bulk item):
+    identifier, names, at least one phone, its columns, time zone, attributes and windows.
+
+    `where` names it in errors ("Contacts[0]"; "" for the flat parameters of CCaaS_CreateSimpleProactiveDelivery,
+    which are then named as parameters); `require_mobile`: the Simple and Bulk actions require mobilePhoneNumber
+    (wire-facts A4, A5), once the contact has a phone at all. A bulk item's `zipCode` is `postalcode` (A5)."""
     if not isinstance(item, dict):
         raise INVALID_ARGUMENT(message=f"{where} must be a contact object.")
     # The service reads the contact with a case-insensitive deserializer: the samples mix "start"/"Start".
     keys = {str(key).lower(): item_value for key, item_value in item.items()}
+    if "zipcode" in keys:
+        zip_code = keys.pop("zipcode")
+        if zip_code is not None and keys.get("postalcode") is not None:
+            raise INVALID_ARGUMENT(message=f"{_at(where, 'zipCode')} and postalCode are the same column: give one.")
+        keys["postalcode"] = zip_code if zip_code is not None else keys.get("postalcode")
 
     def text(key: str, name: str) -> str | None:
         raw = keys.get(key)
         if raw is None:
             return None
         if not isinstance(raw, str):
-            raise INVALID_ARGUMENT(message=f"{where}.{name} must be a string.")
+            raise INVALID_ARGUMENT(message=f"{_at(where, name)} must be a string.")
         return raw.strip() or None
 
     unique_identifier = text("uniqueidentifier", "uniqueIdentifier")
@@ -346,7 +391,7 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
         ("lastName", last_name),
     ):
         if present is None:
-            raise INVALID_ARGUMENT(message=f"{where}.{name} is required.")
+            raise INVALID_ARGUMENT(message=f"{_at(where, name)} is required.")
     assert unique_identifier is not None and first_name is not None and last_name is not None
     check_length(unique_identifier, attribute="msdyn_contact_id", entity="msdyn_proactive_delivery", limit=100)
     check_length(first_name, attribute="firstname", entity="contact", limit=50)
@@ -356,12 +401,16 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
     for key, (phone_type, column) in _PHONE_KEYS.items():
         number = text(key, phone_type.value[0].lower() + phone_type.value[1:])
         if number is not None:
+            check_phone_number(number, parameter=_at(where, phone_type.value[0].lower() + phone_type.value[1:]))
             check_length(number, attribute=column, entity="contact", limit=50)
             phones.append(Phone(phone_type, number))
     if not phones:
         raise INVALID_ARGUMENT(
-            message=f"{where} needs at least one of mobilePhoneNumber, businessPhoneNumber or homePhoneNumber."
+            message=f"{where or 'The contact'} needs at least one of mobilePhoneNumber, businessPhoneNumber or "
+            "homePhoneNumber."
         )
+    if require_mobile and phones[0].type is not PhoneType.MOBILE:
+        raise INVALID_ARGUMENT(message=f"{_at(where, 'mobilePhoneNumber')} is required.")
 
     extras = {}
     for key, (column, limit) in _CONTACT_TEXT.items():
@@ -369,7 +418,7 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
         check_length(extras[key], attribute=column, entity="contact", limit=limit)
     timezone = text("timezone", "timezone")
     check_length(timezone, attribute="timezone", entity="msdyn_proactive_delivery", limit=TIMEZONE_LIMIT)
-    iana = resolve_timezone(timezone, parameter=f"{where}.timezone")
+    iana = resolve_timezone(timezone, parameter=_at(where, "timezone"))
 
     return ContactRequest(
         unique_identifier=unique_identifier,
@@ -386,6 +435,15 @@ def _parse_contact(item: Any, *, index: int) -> ContactRequest:
             iana=iana,
         ),
         phones=phones,
-        attributes=parse_input_attributes(keys.get("inputattributes"), parameter=f"{where}.inputAttributes"),
-        windows=parse_windows(keys.get("windows"), parameter=f"{where}.windows"),
+        attributes=parse_input_attributes(keys.get("inputattributes"), parameter=_at(where, "inputAttributes")),
+        windows=parse_windows(keys.get("windows"), parameter=_at(where, "windows")),
     )
+
+
+def _at(where: str, key: str) -> str:
+    """Where a contact's key is, in errors: "Contacts[0].timezone", or the flat parameter ("TimeZone")."""
+    return f"{where}.{key}" if where else _FLAT_NAMES.get(key, key[:1].upper() + key[1:])
+
+
+_FLAT_NAMES = {"timezone": "TimeZone", "postalcode": "PostalCode", "addressline": "AddressLine"}
+"""CCaaS_CreateSimpleProactiveDelivery's parameter for a contact key that is not that key capitalized (A4)."""
