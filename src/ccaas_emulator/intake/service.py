@@ -233,7 +233,9 @@ class _Batch:
     def flush(self) -> None:
         """Every staged row, one statement per table; contacts in key order, so concurrent upserts of the same
         contacts lock them in one order."""
-        repository.upsert_contacts(self.session, rows=[self.contacts[key] for key in sorted(self.contacts)])
+        repository.upsert_contacts(
+            self.session, rows=[self.contacts[key] for key in sorted(self.contacts, key=lambda key: key.int)]
+        )
         repository.insert_tasks(self.session, rows=self.tasks)
         repository.insert_deliveries(self.session, deliveries=self.deliveries, attributes=self.attributes)
 
