@@ -29,8 +29,8 @@ class Window:
 
 def format_timestamp(value: datetime) -> str:
     """UTC with milliseconds and Z: the yyyy-MM-ddTHH:mm:ss.fffZ form the documents use."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime (a bulk call formats tens of thousands); years are >= 1753.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def parse_stored_timestamp(text: str) -> datetime:

@@ -6,13 +6,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.db.models import DeliveryEvent
+from ccaas_emulator.db.rows import insert_rows
 from ccaas_emulator.domain import DeliveryResult, DeliveryStatus
 
 log = logging.getLogger("ccaas_emulator.journal")
@@ -34,11 +34,12 @@ def record(session: Session, changes: list[StateChange], *, actor: str) -> None:
 
 
 def record_many(session: Session, entries: list[tuple[StateChange, str]]) -> None:
-    """record() for changes made by several actors (a group commit): one executemany through Core."""
+    """record() for changes made by several actors (a group commit): one executemany (db.rows.insert_rows)."""
     if not entries:
         return
-    session.connection().execute(
-        _EVENTS.insert(),
+    insert_rows(
+        session,
+        DeliveryEvent,
         [
             {
                 "delivery_id": change.delivery_id,
@@ -67,6 +68,3 @@ def record_many(session: Session, entries: list[tuple[StateChange, str]]) -> Non
                     }
                 ).decode()
             )
-
-
-_EVENTS = cast(Table, DeliveryEvent.__table__)

@@ -79,7 +79,7 @@ def test_reset_empties_deliveries_and_scripts_but_keeps_configurations(emulator)
     with emulator.database.read() as session:
         for model in (ProactiveDelivery, DeliveryEvent, ScriptedOutcome):
             assert session.scalar(select(func.count()).select_from(model)) == 0
-        assert session.scalar(select(func.count()).select_from(EngagementConfig)) == 3
+        assert session.scalar(select(func.count()).select_from(EngagementConfig)) == 4  # the demo configurations
 
 
 def test_reset_with_reseed_restores_the_demo_configurations(emulator):

@@ -211,7 +211,7 @@ def test_a_payload_dataverse_refuses_is_refused_in_its_words(emulator, as_user, 
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
     assert fragment in response.json()["error"]["message"]
-    assert len(emulator.client.get(CONFIGS, headers=as_user()).json()["value"]) == 3  # nothing written
+    assert len(emulator.client.get(CONFIGS, headers=as_user()).json()["value"]) == 4  # the demo four: nothing written
 
 
 def test_service_written_columns_in_a_payload_are_ignored(emulator, as_user):

@@ -120,6 +120,10 @@ def test_the_container_binds_sets_navigations_and_action_imports(emulator, as_us
     assert {item.get("Name") for item in container.findall(f"{EDM}ActionImport")} == {
         "CCaaS_CreateProactiveVoiceDelivery",
         "CCaaS_CreateProactiveDelivery",
+        "CCaaS_CreateSimpleProactiveDelivery",
+        "CCaaS_CreateProactiveSMSDelivery",
+        "CCaaS_CreateProactiveBulkDelivery",
+        "CCaaS_CreateProactiveDeliveryBulkV2",
         "CCaaS_CancelDeliveryTask",
         "CCaaS_CreateOperation",
     }

@@ -51,6 +51,10 @@ def test_the_task_actions_take_string_parameters_and_return_nothing(client, agen
     assert imports == {
         "CCaaS_CreateProactiveVoiceDelivery",
         "CCaaS_CreateProactiveDelivery",
+        "CCaaS_CreateSimpleProactiveDelivery",
+        "CCaaS_CreateProactiveSMSDelivery",
+        "CCaaS_CreateProactiveBulkDelivery",
+        "CCaaS_CreateProactiveDeliveryBulkV2",
         "CCaaS_CancelDeliveryTask",
         "CCaaS_CreateOperation",
     }

@@ -409,9 +409,9 @@ class Dispatcher:
                 queued = scripted.get(row.to_address)
                 plan = self.messages.plan(delivery_id=row.id, scripted=queued.pop(0) if queued else None)
                 updates.append(self._started(row, config, plan, now, lease_until, call=False))
-                text = texts.get(row.task_id) if row.task_id else None
-                # What was sent (001_...): the request's Message, else the engagement's template (its text is not
-                # modelled, so the reference is kept).
+                text = texts.get(row.task_id) if row.task_id else row.message
+                # What was sent (001_...): the request's Message (a task's, or a first-generation SMS's own), else
+                # the engagement's template (its text is not modelled, so the reference is kept).
                 sent_as = {"MessageText": text} if text is not None else {}
                 if text is None and template is not None:
                     sent_as = {"MessageTemplateId": str(template)}

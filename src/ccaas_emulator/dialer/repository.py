@@ -178,7 +178,7 @@ def claim_due(
         return []
     return list(
         session.execute(
-            select(D.id, D.to_address, D.version, D.task_id, D.contact_id, D.priority_number)
+            select(D.id, D.to_address, D.version, D.task_id, D.contact_id, D.priority_number, D.message)
             .where(
                 D.engagement_config_id == str(config.id),
                 D.status == PENDING,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ccaas_emulator.domain import Channel
@@ -181,7 +180,7 @@ class Account:
         return DeliveryCommand(
             action=ACTION,
             config_id=config_id,
-            targets=tuple(target_for(contact.contact) for contact in self.contacts),
+            targets=tuple(target_for(contact.contact, where="The row") for contact in self.contacts),
             windows=(),
             task=TaskOptions(
                 request_id=None, priority=priority, priority_number=rules.priority_number(priority), message=None
@@ -299,7 +298,7 @@ class FileReader:
         item: dict[str, object] = {key: values[index] for index, key in columns.named.items()}
         item["inputattributes"] = {name: values[index] for index, name in columns.passthrough.items() if values[index]}
         contact = rules.parse_contact(item, where="The row", label=columns.label, names_required=False)
-        rules.check_channel_phones([contact.phones], channel=self.channel, where=_THE_ROW)
+        rules.check_channel_phones([("The row", contact.phones)], channel=self.channel)
         priority = values[columns.priority].strip() or None if columns.priority is not None else None
         rules.check_length(
             priority, attribute="priority", entity="msdyn_proactive_delivery", limit=rules.PRIORITY_LIMIT
@@ -332,10 +331,3 @@ class FileReader:
             if current.key is not None:
                 self._ended[current.key] = current.contacts[-1].line
         self._open = Account(key, [contact])
-
-
-def _the_row(_index: int) -> str:
-    return "The row"
-
-
-_THE_ROW: Callable[[int], str] = _the_row

@@ -47,16 +47,20 @@ ERROR_STATUSES = {
     "401": "No bearer token, or one this organization does not accept (WWW-Authenticate says where to get one).",
     "403": "The caller is not a user of the organization, is disabled, or has no Omnichannel role.",
     "404": "The proactive engagement configuration or the contact does not exist.",
-    "413": "The body is larger than CCAAS_MAX_BODY_BYTES.",
+    "413": "The body is larger than CCAAS_MAX_BODY_BYTES (the bulk actions: CCAAS_BULK_MAX_BODY_BYTES).",
     "414": "The URL is too long.",
     "415": "The body is not application/json.",
 }
 
 
 def response_schema(parameters: type[ActionParameters]) -> dict[str, Any]:
-    """The JSON schema of an action's answer: @odata.context and its response fields (GUID strings)."""
+    """The JSON schema of an action's answer: @odata.context and its response fields (GUID strings, but for
+    the free-text ones)."""
     fields = ("@odata.context", *parameters.response_fields)
-    properties: dict[str, Any] = {name: {"type": "string", "format": "uuid"} for name in parameters.response_fields}
+    properties: dict[str, Any] = {
+        name: {"type": "string"} if name in parameters.text_response_fields else {"type": "string", "format": "uuid"}
+        for name in parameters.response_fields
+    }
     return {
         "type": "object",
         "required": list(fields),
@@ -90,19 +94,17 @@ def _add_action_route(router: APIRouter, version: str, action: Action[Any]) -> N
     async def run_action(request: Request, runtime: RuntimeDep) -> ODataJSONResponse:
         token = runtime.authenticator.authenticate(request)
         check_json_content_type(request)
-        body = parse_json(await read_limited_body(request, runtime.settings.max_body_bytes))
+        settings = runtime.settings
+        limit = settings.bulk_max_body_bytes if action.bulk else settings.max_body_bytes
+        body = parse_json(await read_limited_body(request, limit))
         # Committed (with the other requests waiting at that moment) before this returns: 200 means persisted.
         accepted = await pipeline.submit(
             action, body, principal=token.principal, clock=runtime.clock, group_commit=runtime.database.group_commit
         )
         payload: dict[str, Any] = {
-            "@odata.context": action_response_context(
-                request_origin(request, runtime.settings.org_url), version, action.name
-            ),
-            "DeliveryId": str(accepted.delivery_id),
+            "@odata.context": action_response_context(request_origin(request, settings.org_url), version, action.name),
+            **accepted.response(parameters.response_fields),
         }
-        if accepted.task_id is not None:
-            payload["DeliveryTaskId"] = str(accepted.task_id)
         return ODataJSONResponse(payload)
 
 

@@ -22,6 +22,7 @@ from ccaas_emulator.wire.errors import INVALID_ARGUMENT, REQUIRED_PARAMETER_MISS
 
 SUPPORTED_API_VERSION = "1.0"
 MAX_CONTACTS = 5  # 001_...: "one or more contacts (up to 5)"
+MAX_BULK_DELIVERIES = 15_000  # wire-facts A1: the bulk actions take "approximately 15,000 records" a call
 MAX_WINDOWS = 50
 MAX_ATTRIBUTES = 100
 DEFAULT_WINDOW = timedelta(hours=24)  # 000_..., 001_...: "defaults to a 24-hour window starting immediately"
@@ -40,6 +41,11 @@ EARLIEST = datetime(1753, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+# A number to dial: at least one digit and no letters (555-CALL-NOW, "call me" and "n/a" are refused); separators,
+# a leading +, and any other punctuation pass. This is our rule (docs/choices.md).
+PHONE_PATTERN = r"^[^A-Za-z]*[0-9][^A-Za-z]*$"
+PHONE_OR_BLANK_PATTERN = r"^([^A-Za-z]*[0-9][^A-Za-z]*|\s*)$"  # a contact's blank phone is absent
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 CONTACT_NAMESPACE = uuid.UUID("0b7f3a52-6d0e-4c8a-9a51-ccaa5e000001")
@@ -143,7 +149,10 @@ def decode_json_string(value: Any, *, parameter: str) -> Any:
         raise INVALID_ARGUMENT(
             message=f"The {parameter} parameter is a string but not valid JSON: {exc.msg} at position {exc.pos}."
         ) from None
-    reject_nul(decoded, parameter=parameter)
+    # JSON text can only carry U+0000 escaped (a raw one is refused above, or by bind): a bulk call's 15,000 items
+    # need not be walked when the text has no such escape.
+    if "\\u0000" in value:
+        reject_nul(decoded, parameter=parameter)
     return decoded
 
 
@@ -269,12 +278,22 @@ def check_length(value: str | None, *, attribute: str, entity: str, limit: int) 
 
 
 def require_phone_number(value: str, *, parameter: str) -> str:
-    """A number to dial: not blank. Whether it can be reached is the dial's business (InvalidAddress)."""
+    """A number to dial: not blank, and written as a phone number. Whether it can be reached is the dial's
+    business (InvalidAddress)."""
     number = value.strip()
     if not number:
         raise INVALID_ARGUMENT(message=f"{parameter} must not be empty.")
+    check_phone_number(number, parameter=parameter)
     check_length(number, attribute="msdyn_to_address", entity="msdyn_proactive_delivery", limit=TO_ADDRESS_LIMIT)
     return number
+
+
+def check_phone_number(number: str, *, parameter: str) -> None:
+    """Every number any action takes (a destination, a contact's phones) is checked by this one rule."""
+    if not _PHONE.match(number):
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} '{number}' is not a phone number: it needs digits, and letters are not allowed."
+        )
 
 
 # Contact object key -> (contact column, its length limit); wire-facts A3 and the Dataverse contact table.
@@ -312,21 +331,35 @@ def parse_contacts(value: Any) -> list[ContactRequest]:
     return [parse_contact(item, where=f"Contacts[{index}]") for index, item in enumerate(value)]
 
 
-def check_channel_phones(
-    phone_lists: list[list[Phone]], *, channel: Channel, where: Callable[[int], str] | None = None
-) -> None:
+def parse_bulk_deliveries(value: Any, *, parameter: str) -> list[ContactRequest]:
+    """A bulk action's items (wire-facts A5): 1 to MAX_BULK_DELIVERIES contacts, each with a mobile number."""
+    value = decode_json_string(value, parameter=parameter)
+    if value is None:
+        raise REQUIRED_PARAMETER_MISSING(name=parameter)
+    if not isinstance(value, list):
+        raise INVALID_ARGUMENT(message=f"{parameter} must be a JSON array of delivery objects.")
+    if not value:
+        raise INVALID_ARGUMENT(message=f"{parameter} must contain at least one delivery.")
+    if len(value) > MAX_BULK_DELIVERIES:
+        raise INVALID_ARGUMENT(
+            message=f"{parameter} has {len(value)} deliveries; at most {MAX_BULK_DELIVERIES} are allowed on one "
+            "request."
+        )
+    return [parse_contact(item, where=f"{parameter}[{index}]", require_mobile=True) for index, item in enumerate(value)]
+
+
+def check_channel_phones(contacts: list[tuple[str, list[Phone]]], *, channel: Channel) -> None:
     """An SMS contact has a mobile number and nothing else (001_...); a voice contact may have any phone.
 
-    `where` names the contact at an index in messages (default `Contacts[<index>]`)."""
+    `contacts`: where each contact is (as parse_contact names it in errors) and its phones."""
     if channel is not Channel.SMS:
         return
-    for index, phones in enumerate(phone_lists):
-        where_text = where(index) if where else f"Contacts[{index}]"
+    for where, phones in contacts:
         if phones[0].type is not PhoneType.MOBILE:
-            raise INVALID_ARGUMENT(message=f"{where_text}: an SMS contact needs a mobilePhoneNumber.")
+            raise INVALID_ARGUMENT(message=f"{where or 'The contact'}: an SMS contact needs a mobilePhoneNumber.")
         if len(phones) > 1:
             raise INVALID_ARGUMENT(
-                message=f"{where_text}: only mobilePhoneNumber is allowed for SMS; "
+                message=f"{where or 'The contact'}: only mobilePhoneNumber is allowed for SMS; "
                 "remove businessPhoneNumber and homePhoneNumber."
             )
 
@@ -335,18 +368,29 @@ def parse_contact(
     item: Any,
     *,
     where: str,
+    require_mobile: bool = False,
     label: Callable[[str], str] | None = None,
     names_required: bool = True,
 ) -> ContactRequest:
-    """One contact object (of an action's Contacts, or a file row's columns keyed the same way), checked.
+    """One contact, wherever it comes from (a Contacts item, the Simple action's flat parameters, a bulk item, a
+    file row's columns keyed the same way): identifier, names, at least one phone, its columns, time zone,
+    attributes and windows. Raises the first problem as the catalogued error.
 
-    `where` names the object in messages and `label` a key of it (default `<where>.<key>`); a file names its
-    columns instead. Raises the first problem as the catalogued error."""
-    name_of = label or (lambda name: f"{where}.{name}")
+    `where` names it in errors ("Contacts[0]"; "" for the flat parameters of CCaaS_CreateSimpleProactiveDelivery,
+    which are then named as parameters) and `label` a key of it (default `_at(where, key)`; a file names its
+    columns instead); `require_mobile`: the Simple and Bulk actions require mobilePhoneNumber (wire-facts A4, A5),
+    once the contact has a phone at all; `names_required=False`: a file row may leave the names out (002_...: only
+    UniqueIdentifier and a phone column are required). A bulk item's `zipCode` is `postalcode` (A5)."""
+    name_of = label or (lambda name: _at(where, name))
     if not isinstance(item, dict):
         raise INVALID_ARGUMENT(message=f"{where} must be a contact object.")
     # The service reads the contact with a case-insensitive deserializer: the samples mix "start"/"Start".
     keys = {str(key).lower(): item_value for key, item_value in item.items()}
+    if "zipcode" in keys:
+        zip_code = keys.pop("zipcode")
+        if zip_code is not None and keys.get("postalcode") is not None:
+            raise INVALID_ARGUMENT(message=f"{_at(where, 'zipCode')} and postalCode are the same column: give one.")
+        keys["postalcode"] = zip_code if zip_code is not None else keys.get("postalcode")
 
     def text(key: str, name: str) -> str | None:
         raw = keys.get(key)
@@ -374,11 +418,16 @@ def parse_contact(
     for key, (phone_type, column) in _PHONE_KEYS.items():
         number = text(key, phone_type.value[0].lower() + phone_type.value[1:])
         if number is not None:
+            check_phone_number(number, parameter=name_of(phone_type.value[0].lower() + phone_type.value[1:]))
             check_length(number, attribute=column, entity="contact", limit=50)
             phones.append(Phone(phone_type, number))
     if not phones:
         mobile, business, home = (label(name) if label else name for name in PHONE_NAMES)
-        raise INVALID_ARGUMENT(message=f"{where} needs at least one of {mobile}, {business} or {home}.")
+        raise INVALID_ARGUMENT(
+            message=f"{where or 'The contact'} needs at least one of {mobile}, {business} or {home}."
+        )
+    if require_mobile and phones[0].type is not PhoneType.MOBILE:
+        raise INVALID_ARGUMENT(message=f"{name_of('mobilePhoneNumber')} is required.")
 
     extras = {}
     for key, (column, limit) in _CONTACT_TEXT.items():
@@ -406,3 +455,12 @@ def parse_contact(
         attributes=parse_input_attributes(keys.get("inputattributes"), parameter=name_of("inputAttributes")),
         windows=parse_windows(keys.get("windows"), parameter=name_of("windows")),
     )
+
+
+def _at(where: str, key: str) -> str:
+    """Where a contact's key is, in errors: "Contacts[0].timezone", or the flat parameter ("TimeZone")."""
+    return f"{where}.{key}" if where else _FLAT_NAMES.get(key, key[:1].upper() + key[1:])
+
+
+_FLAT_NAMES = {"timezone": "TimeZone", "postalcode": "PostalCode", "addressline": "AddressLine"}
+"""CCaaS_CreateSimpleProactiveDelivery's parameter for a contact key that is not that key capitalized (A4)."""

@@ -119,9 +119,14 @@ def _contact_schema() -> dict[str, Any]:
         ),
         "firstName": _text("First name.", max_length=50, minLength=1, pattern=r"\S"),
         "lastName": _text("Last name.", max_length=50, minLength=1, pattern=r"\S"),
-        "mobilePhoneNumber": _text(phone + " The only one an SMS contact may have.", max_length=50, nullable=True),
-        "businessPhoneNumber": _text(phone, max_length=50, nullable=True),
-        "homePhoneNumber": _text(phone, max_length=50, nullable=True),
+        "mobilePhoneNumber": _text(
+            phone + " The only one an SMS contact may have.",
+            max_length=50,
+            nullable=True,
+            pattern=rules.PHONE_OR_BLANK_PATTERN,
+        ),
+        "businessPhoneNumber": _text(phone, max_length=50, nullable=True, pattern=rules.PHONE_OR_BLANK_PATTERN),
+        "homePhoneNumber": _text(phone, max_length=50, nullable=True, pattern=rules.PHONE_OR_BLANK_PATTERN),
         **{
             key: _text(f"Contact column {column}.", max_length=limit, nullable=True)
             for key, (column, limit) in rules._CONTACT_TEXT.items()  # the columns _parse_contact checks
@@ -139,7 +144,7 @@ def _contact_schema() -> dict[str, Any]:
         "properties": properties,
         "required": ["uniqueIdentifier", "firstName", "lastName"],
         "anyOf": [
-            {"required": [key], "properties": {key: {"type": "string", "pattern": r"\S"}}}
+            {"required": [key], "properties": {key: {"type": "string", "pattern": rules.PHONE_PATTERN}}}
             for key in ("mobilePhoneNumber", "businessPhoneNumber", "homePhoneNumber")
         ],
         "additionalProperties": False,
@@ -175,7 +180,9 @@ class ActionParameters(BaseModel):
     summary: ClassVar[str]
     """One line for the OpenAPI document."""
     response_fields: ClassVar[tuple[str, ...]]
-    """The properties of the action's <Action>Response complex type, all GUIDs written as strings."""
+    """The properties of the action's <Action>Response complex type, GUIDs written as strings ..."""
+    text_response_fields: ClassVar[frozenset[str]] = frozenset()
+    """... but for these, which are free text (the bulk actions' RequestId)."""
 
     @classmethod
     def openapi_schema(cls) -> dict[str, Any]:
@@ -262,7 +269,7 @@ class CreateProactiveVoiceDeliveryParameters(ActionParameters):
                     "The number to call (surrounding blanks are trimmed).",
                     max_length=rules.TO_ADDRESS_LIMIT,
                     minLength=1,
-                    pattern=r"\S",
+                    pattern=rules.PHONE_PATTERN,
                     examples=["+15005550001"],
                 ),
                 "ContactId": _guid("An existing contact.", DEMO_CONTACT),
@@ -315,8 +322,242 @@ class CreateProactiveDeliveryParameters(ActionParameters):
         )
 
 
+DEMO_SAMPLE_CONFIG = "36ebcd69-574d-f111-bec5-70a8a5b0f6fd"  # the Simple and Bulk samples' configuration (seeded)
+DEMO_SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
+
+
+def _phone(description: str) -> dict[str, Any]:
+    return _text(description, max_length=50, nullable=True, pattern=rules.PHONE_OR_BLANK_PATTERN)
+
+
+class CreateSimpleProactiveDeliveryParameters(ActionParameters):
+    """CCaaS_CreateSimpleProactiveDelivery (wire-facts A4): one contact as flat parameters, for Power Automate."""
+
+    action: ClassVar[str] = "CCaaS_CreateSimpleProactiveDelivery"
+    summary: ClassVar[str] = "Create a proactive delivery task for one contact given as flat parameters"
+    response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId", "DeliveryTaskId")
+
+    ApiVersion: str = _string('a string ("1.0")')
+    ProactiveEngagementConfigId: str = _string("a string holding a GUID")
+    UniqueIdentifier: str = _string()
+    FirstName: str = _string()
+    LastName: str = _string()
+    # Required by the document, but checked by the contact rule (a contact with no phone at all gets the answer
+    # it gets from every action), not by the binding.
+    MobilePhoneNumber: str | None = _string(optional=True)
+    Email: str | None = _string(optional=True)
+    BusinessPhoneNumber: str | None = _string(optional=True)
+    HomePhoneNumber: str | None = _string(optional=True)
+    Country: str | None = _string(optional=True)
+    City: str | None = _string(optional=True)
+    AddressLine: str | None = _string(optional=True)
+    PostalCode: str | None = _string(optional=True)
+    State: str | None = _string(optional=True)
+    TimeZone: str | None = _string(optional=True)
+    Priority: str | None = _string(optional=True)
+    InputAttributes: dict[str, Any] | str | None = Field(default=None, description=ATTRIBUTES_DOC)
+    Windows: list[Any] | str | None = Field(default=None, description=WINDOWS_DOC)
+
+    def contact_fields(self) -> dict[str, Any]:
+        """The flat contact parameters as a contact object (keys are read in any case by the contact rule)."""
+        return {
+            name: value
+            for name, value in self.model_dump(
+                exclude={"ApiVersion", "ProactiveEngagementConfigId", "Priority", "InputAttributes", "Windows"}
+            ).items()
+        }
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        columns = {
+            "Email": ("emailaddress1", 100),
+            "Country": ("address1_country", 80),
+            "City": ("address1_city", 80),
+            "AddressLine": ("address1_line1", 250),
+            "PostalCode": ("address1_postalcode", 20),
+            "State": ("address1_stateorprovince", 50),
+        }
+        return _body_schema(
+            cls,
+            {
+                "ApiVersion": {"type": "string", "enum": [rules.SUPPORTED_API_VERSION]},
+                "ProactiveEngagementConfigId": _guid(
+                    "An active Voice or SMS proactive engagement configuration.", DEMO_SAMPLE_CONFIG
+                ),
+                "UniqueIdentifier": _text(
+                    "The contact's id: a contactid GUID, or an external system's id mapped to a stable contactid; "
+                    "the contact is created or updated by it.",
+                    max_length=100,
+                    minLength=1,
+                    pattern=r"\S",
+                ),
+                "FirstName": _text("First name.", max_length=50, minLength=1, pattern=r"\S"),
+                "LastName": _text("Last name.", max_length=50, minLength=1, pattern=r"\S"),
+                "MobilePhoneNumber": _text(
+                    "The mobile number (the only phone an SMS configuration takes).",
+                    max_length=50,
+                    pattern=rules.PHONE_PATTERN,
+                    examples=["+18666316096"],
+                ),
+                "BusinessPhoneNumber": _phone("The business number (voice only)."),
+                "HomePhoneNumber": _phone("The home number (voice only)."),
+                **{
+                    name: _text(f"Contact column {column}.", max_length=limit, nullable=True)
+                    for name, (column, limit) in columns.items()
+                },
+                "TimeZone": _text(
+                    "The contact's time zone: a Windows id (Central European Standard Time), a Dynamics display "
+                    "name or an IANA name.",
+                    max_length=rules.TIMEZONE_LIMIT,
+                    nullable=True,
+                ),
+                "Priority": _text(
+                    "The request's priority, as the caller names it.", max_length=rules.PRIORITY_LIMIT, nullable=True
+                ),
+                "InputAttributes": attributes_schema(),
+                "Windows": windows_schema(),
+            },
+            ["ApiVersion", "ProactiveEngagementConfigId", "UniqueIdentifier", "FirstName", "LastName",
+             "MobilePhoneNumber"],
+        )  # fmt: skip
+
+
+class CreateProactiveSMSDeliveryParameters(ActionParameters):
+    """CCaaS_CreateProactiveSMSDelivery (wire-facts A6): one text to one number; first generation, no reattempts."""
+
+    action: ClassVar[str] = "CCaaS_CreateProactiveSMSDelivery"
+    summary: ClassVar[str] = "Create one proactive SMS delivery"
+    response_fields: ClassVar[tuple[str, ...]] = ("DeliveryId",)
+
+    ApiVersion: str = _string('a string ("1.0")')
+    ProactiveEngagementConfigId: str = _string("a string holding a GUID")
+    DestinationPhoneNumber: str = _string()
+    Message: str = _string()
+    InputAttributes: dict[str, Any] | str | None = Field(default=None, description=ATTRIBUTES_DOC)
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        return _body_schema(
+            cls,
+            {
+                "ApiVersion": {"type": "string", "enum": [rules.SUPPORTED_API_VERSION]},
+                "ProactiveEngagementConfigId": _guid(
+                    "An active SMS proactive engagement configuration.", DEMO_SMS_CONFIG
+                ),
+                "DestinationPhoneNumber": _text(
+                    "The number to text (surrounding blanks are trimmed); also the contact's unique identifier.",
+                    max_length=50,
+                    minLength=1,
+                    pattern=rules.PHONE_PATTERN,
+                    examples=["+15550200"],
+                ),
+                "Message": _text("The text to send.", max_length=rules.MESSAGE_LIMIT, minLength=1, pattern=r"\S"),
+                "InputAttributes": attributes_schema(),
+            },
+            ["ApiVersion", "ProactiveEngagementConfigId", "DestinationPhoneNumber", "Message"],
+        )
+
+
+def _bulk_item_schema() -> dict[str, Any]:
+    contact = _contact_schema()
+    properties = dict(contact["properties"])
+    properties["zipCode"] = _text("The contact's postal code (the contact object's postalcode).", max_length=20,
+                                  nullable=True)  # fmt: skip
+    properties["timeZone"] = properties.pop("timezone")
+    properties.pop("postalcode")
+    properties["mobilePhoneNumber"] = _text(
+        "The mobile number (the only phone an SMS configuration takes).", max_length=50, pattern=rules.PHONE_PATTERN
+    )
+    schema = contact | {
+        "description": "One delivery: one contact (no account calling). Keys are read in any case.",
+        "properties": properties,
+        "required": ["uniqueIdentifier", "firstName", "lastName", "mobilePhoneNumber"],
+    }
+    schema.pop("anyOf")
+    return schema
+
+
+def _bulk_body_schema(cls: type[ActionParameters]) -> dict[str, Any]:
+    """The body of either bulk action (V2 has no ProactiveEngagements)."""
+    array = {"type": "array", "minItems": 1, "maxItems": rules.MAX_BULK_DELIVERIES, "items": _bulk_item_schema()}
+    properties: dict[str, Any] = {
+        "ApiVersion": {"type": "string", "enum": [rules.SUPPORTED_API_VERSION]},
+        "ProactiveEngagementConfigId": _guid(
+            "An active Voice or SMS proactive engagement configuration.", DEMO_SAMPLE_CONFIG
+        ),
+        "ProactiveDeliveries": {
+            "anyOf": [array, _encoded(array, "The deliveries")],
+            "description": f"1 to {rules.MAX_BULK_DELIVERIES} contacts. One bad item refuses the whole call "
+            "and nothing is stored (docs/wire.md).",
+        },
+        "RequestId": _text(
+            "The caller's tracking id (every delivery's msdyn_tracking_id); a new GUID when absent. Answered back.",
+            max_length=rules.TRACKING_ID_LIMIT,
+            nullable=True,
+        ),
+    }
+    if "ProactiveEngagements" in cls.model_fields:
+        properties["ProactiveEngagements"] = {
+            "type": ["string", "null"],
+            "maxLength": 0,
+            "description": 'Sent as "" by the documented sample; its content is not documented, so any other '
+            "value is refused.",
+        }
+    return _body_schema(cls, properties, ["ApiVersion", "ProactiveEngagementConfigId", "ProactiveDeliveries"])
+
+
+class CreateProactiveBulkDeliveryParameters(ActionParameters):
+    """CCaaS_CreateProactiveBulkDelivery (wire-facts A5): up to 15,000 contacts a call, each its own delivery task."""
+
+    action: ClassVar[str] = "CCaaS_CreateProactiveBulkDelivery"
+    summary: ClassVar[str] = "Create a proactive delivery task for each of up to 15,000 contacts"
+    response_fields: ClassVar[tuple[str, ...]] = ("RequestId",)
+    text_response_fields: ClassVar[frozenset[str]] = frozenset({"RequestId"})
+
+    ApiVersion: str = _string('a string ("1.0")')
+    ProactiveEngagementConfigId: str = _string("a string holding a GUID")
+    ProactiveDeliveries: list[Any] | str = Field(
+        description="JSON array of contacts, or that array as a JSON-encoded string"
+    )
+    RequestId: str | None = _string(optional=True)
+    ProactiveEngagements: str | None = _string("an empty string", optional=True)
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        return _bulk_body_schema(cls)
+
+
+class CreateProactiveDeliveryBulkV2Parameters(ActionParameters):
+    """CCaaS_CreateProactiveDeliveryBulkV2 (wire-facts A5): the bulk action without ProactiveEngagements."""
+
+    action: ClassVar[str] = "CCaaS_CreateProactiveDeliveryBulkV2"
+    summary: ClassVar[str] = "Create a proactive delivery task for each of up to 15,000 contacts (V2)"
+    response_fields: ClassVar[tuple[str, ...]] = ("RequestId",)
+    text_response_fields: ClassVar[frozenset[str]] = frozenset({"RequestId"})
+
+    ApiVersion: str = _string('a string ("1.0")')
+    ProactiveEngagementConfigId: str = _string("a string holding a GUID")
+    ProactiveDeliveries: list[Any] | str = Field(
+        description="JSON array of contacts, or that array as a JSON-encoded string"
+    )
+    RequestId: str | None = _string(optional=True)
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        return _bulk_body_schema(cls)
+
+
+BULK_ACTIONS: tuple[type[ActionParameters], ...] = (
+    CreateProactiveBulkDeliveryParameters,
+    CreateProactiveDeliveryBulkV2Parameters,
+)
+"""The actions whose bodies may be up to CCAAS_BULK_MAX_BODY_BYTES (15,000 contacts), not CCAAS_MAX_BODY_BYTES."""
+
 ACTIONS: tuple[type[ActionParameters], ...] = (
     CreateProactiveVoiceDeliveryParameters,
     CreateProactiveDeliveryParameters,
+    CreateSimpleProactiveDeliveryParameters,
+    CreateProactiveSMSDeliveryParameters,
+    *BULK_ACTIONS,
 )
 """Every action the emulator serves: its routes, the OpenAPI document and $metadata are made from these."""

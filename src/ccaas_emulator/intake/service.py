@@ -24,7 +24,7 @@ from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
 from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus, PhoneType
 from ccaas_emulator.intake import repository, rules
-from ccaas_emulator.intake.commands import DeliveryCommand, Target
+from ccaas_emulator.intake.commands import BulkCommand, Command, DeliveryCommand, Target
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 
 
@@ -36,7 +36,7 @@ class Submission:
 
     principal: Principal
     action: str
-    command: DeliveryCommand | DataverseError
+    command: Command | DataverseError
     clock: Clock
     """Read in the writer, not on the event loop: the shared clock may read the database."""
 
@@ -58,15 +58,33 @@ FILE_UPLOAD = Writer(user_id=None, name="Run from file")
 
 @dataclass(frozen=True)
 class Accepted:
-    """What an intake action returns: the first delivery, and the task when the action makes one."""
+    """What an intake action returns: the first delivery, the task when the action makes one, and a bulk
+    action's request id (the tracking id of every delivery it made)."""
 
     delivery_id: uuid.UUID
     task_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+    def response(self, fields: tuple[str, ...]) -> dict[str, str]:
+        """The action's <Action>Response properties (the ones it declares, in its order)."""
+        values = {"DeliveryId": self.delivery_id, "DeliveryTaskId": self.task_id, "RequestId": self.request_id}
+        return {name: str(values[name]) for name in fields if values[name] is not None}
+
+
+@dataclass
+class _Staged:
+    """One command's rows, kept only once every command of its request is known to be accepted."""
+
+    accepted: Accepted
+    task: dict[str, Any] | None
+    contacts: list[Target]
+    delivery: repository.NewDelivery
+    attributes: list[dict[str, Any]]
 
 
 def write(session: Session, submissions: Sequence[Submission]) -> list[Accepted | DataverseError]:
     """Authorize, then persist, every submission of the group; one outcome per submission, in order."""
-    commands: list[tuple[int, DeliveryCommand, Caller]] = []
+    commands: list[tuple[int, Command, Caller]] = []
     outcomes: list[Accepted | DataverseError | None] = []
     for index, (submission, caller) in enumerate(zip(submissions, _authorize(session, submissions), strict=True)):
         if isinstance(caller, DataverseError):
@@ -76,7 +94,7 @@ def write(session: Session, submissions: Sequence[Submission]) -> list[Accepted 
         else:
             outcomes.append(None)
             commands.append((index, submission.command, caller))
-    batch = _Batch(session, [command for _, command, _ in commands])
+    batch = _Batch(session, [single for _, command, _ in commands for single in _singles(command)])
     for index, command, caller in commands:
         outcomes[index] = batch.add(
             command, Writer(caller.user_id, caller.user_name, caller.on_behalf_by), submissions[index].clock.now()
@@ -93,6 +111,10 @@ def write_commands(
     outcomes = [batch.add(command, writer, now) for command in commands]
     batch.flush()
     return outcomes
+
+
+def _singles(command: Command) -> tuple[DeliveryCommand, ...]:
+    return command.commands if isinstance(command, BulkCommand) else (command,)
 
 
 def _authorize(session: Session, submissions: Sequence[Submission]) -> list[Caller | DataverseError]:
@@ -130,8 +152,28 @@ class _Batch:
         self.deliveries: list[repository.NewDelivery] = []
         self.attributes: list[dict[str, Any]] = []
 
-    def add(self, command: DeliveryCommand, writer: Writer, now: datetime) -> Accepted | DataverseError:
-        """Stage one command's rows, or return what refuses it (staging nothing)."""
+    def add(self, command: Command, writer: Writer, now: datetime) -> Accepted | DataverseError:
+        """Stage one request's rows, or return what refuses it (staging nothing): a bulk request is accepted
+        whole or refused whole, by its first bad item."""
+        staged = []
+        for single in _singles(command):
+            plan = self._plan(single, writer, now)
+            if isinstance(plan, DataverseError):
+                return plan
+            staged.append(plan)
+        for plan in staged:
+            if plan.task is not None:
+                self.tasks.append(plan.task)
+            for target in plan.contacts:
+                self._stage_contact(target, now)
+            self.deliveries.append(plan.delivery)
+            self.attributes.extend(plan.attributes)
+        if isinstance(command, BulkCommand):
+            return Accepted(staged[0].accepted.delivery_id, staged[0].accepted.task_id, command.request_id)
+        return staged[0].accepted
+
+    def _plan(self, command: DeliveryCommand, writer: Writer, now: datetime) -> _Staged | DataverseError:
+        """One command's rows, or what refuses it."""
         try:
             config = self._config_for(command)
         except DataverseError as exc:
@@ -148,10 +190,9 @@ class _Batch:
                     f"dial {', '.join(settings.phone_order)}."
                 )
             task_id = uuid.uuid4()
-            self.tasks.append(_task_row(task_id, command, config, writer, now, chain, settings, first))
-        for target in command.targets:
-            if target.details is not None:
-                self._stage_contact(target, now)
+            task = _task_row(task_id, command, config, writer, now, chain, settings, first)
+        else:
+            task = None
         delivery_id = uuid.uuid4()
         if first is not None:
             to_address, contact_id = first.phone.number, first.contact.contact_id
@@ -173,13 +214,18 @@ class _Batch:
             request_priority=command.task.priority if command.task else None,
             priority_number=command.task.priority_number if command.task else None,
             sequence=next_sequence(),
+            message=command.message,
         )
         detail = chain_step_detail(task_id, first) if task_id is not None and first is not None else None
-        self.deliveries.append(repository.NewDelivery(row, writer.name, detail))
-        self.attributes.extend(
-            attribute_rows(delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author)
+        return _Staged(
+            accepted=Accepted(delivery_id=delivery_id, task_id=task_id),
+            task=task,
+            contacts=[target for target in command.targets if target.details is not None],
+            delivery=repository.NewDelivery(row, writer.name, detail),
+            attributes=attribute_rows(
+                delivery_id=delivery_id, attributes=attributes, kind=AttributeType.INPUT, author=author
+            ),
         )
-        return Accepted(delivery_id=delivery_id, task_id=task_id)
 
     def _config_for(self, command: DeliveryCommand) -> EngagementConfig:
         """The command's active configuration, once what depends on it holds (in the order Dataverse reports)."""
@@ -198,7 +244,7 @@ class _Batch:
                 message="Message can be used only with an SMS proactive engagement configuration; "
                 f"{command.config_id} is a {config.outreach_type.label} configuration."
             )
-        rules.check_channel_phones([list(target.phones) for target in command.targets], channel=channel)
+        rules.check_channel_phones([(target.where, list(target.phones)) for target in command.targets], channel=channel)
         for target in command.targets:
             if target.details is None and target.contact_id not in self.existing_contacts:
                 raise OBJECT_DOES_NOT_EXIST(entity="contact", id=target.contact_id)
@@ -215,7 +261,9 @@ class _Batch:
     def flush(self) -> None:
         """Every staged row, one statement per table; contacts in key order, so concurrent upserts of the same
         contacts lock them in one order."""
-        repository.upsert_contacts(self.session, rows=[self.contacts[key] for key in sorted(self.contacts)])
+        repository.upsert_contacts(
+            self.session, rows=[self.contacts[key] for key in sorted(self.contacts, key=lambda key: key.int)]
+        )
         repository.insert_tasks(self.session, rows=self.tasks)
         repository.insert_deliveries(self.session, deliveries=self.deliveries, attributes=self.attributes)
 
@@ -287,7 +335,7 @@ def _contact_row(target: Target, now: datetime) -> dict[str, Any]:
         "external_id": target.external_id,
         "first_name": details.first_name,
         "last_name": details.last_name,
-        "full_name": " ".join(name for name in (details.first_name, details.last_name) if name) or None,
+        "full_name": _full_name(details.first_name, details.last_name),
         "mobile_phone": phones.get(PhoneType.MOBILE),
         "business_phone": phones.get(PhoneType.BUSINESS),
         "home_phone": phones.get(PhoneType.HOME),
@@ -301,3 +349,9 @@ def _contact_row(target: Target, now: datetime) -> dict[str, Any]:
         "modified_on": now,
         "version": 1,
     }
+
+
+def _full_name(first: str | None, last: str | None) -> str | None:
+    """Dataverse's fullname, "First Last"; None (the stored one is kept) when the request gives no name."""
+    names = [name for name in (first, last) if name]
+    return " ".join(names) or None

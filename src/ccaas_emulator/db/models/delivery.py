@@ -95,6 +95,8 @@ class ProactiveDelivery(OwnedRecordColumns, Base):
     sequence: Mapped[int] = mapped_column("emulator_sequence", BigInteger, default=0, server_default="0")
     # The request's Priority as a number, for custom call order; None when missing or not a number.
     priority_number: Mapped[float | None] = mapped_column("emulator_priority_number", Float)
+    # The text of a first-generation SMS (CCaaS_CreateProactiveSMSDelivery), which has no task to hold it.
+    message: Mapped[str | None] = mapped_column("emulator_message", String(4000))
     # The dialer's state of a call in progress: its planned outcome (decided once, when it is dialled,
     # so that no worker ever dials it again), when it ends, and which worker holds it until when.
     call_plan: Mapped[dict[str, Any] | None] = mapped_column("emulator_call_plan", JSON)
