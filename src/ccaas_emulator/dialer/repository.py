@@ -235,23 +235,45 @@ def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryAttribute, rows)
 
 
+def cancellation_policies(session: Session) -> list[CancellationPolicy]:
+    return list(session.scalars(select(CancellationPolicy)))
+
+
+def any_opt_out(session: Session) -> bool:
+    return session.execute(select(OptOut.id).limit(1)).first() is not None
+
+
 def suppressed(
-    session: Session, *, config: EngagementConfig, rows: list[Row[Any]], now: datetime
+    session: Session,
+    *,
+    config: EngagementConfig,
+    rows: list[Row[Any]],
+    now: datetime,
+    policies: list[CancellationPolicy] | None = None,
+    opt_outs: bool = True,
 ) -> dict[uuid.UUID, dict[str, str]]:
     """The claimed deliveries that may not be made, each with the Result attributes that say why: an opt-out of
-    its number or its contact, or a cancellation policy in force that covers it (issue #14 items 6-7)."""
+    its number or its contact, or a cancellation policy in force that covers it (issue #14 items 6-7).
+
+    `policies` (every cancellation policy, already read) and `opt_outs=False` (the table is known to be empty)
+    save the look-ups when time travel has read them already in its transaction."""
     if not rows:
         return {}
     numbers = {row.to_address for row in rows}
     contacts = {row.contact_id for row in rows if row.contact_id}
-    opted = session.execute(
-        select(OptOut.phone_number, OptOut.contact_id, OptOut.source).where(
-            OptOut.phone_number.in_(numbers) | OptOut.contact_id.in_(contacts)
-        )
-    ).all()
+    opted = (
+        session.execute(
+            select(OptOut.phone_number, OptOut.contact_id, OptOut.source).where(
+                OptOut.phone_number.in_(numbers) | OptOut.contact_id.in_(contacts)
+            )
+        ).all()
+        if opt_outs
+        else []
+    )
     by_number = {number: source for number, _, source in opted if number}
     by_contact = {contact: source for _, contact, source in opted if contact}
-    policies = [policy for policy in session.scalars(select(CancellationPolicy)) if compliance.in_force(policy, now)]
+    every = cancellation_policies(session) if policies is None else policies
+    policies = [policy for policy in every if compliance.in_force(policy, now)]
     addresses = _addresses(session, contacts) if policies else {}
     found: dict[uuid.UUID, dict[str, str]] = {}
     for row in rows:
