@@ -145,3 +145,39 @@ def test_an_advance_reports_its_progress_after_each_transaction(emulator, monkey
     assert heard[-1].reached == NOW + timedelta(hours=8) and heard[-1].fraction == 1.0
     assert 0 < heard[0].fraction < 1
     assert emulator.client.get("/emulator/v1/clock").json()["now"] == "2026-11-24T20:00:00.000Z"
+
+
+def test_an_advance_streams_its_progress_as_ndjson_when_asked_and_ends_with_the_usual_answer(emulator, monkeypatch):
+    monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 0.0)
+    monkeypatch.setattr("ccaas_emulator.control.routes.PROGRESS_EVERY_SECONDS", 0.0)  # a line per transaction
+    for minutes in range(0, 120, 10):
+        emulator.post(f"+1555700{minutes:04d}", windows=[window(minutes, 1)])
+
+    response = emulator.client.post("/emulator/v1/clock", json={"advance": "PT4H"},
+                                    headers={"Accept": "application/x-ndjson"})  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ndjson"
+    *progress, answer = [json.loads(line) for line in response.text.splitlines()]
+    assert len(progress) > 12
+    fractions = [line["progress"]["fraction"] for line in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 < fractions[0] < 1
+    assert progress[-1]["progress"]["processed"] == answer["processed"]
+    assert set(progress[0]["progress"]) == {"start", "reached", "target", "fraction", "eventTimes", "processed"}
+    assert answer["now"] == "2026-11-24T16:00:00.000Z" and answer["processed"]["completed"] == 12
+
+
+def test_without_the_ndjson_accept_header_an_advance_answers_one_json_body(emulator):
+    response = emulator.client.post("/emulator/v1/clock", json={"advance": "PT1H"},
+                                    headers={"Accept": "application/json"})  # fmt: skip
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["now"] == "2026-11-24T13:00:00.000Z"
+
+
+@pytest.mark.parametrize("body", [{"now": "yesterday"}, {"advance": "-PT1H"}, {}])
+def test_a_bad_clock_change_asking_for_ndjson_is_still_a_400_envelope(emulator, body):
+    response = emulator.client.post("/emulator/v1/clock", json=body, headers={"Accept": "application/x-ndjson"})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]) == {"code", "message"}

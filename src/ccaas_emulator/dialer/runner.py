@@ -132,14 +132,15 @@ class Dialer:
                     progress(AdvanceProgress(start=start, reached=moment, target=target, steps=steps, report=report))
         return report
 
-    def advance_stepwise(self, target: datetime) -> TickReport:
+    def advance_stepwise(self, target: datetime, *, progress: ProgressCallback | None = None) -> TickReport:
         """The advance as it was before issue #17: one full tick per event time, each with its own transactions
         and a clock write. Kept as the reference the journal test and bench/timetravel.py compare with."""
         _outside_shared_transactions()
         report = TickReport()
         with self._tick_lock:
-            moment = self.clock.now()
-            for _ in range(MAX_STEPS):
+            start = moment = self.clock.now()
+            steps = 0
+            for steps in range(1, MAX_STEPS + 1):
                 report.add(self.dispatcher.tick(moment, take_over_all=True))
                 self.housekeeper.maybe_maintain()
                 with self._database.read() as session:
@@ -151,6 +152,10 @@ class Dialer:
             if moment < target:
                 self.clock.set(target)
                 report.add(self.dispatcher.tick(target, take_over_all=True))
+        if progress is not None:
+            progress(
+                AdvanceProgress(start=start, reached=max(moment, target), target=target, steps=steps, report=report)
+            )
         return report
 
     # --- background loop ------------------------------------------------------------------------------
