@@ -140,7 +140,8 @@ class Dialer:
         with self._tick_lock:
             start = moment = self.clock.now()
             steps = 0
-            for steps in range(1, MAX_STEPS + 1):
+            while steps < MAX_STEPS:
+                steps += 1
                 report.add(self.dispatcher.tick(moment, take_over_all=True))
                 self.housekeeper.maybe_maintain()
                 with self._database.read() as session:
