@@ -42,6 +42,8 @@ migrate: install
 bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
 	$(BIN)/python bench/dialer.py
 	$(BIN)/python bench/dialer.py --postgres
+	$(BIN)/python bench/timetravel.py
+	$(BIN)/python bench/timetravel.py --postgres
 	$(BIN)/python bench/read_side.py
 	$(BIN)/python bench/read_side.py --postgres
 	$(BIN)/python bench/bulk.py

@@ -1,4 +1,4 @@
-"""ccaas-emulator serve | worker | migrate | token | ca | seed | user | app | upload."""
+"""ccaas-emulator serve | worker | migrate | token | ca | seed | user | app | upload | clock."""
 
 from __future__ import annotations
 
@@ -418,6 +418,129 @@ def _server_url(settings: Settings) -> str:
     elif ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{settings.port}"
+
+
+# --- the clock, through the running server's control API ---------------------------------------------------------
+#
+# Not in process against the database: the server draws outcomes with its own CCAAS_OUTCOME_SEED and
+# CCAAS_OUTCOME_WEIGHTS, which a second shell may not carry, and the server's dialer must not advance at the same
+# time as another one on SQLite (docs/dialer.md, "The clock").
+
+clock_cli = typer.Typer(no_args_is_help=True, help="Read, set or advance the running server's simulated clock.")
+cli.add_typer(clock_cli, name="clock")
+ServerOption = Annotated[
+    str | None, typer.Option("--server", help="The server's base URL (default: http://CCAAS_HOST:CCAAS_PORT).")
+]
+
+
+def _timeout() -> Any:
+    import httpx
+
+    # `clock set` far ahead answers only when every event on the way has run: an hour to read, 10 s to connect.
+    return httpx.Timeout(10.0, read=3600.0)
+
+
+def _unreachable(url: str, exc: Exception) -> typer.Exit:
+    return _fail(f"cannot reach the server at {url} ({type(exc).__name__}); is `ccaas-emulator serve` running?")
+
+
+def _control(server: str | None) -> tuple[str, dict[str, str]]:
+    settings = _settings()
+    base = (server or _server_url(settings)).rstrip("/") + "/emulator/v1/clock"
+    token = settings.control_token
+    return base, {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
+
+
+def _answer(response: Any) -> dict[str, Any]:
+    """The control API's JSON answer, or the error message it gave, as a failed command."""
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        raise _fail(f"the server answered {response.status_code} without JSON") from None
+    if response.status_code >= 400 or "error" in body:
+        raise _fail(str(body.get("error", {}).get("message", body)))
+    return body
+
+
+def _say(body: dict[str, Any]) -> None:
+    typer.echo(f"{body['now']}  (speed {body['speed']:g})")
+    if body.get("processed"):
+        processed = body["processed"]
+        typer.echo(", ".join(f"{processed[key]} {key}" for key in ("dialled", "completed", "expired", "rewindowed",
+                                                                     "chained")))  # fmt: skip
+
+
+def _request(server: str | None, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    import httpx
+
+    url, headers = _control(server)
+    try:
+        return _answer(httpx.request(method, url, json=body, headers=headers, timeout=_timeout()))
+    except httpx.TransportError as exc:
+        raise _unreachable(url, exc) from None
+
+
+@clock_cli.command("show")
+def clock_show(server: ServerOption = None) -> None:
+    """Print the simulated time and the clock's speed."""
+    _say(_request(server, "GET"))
+
+
+@clock_cli.command("set")
+def clock_set(
+    moment: Annotated[str, typer.Argument(help="A UTC time, ISO 8601: 2026-12-01T09:00:00Z.")],
+    server: ServerOption = None,
+) -> None:
+    """Set the clock (either direction); deliveries due on the way forward are run first."""
+    _say(_request(server, "POST", {"now": moment}))
+
+
+@clock_cli.command("advance")
+def clock_advance(
+    duration: Annotated[str, typer.Argument(help="An ISO 8601 duration: PT2H, P1D, P1DT6H.")],
+    server: ServerOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Move the clock forward, running every event on the way, with a progress bar of simulated time."""
+    import httpx
+    import orjson
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    url, headers = _control(server)
+    headers |= {"Accept": "application/x-ndjson"}
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn(), TextColumn("{task.fields[detail]}"))  # fmt: skip
+    try:
+        with (
+            httpx.stream(
+                "POST",
+                url,
+                json={"advance": duration},
+                headers=headers,
+                timeout=_timeout(),
+            ) as response,
+            Progress(*columns, console=Console(stderr=True), disable=quiet, transient=True) as bar,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                _answer(response)
+            task = bar.add_task(f"advance {duration}", total=1.0, detail="")
+            last: dict[str, Any] = {}
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                last = orjson.loads(line)
+                if "progress" in last:
+                    step = last["progress"]
+                    done = step["processed"]
+                    bar.update(task, completed=step["fraction"], detail=f"{step['reached']}  {done['dialled']} dialled"
+                               f", {done['completed']} completed")  # fmt: skip
+    except httpx.TransportError as exc:
+        raise _unreachable(url, exc) from None
+    if "error" in last or "now" not in last:
+        raise _fail(str(last.get("error", {}).get("message", "the advance ended without an answer")))
+    _say(last)
 
 
 def _redacted(url: str) -> str:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
-from datetime import timedelta
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
@@ -17,13 +22,15 @@ from ccaas_emulator.control.guard import GuardedRoute
 from ccaas_emulator.db.models import CancellationPolicy
 from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SENDABLE_RESULTS, ScriptedCall
+from ccaas_emulator.dialer.runner import AdvanceProgress, ProgressCallback
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
-from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST
+from ccaas_emulator.wire.errors import INTERNAL_ERROR, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 
 # Every route checks its caller (Host, Origin, the control token, the content type) and reads its body within
 # CCAAS_MAX_BODY_BYTES before FastAPI parses it: control/guard.py.
+log = logging.getLogger("ccaas_emulator.control")
 router = APIRouter(prefix="/emulator/v1", tags=["Emulator control"], route_class=GuardedRoute)
 
 
@@ -91,22 +98,80 @@ async def read_clock(clock: ClockDep) -> ODataJSONResponse:
     return ODataJSONResponse(await run_in_threadpool(_clock_body, clock))
 
 
-@router.post("/clock", summary="Set or advance the clock; every delivery that becomes due runs before it returns")
-async def change_clock(change: ClockChange, runtime: RuntimeDep) -> ODataJSONResponse:
+NDJSON = "application/x-ndjson"
+PROGRESS_EVERY_SECONDS = 0.25
+"""A streamed advance writes a progress line at most this often (and after its last transaction)."""
+
+
+@router.post(
+    "/clock",
+    summary="Set or advance the clock; every delivery that becomes due runs before it returns",
+    description="With `Accept: application/x-ndjson` an advance streams its progress, one JSON line per "
+    '`PROGRESS_EVERY_SECONDS` (`{"progress": {...}}`), then the answer it would give as JSON (docs/control-api.md).',
+)
+async def change_clock(change: ClockChange, runtime: RuntimeDep, request: Request) -> Response:
     clock = _shared_clock(runtime.clock)
 
-    def apply() -> dict[str, Any]:
-        target = parse_timestamp(change.now, parameter="now") if change.now is not None else None
-        if target is None:
-            assert change.advance is not None
-            target = clock.now() + change.advance
+    def target_of() -> datetime:
+        if change.now is not None:
+            return parse_timestamp(change.now, parameter="now")
+        assert change.advance is not None
+        return clock.now() + change.advance
+
+    def apply(progress: ProgressCallback | None = None) -> dict[str, Any]:
+        target = target_of()
         if runtime.dialer is None or target <= clock.now():
             clock.set(target)
             return _clock_body(clock, processed={})
-        report = runtime.dialer.advance_to(target)
+        report = runtime.dialer.advance_to(target, progress=progress)
         return _clock_body(clock, processed=report.to_json())
 
-    return ODataJSONResponse(await run_in_threadpool(apply))
+    if not _wants_ndjson(request.headers.get("accept", "")):
+        return ODataJSONResponse(await run_in_threadpool(apply))
+    if change.now is not None:  # a bad timestamp is a 400, not a line in a 200 stream
+        await run_in_threadpool(parse_timestamp, change.now, parameter="now")
+    return StreamingResponse(_progress_lines(apply), media_type=NDJSON, headers={"Cache-Control": "no-store"})
+
+
+def _wants_ndjson(accept: str) -> bool:
+    return any(part.split(";")[0].strip().lower() == NDJSON for part in accept.split(","))
+
+
+async def _progress_lines(apply: Callable[[ProgressCallback], dict[str, Any]]) -> AsyncIterator[bytes]:
+    """Run the advance on a thread; yield a progress line as its transactions commit (throttled), then the answer."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[AdvanceProgress] = asyncio.Queue()
+    last_sent = [0.0]
+
+    def heard(progress: AdvanceProgress) -> None:
+        if time.monotonic() - last_sent[0] >= PROGRESS_EVERY_SECONDS or progress.reached >= progress.target:
+            last_sent[0] = time.monotonic()
+            loop.call_soon_threadsafe(lines.put_nowait, progress)
+
+    work = loop.run_in_executor(None, apply, heard)
+    while not work.done() or not lines.empty():
+        getter: asyncio.Future[Any] = asyncio.ensure_future(lines.get())
+        await asyncio.wait({getter, cast("asyncio.Future[Any]", work)}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            yield orjson.dumps({"progress": _progress_body(getter.result())}) + b"\n"
+        else:
+            getter.cancel()
+    try:
+        answer = work.result()
+    except DataverseError as refused:
+        answer = {"error": {"code": refused.code, "message": refused.message}}
+    except Exception:  # the stream's 200 is sent: the failure is its last line, in the envelope
+        request_id = uuid.uuid4().hex
+        log.exception("clock advance failed (request id %s)", request_id)
+        failed = INTERNAL_ERROR(request_id=request_id)
+        answer = {"error": {"code": failed.code, "message": failed.message}}
+    yield orjson.dumps(answer) + b"\n"
+
+
+def _progress_body(progress: AdvanceProgress) -> dict[str, Any]:
+    return {"start": format_timestamp(progress.start), "reached": format_timestamp(progress.reached),
+            "target": format_timestamp(progress.target), "fraction": round(progress.fraction, 4),
+            "eventTimes": progress.steps, "processed": progress.report.to_json()}  # fmt: skip
 
 
 SCRIPTABLE_RESULTS = DIALLABLE_RESULTS | SENDABLE_RESULTS

@@ -76,6 +76,22 @@ class Database:
         with self._reader() as session:
             yield session  # leaving the block closes the session, ending its transaction
 
+    @contextmanager
+    def joined_transaction(self) -> Iterator[Session]:
+        """One write transaction that every unit of work this thread opens inside the block joins (reads too, so
+        they see its writes): the dialer's time travel runs many event times in one commit this way.
+
+        Committed when the block ends, rolled back if it raises; it does not nest in a shared transaction.
+        """
+        if _shared_session.get() is not None:
+            raise RuntimeError("shared transactions do not nest")
+        with self.transaction() as session:
+            token = _shared_session.set(session)
+            try:
+                yield session
+            finally:
+                _shared_session.reset(token)
+
     @asynccontextmanager
     async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
         """One transaction for every unit of work opened inside the block, by this task and the threads and

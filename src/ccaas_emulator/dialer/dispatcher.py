@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ccaas_emulator import chain, compliance, journal
 from ccaas_emulator.clock import real_now
@@ -38,6 +40,7 @@ from ccaas_emulator.domain import (
 from ccaas_emulator.journal import StateChange
 
 PENDING, IN_PROCESS = DeliveryStatus.PENDING, DeliveryStatus.IN_PROCESS
+T = TypeVar("T")
 
 
 @dataclass
@@ -91,6 +94,27 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch_size
         self._next_renewal = real_now()
+        self._lookups: dict[Hashable, Any] | None = None
+
+    @contextmanager
+    def lookups_kept(self) -> Iterator[None]:
+        """Inside the block, read once the look-ups the dialer's own writes never change (the dialable engagements,
+        ranked engagements, planner contact rules and message templates, queue sizes, cancellation policies, whether
+        any opt-out exists): time travel holds one write transaction over many event times, so nobody else's change
+        can land in between on SQLite, and on PostgreSQL a change lands at the next transaction, as with a tick."""
+        self._lookups = {}
+        try:
+            yield
+        finally:
+            self._lookups = None
+
+    def _kept(self, key: Hashable, load: Callable[[], T]) -> T:
+        if self._lookups is None:
+            return load()
+        if key not in self._lookups:
+            self._lookups[key] = load()
+        found: T = self._lookups[key]
+        return found
 
     def tick(self, now: datetime, *, take_over_all: bool = False) -> TickReport:
         """Everything due at `now`: close windows, finish calls, dial what capacity allows."""
@@ -194,6 +218,8 @@ class Dispatcher:
             repository.update_deliveries(session, updates)
             repository.insert_attributes(session, attributes)
             repository.add_opt_outs(session, opt_outs)
+            if opt_outs and self._lookups is not None:
+                self._lookups["opt-outs"] = True
             journal.record(session, changes, actor=self.worker)
             report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
         return report
@@ -206,7 +232,7 @@ class Dispatcher:
         with self.database.read() as session:
             due = [
                 config
-                for config in repository.dialable_engagements(session)
+                for config in self._kept("engagements", lambda: repository.dialable_engagements(session))
                 if repository.has_due(session, config_id=config.id, now=now)
             ]
             engagements = [config for config in due if config.outreach_type.channel is Channel.VOICE]
@@ -220,7 +246,7 @@ class Dispatcher:
                 for queue, configs in by_queue.items()
                 if self._has_room(session, queue, configs, in_flight)
             }
-            ranked = repository.ranked_engagements(session) if ready or sms else set()
+            ranked = self._kept("ranked", lambda: repository.ranked_engagements(session)) if ready or sms else set()
         for queue_id, configs in ready.items():
             report.add(self._dial_queue(queue_id, configs, now, ranked))
         for config in sms:
@@ -255,7 +281,14 @@ class Dispatcher:
     ) -> list[Any]:
         """The claimed deliveries that may be made; the others (an opt-out, a cancellation policy) end Cancelled
         here, never dialled or sent, with Result attributes saying why, and their tasks move on."""
-        blocked = repository.suppressed(session, config=config, rows=rows, now=now)
+        if self._lookups is None:
+            blocked = repository.suppressed(session, config=config, rows=rows, now=now)
+        else:
+            blocked = repository.suppressed(
+                session, config=config, rows=rows, now=now,
+                policies=self._kept("policies", lambda: repository.cancellation_policies(session)),
+                opt_outs=self._kept("opt-outs", lambda: repository.any_opt_out(session)),
+            )  # fmt: skip
         if not blocked:
             return self._hold_capped(session, config, rows, now, report)
         updates, attributes, changes, ended = [], [], [], []
@@ -288,7 +321,7 @@ class Dispatcher:
         attempt, the delivery moving to the next phone of the chain that is not quiet and inside a window; when there
         is none it waits, inside its windows, until its phone's quiet time ends. Frequency limits: a contact at its
         limit waits for the local day or week to turn. A delivery with no window left by then expires."""
-        rules = repository.contact_rules(session, config_id=config.id)
+        rules = self._kept(("rules", config.id), lambda: repository.contact_rules(session, config_id=config.id))
         if rules is None:
             return rows
         owners = repository.lock_tasks(session, task_ids={row.task_id for row in rows if row.task_id})
@@ -402,7 +435,9 @@ class Dispatcher:
                 session, numbers=[row.to_address for row in rows], results=SENDABLE_RESULTS
             )
             texts = repository.task_messages(session, task_ids={row.task_id for row in rows if row.task_id})
-            template = repository.message_template(session, config_id=config.id)
+            template = self._kept(
+                ("template", config.id), lambda: repository.message_template(session, config_id=config.id)
+            )
             lease_until = real_now() + self.lease
             updates, attributes, changes = [], [], []
             for row in rows:
@@ -441,7 +476,11 @@ class Dispatcher:
         led = [engagement for engagement in engagements if engagement.representative_led]
         if not led:
             return False
-        representatives = repository.queue_representatives(session, queue_id=queue_id)
+        representatives = self._kept(
+            ("representatives", queue_id), lambda: repository.queue_representatives(session, queue_id=queue_id)
+        )
+        if representatives is None and self._lookups is not None:
+            del self._lookups[("representatives", queue_id)]  # the pool row comes with the queue's first dispatch
         return representatives is None or capacity.available_representatives(representatives, led) > 0
 
     def _dial_queue(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import compliance, quiet_hours, timezones
@@ -235,23 +235,45 @@ def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, DeliveryAttribute, rows)
 
 
+def cancellation_policies(session: Session) -> list[CancellationPolicy]:
+    return list(session.scalars(select(CancellationPolicy)))
+
+
+def any_opt_out(session: Session) -> bool:
+    return session.execute(select(OptOut.id).limit(1)).first() is not None
+
+
 def suppressed(
-    session: Session, *, config: EngagementConfig, rows: list[Row[Any]], now: datetime
+    session: Session,
+    *,
+    config: EngagementConfig,
+    rows: list[Row[Any]],
+    now: datetime,
+    policies: list[CancellationPolicy] | None = None,
+    opt_outs: bool = True,
 ) -> dict[uuid.UUID, dict[str, str]]:
     """The claimed deliveries that may not be made, each with the Result attributes that say why: an opt-out of
-    its number or its contact, or a cancellation policy in force that covers it (issue #14 items 6-7)."""
+    its number or its contact, or a cancellation policy in force that covers it (issue #14 items 6-7).
+
+    `policies` (every cancellation policy, already read) and `opt_outs=False` (the table is known to be empty)
+    save the look-ups when time travel has read them already in its transaction."""
     if not rows:
         return {}
     numbers = {row.to_address for row in rows}
     contacts = {row.contact_id for row in rows if row.contact_id}
-    opted = session.execute(
-        select(OptOut.phone_number, OptOut.contact_id, OptOut.source).where(
-            OptOut.phone_number.in_(numbers) | OptOut.contact_id.in_(contacts)
-        )
-    ).all()
+    opted = (
+        session.execute(
+            select(OptOut.phone_number, OptOut.contact_id, OptOut.source).where(
+                OptOut.phone_number.in_(numbers) | OptOut.contact_id.in_(contacts)
+            )
+        ).all()
+        if opt_outs
+        else []
+    )
     by_number = {number: source for number, _, source in opted if number}
     by_contact = {contact: source for _, contact, source in opted if contact}
-    policies = [policy for policy in session.scalars(select(CancellationPolicy)) if compliance.in_force(policy, now)]
+    every = cancellation_policies(session) if policies is None else policies
+    policies = [policy for policy in every if compliance.in_force(policy, now)]
     addresses = _addresses(session, contacts) if policies else {}
     found: dict[uuid.UUID, dict[str, str]] = {}
     for row in rows:
@@ -435,25 +457,38 @@ class DueWork:
     """A Pending delivery whose window has ended (it moves to its next window or expires)."""
 
 
+def _earliest(column: Any, *conditions: Any) -> Any:
+    return select(func.min(column)).where(*conditions).scalar_subquery()
+
+
+def _any(*conditions: Any) -> Any:
+    return exists().where(*conditions)
+
+
+# Each of these is one round trip (three index seeks in one statement), built once: time travel asks them at every
+# event time, where building and compiling three statements cost more than running them.
+_MOMENT = bindparam("moment", type_=D.window_start_date.type)
+_DUE_WORK = select(
+    _any(D.status == PENDING, D.window_start_date <= _MOMENT),
+    _any(D.status == IN_PROCESS, D.call_ends_at <= _MOMENT),
+    _any(D.status == PENDING, D.window_end_date <= _MOMENT),
+)
+_NEXT_EVENT = select(
+    _earliest(D.call_ends_at, D.status == IN_PROCESS),
+    _earliest(D.window_start_date, D.status == PENDING, D.window_start_date > _MOMENT),
+    _earliest(D.window_end_date, D.status == PENDING, D.window_end_date > _MOMENT),
+)
+
+
 def due_work(session: Session, *, now: datetime) -> DueWork:
     """Which kinds of work are due at `now`, so a tick takes SQLite's write lock only for those."""
-
-    def found(statement: Any) -> bool:
-        return session.execute(statement.limit(1)).first() is not None
-
+    windows_open, calls_ending, windows_closed = session.execute(_DUE_WORK, {"moment": now}).one()
     return DueWork(
-        windows_open=found(select(D.id).where(D.status == PENDING, D.window_start_date <= now)),
-        calls_ending=found(select(D.id).where(D.status == IN_PROCESS, D.call_ends_at <= now)),
-        windows_closed=found(select(D.id).where(D.status == PENDING, D.window_end_date <= now)),
+        windows_open=bool(windows_open), calls_ending=bool(calls_ending), windows_closed=bool(windows_closed)
     )
 
 
 def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
     """The earliest moment after `moment` when something can happen: a call ends, a window opens or closes."""
-    candidates = [
-        session.scalar(select(func.min(D.call_ends_at)).where(D.status == IN_PROCESS)),
-        session.scalar(select(func.min(D.window_start_date)).where(D.status == PENDING, D.window_start_date > moment)),
-        session.scalar(select(func.min(D.window_end_date)).where(D.status == PENDING, D.window_end_date > moment)),
-    ]
-    present = [value for value in candidates if value is not None]
+    present = [value for value in session.execute(_NEXT_EVENT, {"moment": moment}).one() if value is not None]
     return min(present) if present else None
