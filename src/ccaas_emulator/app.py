@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,6 +63,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Request threads (sync routes and dependencies, run_in_threadpool) each hold at most one connection: as
+        # many threads as pooled connections, so a burst waits for a thread instead of opening overflow
+        # connections (db/engine.py, BACKGROUND_CONNECTIONS) past PostgreSQL's max_connections.
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         runtime = Runtime.start(settings, clock=clock, database=database)
         app.state.runtime = runtime
         app.state.head_revision = operations.expected_head()
