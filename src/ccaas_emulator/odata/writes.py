@@ -216,38 +216,41 @@ def update_many(
     session: Session, *, entity_set: EntitySet, targets: list[dict[str, Any]], caller: Caller, now: datetime
 ) -> None:
     """UpdateMultiple: every target names an existing row by its key and changes it as a PATCH with If-Match: *."""
-    for target in targets:
-        key = _target_key(entity_set, target, operation="Update")
-        upsert(
-            session,
-            entity_set=entity_set,
-            key=key,
-            payload=target,
-            caller=caller,
-            now=now,
-            preconditions=Preconditions(if_match="*"),
-        )
+    _upsert_each(
+        session, entity_set, targets, caller, now, operation="Update", preconditions=Preconditions(if_match="*")
+    )
 
 
 def upsert_many(
     session: Session, *, entity_set: EntitySet, targets: list[dict[str, Any]], caller: Caller, now: datetime
 ) -> list[bool]:
     """UpsertMultiple: each target changed, or created under its key when there is none; True where created."""
-    created = []
-    for target in targets:
-        key = _target_key(entity_set, target, operation="Upsert")
-        created.append(
-            upsert(
-                session,
-                entity_set=entity_set,
-                key=key,
-                payload=target,
-                caller=caller,
-                now=now,
-                preconditions=Preconditions(),
-            )
+    return _upsert_each(session, entity_set, targets, caller, now, operation="Upsert", preconditions=Preconditions())
+
+
+def _upsert_each(
+    session: Session,
+    entity_set: EntitySet,
+    targets: list[dict[str, Any]],
+    caller: Caller,
+    now: datetime,
+    *,
+    operation: str,
+    preconditions: Preconditions,
+) -> list[bool]:
+    """Each target written by the single-row upsert under the key it names; True where a row was created."""
+    return [
+        upsert(
+            session,
+            entity_set=entity_set,
+            key=_target_key(entity_set, target, operation=operation),
+            payload=target,
+            caller=caller,
+            now=now,
+            preconditions=preconditions,
         )
-    return created
+        for target in targets
+    ]
 
 
 def _target_key(entity_set: EntitySet, target: dict[str, Any], *, operation: str) -> uuid.UUID:
