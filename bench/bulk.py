@@ -134,7 +134,9 @@ def main() -> None:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='ccaas-bench-')}/ccaas.db"
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_DIALER": "off", "CCAAS_LOG_LEVEL": "warning"}
+    # No HTTPS listener (CCAAS_TLS_PORT=0): on a shared machine another emulator may hold the default 8443.
+    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_TLS_PORT": "0", "CCAAS_DIALER": "off",
+            "CCAAS_LOG_LEVEL": "warning"}  # fmt: skip
     cli = [sys.executable, "-m", "ccaas_emulator"]
     server = None
     load = os.getloadavg()

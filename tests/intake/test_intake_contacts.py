@@ -1,12 +1,15 @@
 """Every intake path shares one contact: the same rules refuse the same bad contact with the same error, and the
 contact is upserted by the engagement's unique identifier (issue #16 item 5, write side), on both back ends.
 
-PATHS is a table: a new intake path (the CSV upload) is one more entry saying how it sends a contact, which of
-the contact's keys it can carry, how it names a key in its errors, and how its refusal reads.
+PATHS is a table: each intake path (every action, and the CSV upload) is one entry saying how it sends a contact,
+which of the contact's keys it can carry, how it names a key in its errors, and how its refusal reads: an action
+refuses the request in the Dataverse envelope, the upload rejects the row (`rejected[].reason`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,10 +36,38 @@ def _action(url: str, body: Callable[[dict[str, Any]], dict[str, Any]]) -> Post:
     return lambda client, headers, contact: client.post(url, json=body(contact), headers=headers)
 
 
-def _envelope(response: Any) -> tuple[int, str, str]:
+def _envelope(response: Any) -> tuple[int | None, str | None, str]:
     """(status, code, message) of a refusal in the Dataverse envelope."""
     error = response.json()["error"]
     return response.status_code, error["code"], error["message"]
+
+
+def _rejected_row(response: Any) -> tuple[int | None, str | None, str]:
+    """(None, None, reason) of the upload's one row, rejected while the file itself was read (200)."""
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["accepted"], answer["rejectedCount"], len(answer["rejected"])) == (0, 1, 1), answer
+    assert answer["rejected"][0]["line"] == 2, answer  # the header is line 1
+    return None, None, answer["rejected"][0]["reason"]
+
+
+# The upload's columns: the documented names of the CCaaS_CreateSimpleProactiveDelivery parameters (002_...).
+_COLUMNS = {"uniqueIdentifier": "UniqueIdentifier", "firstName": "FirstName", "lastName": "LastName",
+            "mobilePhoneNumber": "MobilePhoneNumber", "businessPhoneNumber": "BusinessPhoneNumber",
+            "homePhoneNumber": "HomePhoneNumber", "email": "Email", "postalcode": "PostalCode", "state": "State",
+            "country": "Country", "addressline": "AddressLine", "city": "City", "timezone": "TimeZone"}  # fmt: skip
+
+
+def _upload(client: TestClient, headers: dict[str, str], contact: dict[str, Any]) -> Any:
+    """The contact as the one row of a CSV file (every phone column present, so a missing phone is the row's
+    problem, not the header's), uploaded to the Voice engagement."""
+    keys = [key for key in _COLUMNS if key in contact or key in PHONES]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_COLUMNS[key] for key in keys])
+    writer.writerow([contact.get(key) or "" for key in keys])
+    return client.post(f"/emulator/v1/engagements/{VOICE_CONFIG}/files", content=out.getvalue().encode(),
+                       headers={"Content-Type": "text/csv"})  # fmt: skip
 
 
 def _flat(contact: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +92,9 @@ class IntakePath:
     """The contact keys this path can carry."""
     at: Callable[[str], str]
     """How its errors name a contact key ("" for the contact itself)."""
-    refusal: Callable[[Any], tuple[int, str, str]] = _envelope
+    refusal: Callable[[Any], tuple[int | None, str | None, str]] = _envelope
+    field: Callable[[str], str] = lambda key: key
+    """How its errors name a contact key in a list of keys (the upload: by the file's column)."""
     identifier: Callable[[dict[str, Any]], str] = lambda contact: str(contact["uniqueIdentifier"])
     """The unique identifier the path upserts the contact by."""
 
@@ -107,6 +140,13 @@ PATHS = {
         carries=CONTACT_KEYS,
         at=lambda key: f"ProactiveDeliveries[0].{key}" if key else "ProactiveDeliveries[0]",
     ),
+    "Run from file (CSV upload)": IntakePath(
+        post=_upload,
+        carries=CONTACT_KEYS,
+        at=lambda key: _COLUMNS[key] if key else "The row",
+        refusal=_rejected_row,
+        field=_COLUMNS.__getitem__,
+    ),
 }  # fmt: skip
 
 GOOD = {"uniqueIdentifier": "person-1", "firstName": "Ana", "lastName": "Lima", "mobilePhoneNumber": "+15550301"}
@@ -140,16 +180,22 @@ def test_the_same_bad_contact_gets_the_same_error_body_from_every_path(client, a
     contact = {name: value for name, value in (GOOD | changes).items() if value is not None}
     before = _rows(database)
 
-    answers = {}
+    answers, statuses = {}, set()
     for name, path in PATHS.items():
         if _applies(path, changes):
             status, code, message = path.refusal(path.post(client, agent_headers, contact))
-            answers[name] = (status, code, message.replace(path.at(key), "<where>"))
+            message = message.replace(path.at(key), "<where>")
+            for phone in PHONES:  # "needs at least one of ...": the path's names of the phone keys
+                message = message.replace(path.field(phone), f"<{phone}>")
+            answers[name] = message
+            if status is not None:  # an action's refusal; the upload's is its row's reason, in a 200
+                statuses.add((status, code))
 
-    assert len(answers) >= 4, answers  # the four contact-carrying actions, at least
+    assert len(answers) >= 5, answers  # the four contact-carrying actions and the upload, at least
+    assert "Run from file (CSV upload)" in answers, answers
     assert len(set(answers.values())) == 1, answers
-    status, code, message = next(iter(answers.values()))
-    assert (status, code) == (400, "0x80040203") and message.startswith("<where>"), message
+    message = next(iter(answers.values()))
+    assert statuses == {(400, "0x80040203")} and message.startswith("<where>"), (statuses, message)
     assert _rows(database) == before  # a refusal writes nothing, on any path
 
 
@@ -188,7 +234,7 @@ def test_each_path_upserts_its_contact_by_the_unique_identifier(client, agent_he
 
 
 def test_one_person_through_every_contact_carrying_path_is_one_contact(client, agent_headers, database):
-    cities = iter(["Lisbon", "Porto", "Braga", "Faro"])
+    cities = iter(["Lisbon", "Porto", "Braga", "Faro", "Coimbra"])
     for name, path in PATHS.items():
         if path.carries == CONTACT_KEYS:
             response = path.post(client, agent_headers, {**GOOD, "uniqueIdentifier": "the-same-person",
@@ -197,7 +243,7 @@ def test_one_person_through_every_contact_carrying_path_is_one_contact(client, a
 
     with database.read() as session:
         people = session.scalars(select(Contact).where(Contact.external_id == "the-same-person")).all()
-    assert [(person.city, person.version) for person in people] == [("Faro", 4)]
+    assert [(person.city, person.version) for person in people] == [("Coimbra", 5)]
 
 
 def _guid_or_none(text: str) -> uuid.UUID | None:

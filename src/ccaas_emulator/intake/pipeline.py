@@ -12,11 +12,13 @@ the (well-formed JSON) body says. A new action is one `Action` entry: its parame
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from ccaas_emulator import collector
 from ccaas_emulator.auth.tokens import Principal
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.transaction import GroupCommit
@@ -55,7 +57,8 @@ class Action(Generic[P]):
     def command_for(self, body: Any) -> Command | DataverseError:
         """The body's command, or the first problem with it (reported after authorization)."""
         try:
-            return self.check(self.parameters.bind(body))
+            with collector.paused() if self.bulk else nullcontext():  # 15,000 contacts' objects, none garbage
+                return self.check(self.parameters.bind(body))
         except DataverseError as exc:
             return exc
 

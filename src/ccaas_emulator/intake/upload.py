@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from ccaas_emulator import collector
 from ccaas_emulator.clock import Clock
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import Channel
@@ -57,7 +58,8 @@ async def upload(
         pending: list[Account] = []
         try:
             async for chunk in chunks:
-                pending += reader.feed(text.decode(chunk))
+                with collector.paused():  # a chunk's rows all live until their batch is written (collector.py)
+                    pending += reader.feed(text.decode(chunk))
                 if len(pending) >= BATCH_ACCOUNTS:
                     await writes.start(pending)
                     pending = []
