@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
@@ -386,7 +387,8 @@ async def put_state(request: Request, runtime: RuntimeDep) -> Response:
     rows = await run_in_threadpool(state.decode_state, document, runtime.database.engine.dialect)
 
     def apply() -> None:
-        with runtime.database.transaction() as session:
+        # This process's dialer waits between ticks, so no tick works on rows the import is replacing.
+        with runtime.dialer.paused() if runtime.dialer else nullcontext(), runtime.database.transaction() as session:
             state.replace_state(session, rows)
         runtime.keys.reload()  # sign and verify with the imported keys from now on
         if isinstance(runtime.clock, SharedClock):
