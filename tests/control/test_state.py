@@ -256,7 +256,7 @@ def test_a_moving_clock_resumes_from_the_exported_moment(emulator):
     assert emulator.client.put(STATE, content=orjson.dumps(document), headers=JSON).status_code == 204
     now = emulator.client.get("/emulator/v1/clock").json()["now"]
     moved = datetime.fromisoformat(now) - datetime.fromisoformat(exported_now)
-    assert timedelta(0) <= moved < timedelta(minutes=10), moved  # 60x for the test's few seconds at most
+    assert timedelta(0) <= moved < timedelta(minutes=30), moved  # 60x for the test's few seconds (30 s at most)
 
 
 @pytest.mark.parametrize("status", [DeliveryStatus.PENDING])
