@@ -444,9 +444,9 @@ def _unreachable(url: str, exc: Exception) -> typer.Exit:
     return _fail(f"cannot reach the server at {url} ({type(exc).__name__}); is `ccaas-emulator serve` running?")
 
 
-def _control(server: str | None) -> tuple[str, dict[str, str]]:
+def _control(server: str | None, path: str = "clock") -> tuple[str, dict[str, str]]:
     settings = _settings()
-    base = (server or _server_url(settings)).rstrip("/") + "/emulator/v1/clock"
+    base = (server or _server_url(settings)).rstrip("/") + f"/emulator/v1/{path}"
     token = settings.control_token
     return base, {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
 
@@ -541,6 +541,59 @@ def clock_advance(
     if "error" in last or "now" not in last:
         raise _fail(str(last.get("error", {}).get("message", "the advance ended without an answer")))
     _say(last)
+
+
+# --- the whole state, through the running server's control API (docs/state.md) ------------------------------------
+
+
+@cli.command("export")
+def export_state(
+    file: Annotated[Path, typer.Argument(help="Where to write the state document (JSON); - for stdout.")],
+    server: ServerOption = None,
+) -> None:
+    """Save the running server's whole state (GET /emulator/v1/state) to FILE. It holds the signing keys and
+    password hashes: keep it as you would a secret."""
+    import httpx
+
+    url, headers = _control(server, "state")
+    try:
+        response = httpx.get(url, headers=headers, timeout=_timeout())
+    except httpx.TransportError as exc:
+        raise _unreachable(url, exc) from None
+    document = _answer(response)
+    if str(file) == "-":
+        typer.echo(response.text)
+        return
+    partial = file.with_name(f".{file.name}.partial")
+    partial.write_bytes(response.content)
+    partial.replace(file)  # a failed write leaves the previous export, never half a document
+    rows = sum(len(table) for table in document.get("tables", {}).values())
+    typer.echo(f"exported {rows} rows of {len(document.get('tables', {}))} tables to {file}", err=True)
+
+
+@cli.command("import")
+def import_state(
+    file: Annotated[Path, typer.Argument(help="A state document written by `ccaas-emulator export`.")],
+    server: ServerOption = None,
+) -> None:
+    """Replace the running server's whole state with FILE (PUT /emulator/v1/state), in one transaction: a document
+    it refuses changes nothing."""
+    import httpx
+
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}") from None
+    url, headers = _control(server, "state")
+    try:
+        response = httpx.put(url, content=content, headers=headers | {"Content-Type": "application/json"},
+                             timeout=_timeout())  # fmt: skip
+    except httpx.TransportError as exc:
+        raise _unreachable(url, exc) from None
+    if response.status_code != 204:
+        _answer(response)
+        raise _fail(f"the server answered {response.status_code}")
+    typer.echo(f"imported {file}", err=True)
 
 
 def _redacted(url: str) -> str:

@@ -128,6 +128,11 @@ class SharedClock:
     def advance(self, by: timedelta) -> datetime:
         return self.set(self.now() + by)
 
+    def forget(self) -> None:
+        """Drop the cached clock row: the next read sees the database (after an import replaced the row)."""
+        with self._lock:
+            self._state = None
+
     def _current(self) -> tuple[datetime, datetime, float]:
         with self._lock:
             if self._state is not None and time.monotonic() - self._read_at < self._refresh:

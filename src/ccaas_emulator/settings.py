@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """How long an upload may send nothing before it is dropped (408, nothing stored): it holds a transaction."""
     bulk_max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 32 * 1024 * 1024
     """The bulk actions' body limit: 15,000 contacts of about 2 KB each (docs/settings.md)."""
+    state_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 64 * 1024 * 1024
+    """The largest state document PUT /emulator/v1/state takes (docs/state.md); it is parsed whole in memory."""
     token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
     clock_skew_seconds: Annotated[int, Field(ge=0, le=300)] = 300
     workers: Annotated[int, Field(ge=1, le=64)] = 1

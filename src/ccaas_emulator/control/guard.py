@@ -49,10 +49,21 @@ class GuardedRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             settings = runtime_of(request).settings
             check_caller(request, settings)
-            body = await read_limited_body(request, settings.max_body_bytes)
+            body = await read_limited_body(request, self.body_limit(settings))
             return await handler(Request(request.scope, _replay(body, request)))
 
         return guarded
+
+    def body_limit(self, settings: Settings) -> int:
+        return settings.max_body_bytes
+
+
+class StateRoute(GuardedRoute):
+    """A GuardedRoute whose body may be as large as CCAAS_STATE_MAX_BYTES: PUT /emulator/v1/state takes a whole
+    exported state, far more than an ordinary control body."""
+
+    def body_limit(self, settings: Settings) -> int:
+        return settings.state_max_bytes
 
 
 class StreamedRoute(APIRoute):

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
@@ -17,14 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from ccaas_emulator.clock import Clock, SharedClock
-from ccaas_emulator.control import service
-from ccaas_emulator.control.guard import GuardedRoute
+from ccaas_emulator.control import service, state
+from ccaas_emulator.control.guard import GuardedRoute, StateRoute
 from ccaas_emulator.db.models import CancellationPolicy
 from ccaas_emulator.deps import ClockDep, DatabaseDep, RuntimeDep
 from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SENDABLE_RESULTS, ScriptedCall
 from ccaas_emulator.dialer.runner import AdvanceProgress, ProgressCallback
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
+from ccaas_emulator.wire.body import parse_json
 from ccaas_emulator.wire.errors import INTERNAL_ERROR, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 
@@ -365,3 +367,49 @@ async def delivery_events(delivery_id: uuid.UUID, database: DatabaseDep) -> ODat
     if events is None:
         raise OBJECT_DOES_NOT_EXIST(entity="msdyn_proactive_delivery", id=delivery_id)
     return ODataJSONResponse({"value": events})
+
+
+# --- the whole state, exported and imported (issue #18 item 3; docs/state.md) ------------------------------------
+
+
+@router.get("/state", summary="Every table's rows as one versioned JSON document (secrets included)")
+async def get_state(database: DatabaseDep) -> ODataJSONResponse:
+    def read() -> dict[str, Any]:
+        with database.read() as session:
+            return state.export_state(session)
+
+    return ODataJSONResponse(await run_in_threadpool(read), headers={"Cache-Control": "no-store"})
+
+
+async def put_state(request: Request, runtime: RuntimeDep) -> Response:
+    """Replace the whole state with a document GET /emulator/v1/state gave, in one transaction."""
+    document = parse_json(await request.body())
+    rows = await run_in_threadpool(state.decode_state, document, runtime.database.engine.dialect)
+
+    def apply() -> None:
+        # This process's dialer waits between ticks, so no tick works on rows the import is replacing.
+        with runtime.dialer.paused() if runtime.dialer else nullcontext(), runtime.database.transaction() as session:
+            state.replace_state(session, rows)
+        runtime.keys.reload()  # sign and verify with the imported keys from now on
+        if isinstance(runtime.clock, SharedClock):
+            runtime.clock.forget()
+
+    await run_in_threadpool(apply)
+    return no_content()
+
+
+router.add_api_route(
+    "/state",
+    put_state,
+    methods=["PUT"],
+    status_code=204,
+    summary="Replace the whole state with an exported document, in one transaction",
+    description="The body is a document from `GET /emulator/v1/state` (`{\"version\": 1, \"schema\": ..., "
+    "\"tables\": {...}}`), at most `CCAAS_STATE_MAX_BYTES`; another version, schema revision or shape is 400 and "
+    "changes nothing (docs/state.md).",
+    route_class_override=StateRoute,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["version", "schema", "tables"], "additionalProperties": False,
+        "properties": {"version": {"type": "integer"}, "schema": {"type": "string"},
+                       "tables": {"type": "object"}}}}}}},
+)  # fmt: skip

@@ -8,7 +8,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,6 +87,13 @@ class Dialer:
         self._tick_lock = threading.Lock()  # first in the process's lock order: db/transaction.py, Database
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No tick or clock advance of this process runs inside the block (a state import replacing every row)."""
+        _outside_shared_transactions()
+        with self._tick_lock:
+            yield
 
     def tick(self) -> TickReport:
         _outside_shared_transactions()
