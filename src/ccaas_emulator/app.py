@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
@@ -20,6 +21,7 @@ from ccaas_emulator.clock import Clock, SystemClock
 from ccaas_emulator.control import faults as control_faults
 from ccaas_emulator.control import files as control_files
 from ccaas_emulator.control import routes as control_routes
+from ccaas_emulator.dashboard import routes as dashboard_routes
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.deps import AuthenticatorDep, runtime_of
@@ -75,11 +77,14 @@ def create_app(
             if database is None:
                 runtime.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline wheel, not from a CDN.
+    app = FastAPIOffline(
         title="ccaas-emulator",
         version=__version__,
         description="A local, faithful emulator of the Dynamics 365 Contact Center proactive engagement APIs.",
         lifespan=lifespan,
+        static_url=API_DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
     )
     app.add_middleware(HeadAsGet)
     limits = Limits.from_settings(settings)
@@ -108,6 +113,8 @@ def create_app(
         app.include_router(control_routes.router)
         app.include_router(control_faults.router)
         app.include_router(control_files.router)
+        app.include_router(dashboard_routes.api)
+        app.include_router(dashboard_routes.pages)
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)
@@ -115,6 +122,8 @@ def create_app(
     return app
 
 
+API_DOCS_ASSETS = "/docs/assets"
+"""Where Swagger UI's and ReDoc's files are served (fastapi-offline's static folder)."""
 SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
 """Web API versions served; all three stay valid (wire-facts E1)."""
 OPERATION_METHODS = (
