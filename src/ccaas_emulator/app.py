@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from ccaas_emulator import __version__, operations
+from ccaas_emulator import __version__, api_docs, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.auth import whoami
 from ccaas_emulator.clock import Clock, SystemClock
@@ -77,13 +77,15 @@ def create_app(
             if database is None:
                 runtime.close()
 
-    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline wheel, not from a CDN.
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline wheel, not from a CDN; /redoc is
+    # api_docs.py's, which keeps ReDoc's logo from being fetched from its CDN.
     app = FastAPIOffline(
         title="ccaas-emulator",
         version=__version__,
         description="A local, faithful emulator of the Dynamics 365 Contact Center proactive engagement APIs.",
         lifespan=lifespan,
-        static_url=API_DOCS_ASSETS,
+        static_url=api_docs.ASSETS,
+        redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
     )
     app.add_middleware(HeadAsGet)
@@ -108,6 +110,7 @@ def create_app(
     app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxy_networks)
     _install_error_handlers(app)
     app.include_router(operations.router)
+    app.include_router(api_docs.router)
     app.include_router(auth_routes.router)
     if settings.control_api:
         app.include_router(control_routes.router)
@@ -122,8 +125,6 @@ def create_app(
     return app
 
 
-API_DOCS_ASSETS = "/docs/assets"
-"""Where Swagger UI's and ReDoc's files are served (fastapi-offline's static folder)."""
 SUPPORTED_VERSIONS = ("v9.0", "v9.1", "v9.2")
 """Web API versions served; all three stay valid (wire-facts E1)."""
 OPERATION_METHODS = (

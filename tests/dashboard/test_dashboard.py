@@ -124,7 +124,7 @@ def test_the_page_and_its_files_come_from_the_package_and_name_no_other_origin(e
         assert asset.status_code == 200
         assert asset.headers["content-type"].split(";")[0] == types[path]
         assert not EXTERNAL.search(asset.text)
-        assert "fetch(\"http" not in asset.text and "url(http" not in asset.text
+        assert 'fetch("http' not in asset.text and "url(http" not in asset.text
 
 
 @pytest.mark.parametrize("name", ["index.html", "..%2fqueries.py", "nope.js", "dashboard.js.map"])

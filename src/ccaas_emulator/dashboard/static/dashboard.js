@@ -193,8 +193,8 @@ function render(data) {
   timelineChart(document.getElementById("chart-timeline"), data.timeline);
 }
 
-function say(text, failed) {
-  const status = document.getElementById("status");
+function say(text, failed, where) {
+  const status = document.getElementById(where || "status");
   status.textContent = text;
   status.className = failed ? "failed" : "";
 }
@@ -223,15 +223,16 @@ function schedule() {
 async function changeClock(body, button) {
   const buttons = document.querySelectorAll("#clock button");
   buttons.forEach((each) => { each.disabled = true; });
-  say(button.getAttribute("aria-label") + "…");
+  say(button.getAttribute("aria-label") + "…", false, "last-action");
   try {
     const answer = await call("POST", "/clock", body);
     const processed = answer.processed || {};
     const results = processed.results ? Object.entries(processed.results).map(([k, v]) => k + " " + v).join(", ") : "";
-    say(button.getAttribute("aria-label") + ": now " + shortTime(answer.now) + (results ? " · " + results : ""));
+    say(button.getAttribute("aria-label") + ": now " + shortTime(answer.now) + (results ? " · " + results : ""),
+      false, "last-action");
     await refresh();
   } catch (error) {
-    say(button.getAttribute("aria-label") + " failed: " + error.message, true);
+    say(button.getAttribute("aria-label") + " failed: " + error.message, true, "last-action");
   } finally {
     buttons.forEach((each) => { each.disabled = false; });
   }
