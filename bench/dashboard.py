@@ -67,7 +67,8 @@ def main() -> None:
                                     "msdyn_result_date = modifiedon WHERE msdyn_status = 'Complete'"))  # fmt: skip
             if not args.postgres:
                 connection.execute(text("ANALYZE"))
-        if args.postgres:  # what autovacuum does soon after a load: the visibility map lets index-only scans skip the heap
+        # What autovacuum does soon after a load: the visibility map lets index-only scans skip the heap.
+        if args.postgres:
             with engine.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
         database = Database(engine)
