@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from ccaas_emulator.db.transaction import Database
 
 CLOCK_ROW = 1
-MAX_SPEED = 1_000_000.0
-"""The fastest the simulated clock may run (simulated seconds per real second): CCAAS_CLOCK_SPEED and the
-control API's `speed` share this bound; 0 stops the clock."""
 
 _sequence_lock = threading.Lock()
 _last_sequence = 0

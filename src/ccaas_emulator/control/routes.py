@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from ccaas_emulator.clock import MAX_SPEED, Clock, SharedClock
+from ccaas_emulator.clock import Clock, SharedClock
 from ccaas_emulator.control import service
 from ccaas_emulator.control.guard import GuardedRoute
 from ccaas_emulator.db.models import CancellationPolicy
@@ -25,6 +25,7 @@ from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SEN
 from ccaas_emulator.dialer.runner import AdvanceProgress, ProgressCallback
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
+from ccaas_emulator.settings import MAX_CLOCK_SPEED
 from ccaas_emulator.wire.errors import INTERNAL_ERROR, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
 
@@ -50,7 +51,7 @@ class ClockChange(_Body):
     advance: timedelta | None = Field(
         default=None, description="Move the clock forward by an ISO 8601 duration, e.g. PT2H."
     )
-    speed: Annotated[float, Field(ge=0, le=MAX_SPEED, allow_inf_nan=False)] | None = Field(
+    speed: Annotated[float, Field(ge=0, le=MAX_CLOCK_SPEED, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Simulated seconds per real second from now on (0 stops the clock, 1 is real time); "
         "applied before `now` or `advance` when given with one of them.",
