@@ -157,8 +157,9 @@ function timelineChart(container, timeline) {
     text.textContent = moment.toISOString().slice(0, 16).replace("T", " ") + "Z";
     svg.appendChild(text);
   }
-  const legend = el("p", "■ created  ■ got a result  (each column " + Math.round(timeline.bucketSeconds / 60) +
-    " min)", "muted legend");
+  const legend = el("p", null, "muted legend");
+  legend.append(el("span", "■", "key created"), " created  ", el("span", "■", "key finished"), " got a result  (each column " +
+    Math.round(timeline.bucketSeconds / 60) + " min)");
   container.replaceChildren(svg, legend);
 }
 
