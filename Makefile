@@ -50,6 +50,8 @@ bench: $(DEV)  ## benchmarks (never part of make test); SQLite, then PostgreSQL
 	$(BIN)/python bench/bulk.py --postgres
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/upload.py --postgres
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/dashboard.py --postgres
 	test -d bench/prism/node_modules || (cd bench/prism && npm ci --no-audit --no-fund) || echo "bench: Prism not installed; bench/actions.py skips it"
 	$(BIN)/python bench/actions.py
 	$(BIN)/python bench/middleware.py

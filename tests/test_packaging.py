@@ -36,3 +36,6 @@ def test_the_wheel_ships_every_migration_and_the_revision_template(tmp_path):
     }
     assert "ccaas_emulator/db/migrations/script.py.mako" in expected
     assert expected <= shipped, sorted(expected - shipped)
+    # The dashboard's page, script and stylesheet (served from the package: docs/dashboard.md).
+    dashboard = {f"ccaas_emulator/dashboard/static/{name}" for name in ("index.html", "dashboard.js", "dashboard.css")}
+    assert dashboard <= shipped, sorted(dashboard - shipped)

@@ -10,17 +10,19 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from ccaas_emulator import __version__, operations
+from ccaas_emulator import __version__, api_docs, operations
 from ccaas_emulator.auth import routes as auth_routes
 from ccaas_emulator.auth import whoami
 from ccaas_emulator.clock import Clock, SystemClock
 from ccaas_emulator.control import faults as control_faults
 from ccaas_emulator.control import files as control_files
 from ccaas_emulator.control import routes as control_routes
+from ccaas_emulator.dashboard import routes as dashboard_routes
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.deps import AuthenticatorDep, runtime_of
@@ -80,11 +82,16 @@ def create_app(
             if database is None:
                 runtime.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline wheel, not from a CDN; /redoc is
+    # api_docs.py's, which keeps ReDoc's logo from being fetched from its CDN.
+    app = FastAPIOffline(
         title="ccaas-emulator",
         version=__version__,
         description="A local, faithful emulator of the Dynamics 365 Contact Center proactive engagement APIs.",
         lifespan=lifespan,
+        static_url=api_docs.ASSETS,
+        redoc_url=None,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
     )
     app.add_middleware(HeadAsGet)
     limits = Limits.from_settings(settings)
@@ -108,11 +115,14 @@ def create_app(
     app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxy_networks)
     _install_error_handlers(app)
     app.include_router(operations.router)
+    app.include_router(api_docs.router)
     app.include_router(auth_routes.router)
     if settings.control_api:
         app.include_router(control_routes.router)
         app.include_router(control_faults.router)
         app.include_router(control_files.router)
+        app.include_router(dashboard_routes.api)
+        app.include_router(dashboard_routes.pages)
     for version in reversed(SUPPORTED_VERSIONS):
         for router in _versioned_routers(version):
             app.include_router(router)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import select, update
 
 if TYPE_CHECKING:
+    from ccaas_emulator.db.models import ClockState
     from ccaas_emulator.db.transaction import Database
 
 CLOCK_ROW = 1
@@ -96,9 +97,8 @@ class SharedClock:
                         id=CLOCK_ROW, anchor=now, real_anchor=now, speed=1.0 if speed is None else speed, version=1
                     )
                 )
-            elif speed is not None and state.speed != speed:
-                state.anchor = _project(state.anchor, state.real_anchor, state.speed, now)
-                state.real_anchor, state.speed, state.version = now, speed, state.version + 1
+            elif speed is not None:
+                _rescale(state, speed, now)
 
     def now(self) -> datetime:
         anchor, real_anchor, speed = self._current()
@@ -125,6 +125,23 @@ class SharedClock:
             self._state, self._read_at = (at, now, float(speed or 0.0)), time.monotonic()
         return at
 
+    def set_speed(self, speed: float) -> float:
+        """Run at `speed` from now on (0 stops the clock); the simulated time it has reached is kept."""
+        from ccaas_emulator.db.models import ClockState
+
+        now = real_now()
+        with self._database.transaction() as session:
+            state = session.get(ClockState, CLOCK_ROW, with_for_update=True)
+            if state is None:
+                state = ClockState(id=CLOCK_ROW, anchor=now, real_anchor=now, speed=speed, version=1)
+                session.add(state)
+            else:
+                _rescale(state, speed, now)
+            snapshot = (state.anchor, state.real_anchor, state.speed)
+        with self._lock:
+            self._state, self._read_at = snapshot, time.monotonic()
+        return speed
+
     def advance(self, by: timedelta) -> datetime:
         return self.set(self.now() + by)
 
@@ -145,6 +162,15 @@ class SharedClock:
         with self._lock:
             self._state, self._read_at = state, time.monotonic()
         return state
+
+
+def _rescale(state: ClockState, speed: float, real: datetime) -> None:
+    """Re-anchor the clock row where it has got to and give it a new speed (a no-op when the speed is the same):
+    the one rule for a speed change, at start-up (`ensure`) and through the control API (`set_speed`)."""
+    if state.speed == speed:
+        return
+    state.anchor = _project(state.anchor, state.real_anchor, state.speed, real)
+    state.real_anchor, state.speed, state.version = real, speed, state.version + 1
 
 
 def _project(anchor: datetime, real_anchor: datetime, speed: float, real: datetime) -> datetime:

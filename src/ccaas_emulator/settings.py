@@ -15,6 +15,11 @@ from ccaas_emulator.domain import MESSAGE_RESULTS, parse_outcome_weights
 DEFAULT_TENANT_ID = uuid.UUID("72f988bf-0000-4000-8000-00000000ccaa")
 
 
+MAX_CLOCK_SPEED = 1_000_000.0
+"""The fastest the simulated clock may run (simulated seconds per real second): CCAAS_CLOCK_SPEED and the control
+API's `speed` share this bound; 0 stops the clock."""
+
+
 class Settings(BaseSettings):
     """Every knob of the emulator; docs/settings.md lists them all."""
 
@@ -47,7 +52,7 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
 
-    clock_speed: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    clock_speed: Annotated[float, Field(ge=0, le=MAX_CLOCK_SPEED)] | None = None
     """Simulated seconds per real second (0 freezes the clock until it is set or advanced). Applied by `serve` and
     `worker` at start-up only when set; unset keeps the shared clock's speed (1 for a new database)."""
     dialer: Literal["embedded", "off"] = "embedded"

@@ -84,9 +84,13 @@ class StreamedRoute(APIRoute):
         return guarded
 
 
-def check_caller(request: Request, settings: Settings, *, json_body: bool = True) -> None:
-    """Steps 1-4 of the module docstring (step 4 only for a JSON body); raises the catalogued error of the first
-    that fails."""
+def check_caller(request: Request, settings: Settings, *, json_body: bool = True, token: bool = True) -> None:
+    """Steps 1-4 of the module docstring (step 3 unless `token` is False, step 4 only for a JSON body); raises the
+    catalogued error of the first that fails.
+
+    `token=False` is for the dashboard's page and script files only (dashboard/routes.py): they hold no data, and a
+    browser cannot send a bearer token when it opens a page, so the page asks for the token and sends it with its
+    requests to /emulator/v1, which check all four steps."""
     host = _host_of(request.headers.get("host", ""))
     allowed = configured_hosts(settings)
     if host is None or not (is_loopback_host(host[0]) or host[0] in allowed):
@@ -94,7 +98,8 @@ def check_caller(request: Request, settings: Settings, *, json_body: bool = True
             host=request.headers.get("host", "(none)"), allowed=", ".join(sorted(allowed)) or "none configured"
         )
     _check_same_origin(request, settings, host)
-    _check_token(request, settings)
+    if token:
+        _check_token(request, settings)
     method = request.method
     if json_body and (method in BODY_METHODS or (method == "DELETE" and "content-type" in request.headers)):
         check_json_content_type(request)

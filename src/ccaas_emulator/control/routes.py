@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, cast
 
 import orjson
@@ -26,6 +26,7 @@ from ccaas_emulator.dialer.outcomes import DIALLABLE_RESULTS, MAGIC_NUMBERS, SEN
 from ccaas_emulator.dialer.runner import AdvanceProgress, ProgressCallback
 from ccaas_emulator.domain import DeliveryResult, format_timestamp
 from ccaas_emulator.intake.rules import parse_timestamp, reject_nul
+from ccaas_emulator.settings import MAX_CLOCK_SPEED
 from ccaas_emulator.wire.body import parse_json
 from ccaas_emulator.wire.errors import INTERNAL_ERROR, INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
 from ccaas_emulator.wire.responses import ODataJSONResponse, no_content
@@ -52,11 +53,18 @@ class ClockChange(_Body):
     advance: timedelta | None = Field(
         default=None, description="Move the clock forward by an ISO 8601 duration, e.g. PT2H."
     )
+    speed: Annotated[float, Field(ge=0, le=MAX_CLOCK_SPEED, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Simulated seconds per real second from now on (0 stops the clock, 1 is real time); "
+        "applied before `now` or `advance` when given with one of them.",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> ClockChange:
-        if (self.now is None) == (self.advance is None):
-            raise ValueError("give exactly one of 'now' and 'advance'")
+        if self.now is not None and self.advance is not None:
+            raise ValueError("give at most one of 'now' and 'advance'")
+        if self.now is None and self.advance is None and self.speed is None:
+            raise ValueError("give 'now', 'advance' or 'speed'")
         if self.advance is not None and self.advance < timedelta(0):
             raise ValueError("'advance' must not be negative; set 'now' to go back in time")
         return self
@@ -114,14 +122,14 @@ PROGRESS_EVERY_SECONDS = 0.25
 async def change_clock(change: ClockChange, runtime: RuntimeDep, request: Request) -> Response:
     clock = _shared_clock(runtime.clock)
 
-    def target_of() -> datetime:
-        if change.now is not None:
-            return parse_timestamp(change.now, parameter="now")
-        assert change.advance is not None
-        return clock.now() + change.advance
-
     def apply(progress: ProgressCallback | None = None) -> dict[str, Any]:
-        target = target_of()
+        # A bad timestamp is refused before the speed changes: nothing is half-applied.
+        moment = parse_timestamp(change.now, parameter="now") if change.now is not None else None
+        if change.speed is not None:
+            clock.set_speed(change.speed)
+        target = moment if change.advance is None else clock.now() + change.advance
+        if target is None:
+            return _clock_body(clock, processed={})
         if runtime.dialer is None or target <= clock.now():
             clock.set(target)
             return _clock_body(clock, processed={})
