@@ -28,7 +28,7 @@ def served_emulator(database_for_server: str) -> Iterator[ServedEmulator]:
 
 @pytest.fixture
 def https_emulator(database_for_server: str) -> Iterator[HttpsEmulator]:
-    """`serve` with its own HTTPS listener (a free port) and its CA, found as users find it: `ccaas-emulator ca`."""
+    """`serve` with its own HTTPS listener (a free port) and the CA file it wrote for its database."""
     server, process = start_server(database_for_server)
     try:
         yield HttpsEmulator(server=server, database_url=database_for_server, ca=server.ca_bundle())

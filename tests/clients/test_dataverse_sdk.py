@@ -40,7 +40,7 @@ class SdkTarget:
 
 
 @pytest.fixture
-def tls_emulator(https_emulator: HttpsEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkTarget]:
+def sdk_target(https_emulator: HttpsEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkTarget]:
     """serve's HTTPS origin and azure-identity's credential for an application user made with `app add`, the CA
     trusted."""
     added = run_cli(https_emulator.server.env, "app", "add", "sdk-sync", "--role", "System Administrator")
@@ -59,15 +59,15 @@ def tls_emulator(https_emulator: HttpsEmulator, monkeypatch: pytest.MonkeyPatch)
         yield SdkTarget(https_emulator.origin, credential)
 
 
-def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(tls_emulator):
+def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(sdk_target):
     from PowerPlatform.Dataverse.client import DataverseClient
     from PowerPlatform.Dataverse.core.errors import HttpError
     from PowerPlatform.Dataverse.models import UpsertItem
 
     with pytest.raises(ValueError, match="HTTPS"):  # why the test needs TLS at all
-        DataverseClient(tls_emulator.base_url.replace("https", "http"), tls_emulator.credential)
+        DataverseClient(sdk_target.base_url.replace("https", "http"), sdk_target.credential)
 
-    with DataverseClient(tls_emulator.base_url, tls_emulator.credential) as client:
+    with DataverseClient(sdk_target.base_url, sdk_target.credential) as client:
         info = client.tables.get(TABLE)
         assert info is not None
 

@@ -108,6 +108,8 @@ def _assert_stored_by(emulator: HttpsEmulator, response: httpx.Response, user_na
 def test_msal_confidential_client_gets_a_token_and_calls_the_voice_action(https_emulator):
     emulator = https_emulator
     scope = f"{emulator.origin}/.default"
+    printed = run_cli(emulator.server.env, "ca")  # where the README sends users for the CA file
+    assert printed.returncode == 0 and printed.stdout.strip() == emulator.ca, printed.stderr
     app = msal.ConfidentialClientApplication(
         DEMO_CLIENT_ID,
         client_credential=DEMO_SECRET,

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import DeliveryAttribute, DeliveryTask, EngagementConfig, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
-from ccaas_emulator.settings import DEFAULT_TENANT_ID
+from ccaas_emulator.settings import DEFAULT_TENANT_ID, Settings
+from ccaas_emulator.tls import ca_bundle_path
 from tests.support.database import BACKENDS
 from tests.support.postgres import create_postgres_database
 
@@ -50,10 +51,11 @@ class Server:
         self.tls_base = f"https://{tls_authority}" if self.tls_port else None
 
     def ca_bundle(self) -> str:
-        """The CA file `ccaas-emulator ca` names for this server's database, as a user finds it."""
-        result = run_cli(self.env, "ca")
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
+        """The CA file `serve` wrote for this server's database, where the settings put it (as `ccaas-emulator ca`
+        prints it, without the CLI's start-up: tests/clients/test_msal.py checks the two agree)."""
+        path = ca_bundle_path(Settings(database_url=self.env["CCAAS_DATABASE_URL"]))
+        assert path.is_file(), f"serve wrote no CA bundle at {path}"
+        return str(path)
 
     def token(self, *args: str) -> str:
         result = run_cli(self.env, "token", *args)
