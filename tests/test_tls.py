@@ -207,3 +207,27 @@ def test_tls_port_zero_switches_tls_off(tmp_path):
     assert plain.status_code == 200
     assert "https" not in output
     assert not (tmp_path / "var" / "ccaas-ca.pem").exists()  # no TLS, no CA written
+
+
+@pytest.mark.slow  # a serve process
+def test_serve_stops_promptly_while_a_client_idles_on_a_tls_keep_alive_connection(tmp_path):
+    """A requests Session keeps its TLS connection open and never reads the close_notify `serve` sends at shutdown;
+    without dropping such connections the event loop waits its 30 s ssl_shutdown_timeout (seen in the client tests)."""
+    import signal
+    import time
+
+    import requests
+
+    server, process = start_server(f"sqlite:///{tmp_path / 'ccaas.db'}")
+    try:
+        session = requests.Session()
+        session.verify, session.trust_env = server.ca_bundle(), False
+        assert session.get(f"{server.tls_base}/ready").status_code == 200
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=25)
+        assert time.monotonic() - started < 10
+        assert process.returncode == 0
+        session.close()
+    finally:
+        stop(process)

@@ -129,12 +129,36 @@ def serve(settings: Settings, log_config: dict[str, Any]) -> None:
 # --- one process: one app, two servers -------------------------------------------------------------------
 
 
+# A connection closed at shutdown whose bytes are all sent waits only for the client's TLS close_notify; a client
+# idling on a keep-alive connection (a requests Session, Postman) may never read it, and the event loop would wait
+# its ssl_shutdown_timeout (30 s) before `serve` could exit. Such a connection is dropped after this grace.
+CLOSE_NOTIFY_GRACE_SECONDS = 0.5
+
+
 class _Listener(uvicorn.Server):
     """A uvicorn server that leaves signals to _serve_together, which stops every server of the process."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        reaper = asyncio.create_task(self._drop_unanswered_closes())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            reaper.cancel()
+
+    async def _drop_unanswered_closes(self) -> None:
+        """Abort connections already closing with nothing left to send (see CLOSE_NOTIFY_GRACE_SECONDS); those still
+        answering a request, or flushing its answer, are left to finish."""
+        await asyncio.sleep(CLOSE_NOTIFY_GRACE_SECONDS)
+        while True:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)  # uvloop's TLS transport is no asyncio.Transport
+                if transport is not None and transport.is_closing() and not transport.get_write_buffer_size():
+                    transport.abort()
+            await asyncio.sleep(0.1)
 
 
 def run_listeners(sockets: list[socket.socket]) -> None:

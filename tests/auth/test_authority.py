@@ -277,6 +277,21 @@ def test_client_secret_basic_is_accepted_and_a_bad_basic_header_refused(client, 
     assert_entra_error(garbled, 400, "invalid_request", 9002313)
 
 
+@pytest.mark.parametrize("client_authentication", ["Send as Basic Auth header", "Send client credentials in body"])
+def test_what_postman_sends_gets_a_token(client, settings, client_authentication):
+    """Postman's OAuth 2.0 helper, Client Credentials (README): in Basic mode it sends client_id in the body as well
+    (postmanlabs/postman-app-support#4488); in body mode client_id and client_secret are form fields."""
+    data = {"grant_type": "client_credentials", "scope": f"{ORG_URL}/.default", "client_id": DEMO_CLIENT_ID}
+    if client_authentication == "Send as Basic Auth header":
+        response = client.post(token_url(settings), data=data, headers=FORM, auth=(DEMO_CLIENT_ID, DEMO_SECRET))
+    else:
+        response = client.post(token_url(settings), data=data | {"client_secret": DEMO_SECRET}, headers=FORM)
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+    who = client.get("/api/data/v9.2/WhoAmI", headers=bearer(response.json()["access_token"]))
+    assert who.status_code == 200, who.text
+
+
 def test_an_impersonated_request_has_the_impersonated_users_privileges(client, settings):
     token = app_token(client, settings).json()["access_token"]
     configs = "/api/data/v9.2/msdyn_proactive_engagement_configs"

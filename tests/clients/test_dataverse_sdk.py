@@ -1,12 +1,11 @@
 """Microsoft's Dataverse SDK for Python (PyPI `powerplatform-dataverse-client`, import `PowerPlatform.Dataverse`),
 unmodified, against a real server over HTTPS (issue 15).
 
-The SDK refuses `http://` base URLs and takes an azure-core `TokenCredential`. Until the emulator serves HTTPS and
-an Entra token endpoint itself, `tls_emulator` below starts uvicorn with a throwaway CA and server certificate
-(made with `cryptography`), hands the CA to the SDK's HTTP stack the way `requests` takes one
-(`REQUESTS_CA_BUNDLE`), and gives it a credential returning a token minted by `mint_token` for a seeded user.
-Both live in that one fixture so the integrator can swap them for the HTTPS listener and azure-identity's
-`ClientSecretCredential`.
+The SDK refuses `http://` base URLs and takes an azure-core `TokenCredential`, so it talks to `serve`'s own HTTPS
+listener, trusting the CA `ccaas-emulator ca` names through REQUESTS_CA_BUNDLE (requests is the SDK's and
+azure-identity's HTTP stack), with azure-identity's `ClientSecretCredential` pointed at the emulator's authority
+(`authority=`, `disable_instance_discovery=True`) for an application user registered with `ccaas-emulator app add
+--role "System Administrator"` (the demo application user is a supervisor, who may not write configurations).
 
 What the SDK sends, read from its source (1.1.0): every table is looked up with `EntityDefinitions?$select=
 LogicalName,EntitySetName,PrimaryIdAttribute&$filter=LogicalName eq '<table>'`; a record with string values first
@@ -18,175 +17,57 @@ sends `?sql=`.
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-import os
-import ssl
-import subprocess
-import sys
-import time
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from azure.identity import ClientSecretCredential
 
-from tests.support.demo import DEMO_USERS
-from tests.support.servers import free_port
+from tests.support.servers import HttpsEmulator, run_cli
 
-pytestmark = pytest.mark.slow  # a TLS server per test, and the real SDK
+pytestmark = pytest.mark.slow  # a served emulator per test, and the real SDK
 
 TABLE = "msdyn_proactive_engagement_config"
 KEY = "msdyn_proactive_engagement_configid"
 
 
 @dataclass(frozen=True)
-class TlsEmulator:
+class SdkTarget:
     base_url: str
-    credential: Any
-
-
-class MintedCredential:
-    """A minimal azure-core TokenCredential: the emulator's own token for one seeded user, whatever the scope."""
-
-    def __init__(self, token: str, expires_on: int) -> None:
-        self._token, self._expires_on = token, expires_on
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken(self._token, self._expires_on)
-
-
-def _certificates(folder: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA, and a server certificate for 127.0.0.1 and localhost signed by it: (ca, cert, key)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ccaas-emulator test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
+    credential: ClientSecretCredential
 
 
 @pytest.fixture
-def tls_emulator(database_for_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TlsEmulator]:
-    """The emulator over HTTPS and a credential for the demo administrator (the one piece to swap, see above)."""
-    from ccaas_emulator.auth.keys import SigningKeys
-    from ccaas_emulator.auth.tokens import mint_token
-    from ccaas_emulator.clock import SystemClock
-    from ccaas_emulator.db.engine import make_engine
-    from ccaas_emulator.db.transaction import Database
-    from ccaas_emulator.runtime import prepare_database
-    from ccaas_emulator.settings import Settings
-
-    ca, cert, key = _certificates(tmp_path)
-    port = free_port()
-    base_url = f"https://127.0.0.1:{port}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CCAAS_")}
-    env |= {"CCAAS_DATABASE_URL": database_for_server, "CCAAS_ORG_URL": base_url, "CCAAS_LOG_LEVEL": "warning"}
-    settings = Settings(database_url=database_for_server, org_url=base_url, demo_seed=True)
-    prepare_database(settings)  # migrate and seed, as `serve` does before it listens
-    clock = SystemClock()
-    database = Database(make_engine(database_for_server, pool_size=1))
-    try:
-        keys = SigningKeys.load_or_create(database, clock)
-    finally:
-        database.dispose()
-    issued = clock.now()
-    token = mint_token(
-        keys,
-        object_id=DEMO_USERS["admin"],
-        user_name="admin",
-        tenant=settings.tenant,
-        audience=base_url,
-        issued_at=issued,
-        expires_in=3600,
+def sdk_target(https_emulator: HttpsEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkTarget]:
+    """serve's HTTPS origin and azure-identity's credential for an application user made with `app add`, the CA
+    trusted."""
+    added = run_cli(https_emulator.server.env, "app", "add", "sdk-sync", "--role", "System Administrator")
+    assert added.returncode == 0, added.stderr
+    app = json.loads(added.stdout)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", https_emulator.ca)
+    # authority is the host only: azure-identity appends the tenant, as it does to login.microsoftonline.com.
+    credential = ClientSecretCredential(
+        app["tenantId"],
+        app["clientId"],
+        app["clientSecret"],
+        authority=https_emulator.origin,
+        disable_instance_discovery=True,
     )
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "ccaas_emulator.app:app_from_environment", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
-            "--log-level", "warning",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    trust = ssl.create_default_context(cafile=str(ca))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/ready", verify=trust, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"the TLS server did not become ready: {output}")
-            time.sleep(0.2)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))  # requests (the SDK's HTTP stack) trusts the CA
-        yield TlsEmulator(base_url, MintedCredential(token, int(issued.timestamp()) + 3600))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with credential:
+        yield SdkTarget(https_emulator.origin, credential)
 
 
-def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(tls_emulator):
+def test_the_sdk_lists_gets_creates_updates_and_deletes_and_queries_fetchxml(sdk_target):
     from PowerPlatform.Dataverse.client import DataverseClient
     from PowerPlatform.Dataverse.core.errors import HttpError
     from PowerPlatform.Dataverse.models import UpsertItem
 
     with pytest.raises(ValueError, match="HTTPS"):  # why the test needs TLS at all
-        DataverseClient(tls_emulator.base_url.replace("https", "http"), tls_emulator.credential)
+        DataverseClient(sdk_target.base_url.replace("https", "http"), sdk_target.credential)
 
-    with DataverseClient(tls_emulator.base_url, tls_emulator.credential) as client:
+    with DataverseClient(sdk_target.base_url, sdk_target.credential) as client:
         info = client.tables.get(TABLE)
         assert info is not None
 

@@ -5,7 +5,8 @@ actions, `retrieveMultiple` with $select/$filter/$orderby/$expand and odata.maxp
 `retrieveAll`, `count`, `retrieve` (by key, through a navigation property, with a single-valued
 $expand), `retrieveCsdlMetadata`, and `create`/`update`/`deleteRecord` of an engagement configuration.
 It prints one JSON object; the assertions here hold it against the database. dwa_batch.mjs sends what
-the library sends as OData $batch (a GET past 2000 characters, startBatch/executeBatch).
+the library sends as OData $batch (a GET past 2000 characters, startBatch/executeBatch); dwa_whoami.mjs calls
+WhoAmI over serve's HTTPS with a user token and an application token from the authority.
 `npm ci` runs once per session when node_modules is missing or stale; the tests skip only when node or
 npm is not on PATH, and a failing `npm ci` fails them.
 """
@@ -14,13 +15,22 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import select
 
+from ccaas_emulator.db.engine import make_engine
+from ccaas_emulator.db.models import SystemUser
+from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.organization import organization_id, root_business_unit_id
+from ccaas_emulator.settings import DEFAULT_TENANT_ID
 from tests.support.node import require_node_project
-from tests.support.servers import ServedEmulator, is_guid
+from tests.support.samples import fixture_bytes
+from tests.support.servers import HttpsEmulator, ServedEmulator, is_guid, stored_rows
 
 pytestmark = pytest.mark.slow  # a served emulator, node and npm ci
 
@@ -30,6 +40,8 @@ PAGED, PAGE_SIZE = 7, 3
 PREFIX = "+1425555030"  # dwa_client.mjs: the paged deliveries go to PREFIX + 0..6
 NAV = "msdyn_proactive_delivery_attribute_msdyn_proactive_delivery_msdyn_proactive_delivery"
 SELECTED = "msdyn_proactive_deliveryid,msdyn_to_address,msdyn_status,msdyn_channel"
+DEMO_CLIENT_ID = "c0a5e000-de70-4000-8000-0000000dea00"  # the demo seed's application user (README)
+DEMO_SECRET = "ccaas~demo~secret~not.for.production"
 
 
 @pytest.fixture(scope="session")
@@ -211,3 +223,62 @@ def test_dynamics_web_api_reads_a_delivery_task_and_cancels_it(node, served_emul
     # Only the unknown task failed, with Dataverse's record-not-found status and code.
     assert set(errors) == {"readUnknown"}, json.dumps(errors, indent=2)
     assert (errors["readUnknown"]["status"], errors["readUnknown"]["code"]) == (404, "0x80040217")
+
+
+def test_dynamics_web_api_who_am_i_over_https(node, https_emulator: HttpsEmulator):
+    """WhoAmI through DynamicsWebApi over serve's HTTPS (the CA from `ccaas-emulator ca` in NODE_EXTRA_CA_CERTS):
+    for a user token from `ccaas-emulator token` and an application token from the authority's token endpoint,
+    each answer naming the caller's systemuser row (the agent's the one its delivery was written by), the root
+    business unit and the organization."""
+    emulator = https_emulator
+    trust = ssl.create_default_context(cafile=emulator.ca)
+    agent_token = emulator.server.token("--user", "agent")
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_SECRET,
+        "scope": f"{emulator.origin}/.default",
+    }
+    issued = httpx.post(f"{emulator.authority}/oauth2/v2.0/token", data=form, verify=trust)
+    assert issued.status_code == 200, issued.text
+    app_token = issued.json()["access_token"]
+    posted = httpx.post(
+        emulator.origin + "/api/data/v9.2/CCaaS_CreateProactiveVoiceDelivery",
+        content=fixture_bytes("000_voice_sample.json"),
+        headers={"Authorization": f"Bearer {agent_token}", "Content-Type": "application/json"},
+        verify=trust,
+    )
+    assert posted.status_code == 200, posted.text
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
+    env |= {
+        "NODE_EXTRA_CA_CERTS": emulator.ca,
+        "CCAAS_SERVER_URL": emulator.origin + "/",
+        "CCAAS_AGENT_TOKEN": agent_token,
+        "CCAAS_APP_TOKEN": app_token,
+    }
+    result = subprocess.run(
+        [node, "dwa_whoami.mjs"], cwd=NODE_PROJECT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, f"dwa_whoami.mjs failed:\n{result.stdout}\n{result.stderr}"
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    results, errors = report["results"], report["errors"]
+
+    database = Database(make_engine(emulator.database_url))
+    try:
+        with database.read() as session:
+            users = {name: user_id for name, user_id in session.execute(select(SystemUser.user_name, SystemUser.id))}
+    finally:
+        database.dispose()
+    delivery = stored_rows(emulator.database_url)["deliveries"][posted.json()["DeliveryId"]]
+    for caller, user_name in (("agent", "agent"), ("app", "ccaas-demo-app")):
+        answer = results[caller]
+        assert answer["UserId"] == str(users[user_name]), caller
+        # One root business unit, derived from the tenant as the organization id is (neither is a row here).
+        assert answer["BusinessUnitId"] == str(root_business_unit_id(DEFAULT_TENANT_ID)), caller
+        assert answer["OrganizationId"] == str(organization_id(DEFAULT_TENANT_ID)), caller
+        assert answer["oDataContext"] == (
+            f"{emulator.origin}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse"
+        ), caller
+    assert delivery["created_by"] == results["agent"]["UserId"]
+    assert set(errors) == {"noToken"} and errors["noToken"]["status"] == 401, errors

@@ -146,6 +146,10 @@ def test_python_odata_reflects_the_metadata_and_finds_the_deliveries_the_actions
         "CCaaS_CreateProactiveDelivery",
         "CCaaS_CancelDeliveryTask",
         "CCaaS_CreateOperation",
+        "CCaaS_CreateSimpleProactiveDelivery",
+        "CCaaS_CreateProactiveSMSDelivery",
+        "CCaaS_CreateProactiveBulkDelivery",
+        "CCaaS_CreateProactiveDeliveryBulkV2",
         "CreateMultiple",  # bound to the writable sets' collections (docs/dataverse-sdk.md)
         "UpdateMultiple",
         "UpsertMultiple",

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import DeliveryAttribute, DeliveryTask, EngagementConfig, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
+from ccaas_emulator.settings import DEFAULT_TENANT_ID, Settings
+from ccaas_emulator.tls import ca_bundle_path
 from tests.support.database import BACKENDS
 from tests.support.postgres import create_postgres_database
 
@@ -42,9 +44,18 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.port = env, port
-        self.base = f"http://127.0.0.1:{port}"
+        self.host = env.get("CCAAS_HOST", "127.0.0.1")
+        self.base = f"http://{self.host}:{port}"
         self.tls_port = int(env.get("CCAAS_TLS_PORT", "0"))
-        self.tls_base = f"https://127.0.0.1:{self.tls_port}" if self.tls_port else None
+        tls_authority = self.host if self.tls_port == 443 else f"{self.host}:{self.tls_port}"
+        self.tls_base = f"https://{tls_authority}" if self.tls_port else None
+
+    def ca_bundle(self) -> str:
+        """The CA file `serve` wrote for this server's database, where the settings put it (as `ccaas-emulator ca`
+        prints it, without the CLI's start-up: tests/clients/test_msal.py checks the two agree)."""
+        path = ca_bundle_path(Settings(database_url=self.env["CCAAS_DATABASE_URL"]))
+        assert path.is_file(), f"serve wrote no CA bundle at {path}"
+        return str(path)
 
     def token(self, *args: str) -> str:
         result = run_cli(self.env, "token", *args)
@@ -55,6 +66,7 @@ class Server:
 def start_server(url: str, **settings: str) -> tuple[Server, subprocess.Popen[bytes]]:
     """`ccaas-emulator serve` on a free port (and HTTPS on another, unless CCAAS_TLS_PORT says), once /ready answers."""
     port = free_port()
+    host = settings.get("CCAAS_HOST", "127.0.0.1")
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
     env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_LOG_LEVEL": "warning"}
     env |= {"CCAAS_TLS_PORT": str(free_port())} | settings
@@ -63,7 +75,7 @@ def start_server(url: str, **settings: str) -> tuple[Server, subprocess.Popen[by
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+            if httpx.get(f"http://{host}:{port}/ready", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             pass
@@ -118,22 +130,54 @@ class ServedEmulator:
 
     def rows(self) -> dict[str, Any]:
         """What the database holds, read past the Web API: deliveries, their attributes, tasks, configs."""
-        database = Database(make_engine(self.database_url))
-        try:
-            with database.read() as session:
-                deliveries = {
-                    str(row.id): {"to": row.to_address, "status": row.status}
-                    for row in session.scalars(select(ProactiveDelivery))
+        return stored_rows(self.database_url)
+
+
+@dataclass(frozen=True)
+class HttpsEmulator:
+    """A running `serve` reached over its own HTTPS listener, with the CA file `ccaas-emulator ca` names for it."""
+
+    server: Server
+    database_url: str
+    ca: str
+
+    @property
+    def origin(self) -> str:
+        assert self.server.tls_base is not None
+        return self.server.tls_base
+
+    @property
+    def tenant(self) -> str:
+        return str(DEFAULT_TENANT_ID)
+
+    @property
+    def authority(self) -> str:
+        return f"{self.origin}/{self.tenant}"
+
+
+def stored_rows(database_url: str) -> dict[str, Any]:
+    """What the database holds, read past the Web API: deliveries, their attributes, tasks, configs."""
+    database = Database(make_engine(database_url))
+    try:
+        with database.read() as session:
+            deliveries = {
+                str(row.id): {
+                    "to": row.to_address,
+                    "status": row.status,
+                    "created_by": str(row.created_by),
+                    "business_unit": str(row.owning_business_unit),
                 }
-                attributes: dict[str, set[tuple[str, str]]] = {}
-                for attribute in session.scalars(select(DeliveryAttribute)):
-                    owner = str(attribute.delivery_id)
-                    attributes.setdefault(owner, set()).add((attribute.keyword, attribute.value))
-                tasks = {str(task_id) for task_id in session.scalars(select(DeliveryTask.id))}
-                configs = {str(row.id): row.name for row in session.scalars(select(EngagementConfig))}
-        finally:
-            database.dispose()
-        return {"deliveries": deliveries, "attributes": attributes, "tasks": tasks, "configs": configs}
+                for row in session.scalars(select(ProactiveDelivery))
+            }
+            attributes: dict[str, set[tuple[str, str]]] = {}
+            for attribute in session.scalars(select(DeliveryAttribute)):
+                owner = str(attribute.delivery_id)
+                attributes.setdefault(owner, set()).add((attribute.keyword, attribute.value))
+            tasks = {str(task_id) for task_id in session.scalars(select(DeliveryTask.id))}
+            configs = {str(row.id): row.name for row in session.scalars(select(EngagementConfig))}
+    finally:
+        database.dispose()
+    return {"deliveries": deliveries, "attributes": attributes, "tasks": tasks, "configs": configs}
 
 
 def tomorrow_window() -> dict[str, str]:
