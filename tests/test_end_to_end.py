@@ -101,7 +101,7 @@ def test_token_for_an_unknown_user_lists_the_seeded_ones(server):
     result = run_cli(server.env, "token", "--user", "nobody")
 
     assert result.returncode == 1
-    assert "agent, norole, supervisor" in result.stderr
+    assert "seeded users: admin, agent, norole, supervisor; applications: ccaas-demo-app" in result.stderr
 
 
 def post_voice(server: Server, token: str, number: str) -> str:

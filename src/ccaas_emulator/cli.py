@@ -180,8 +180,14 @@ def token(
         with database.read() as session:
             found = session.scalars(select(SystemUser).where(SystemUser.user_name == user)).one_or_none()
             if found is None:
-                names = ", ".join(session.scalars(select(SystemUser.user_name).order_by(SystemUser.user_name)))
-                raise _fail(f"no user named {user!r}; seeded users: {names or '(none)'}")
+                rows = session.execute(
+                    select(SystemUser.user_name, SystemUser.application_id).order_by(SystemUser.user_name)
+                ).all()
+                people = ", ".join(name for name, application in rows if application is None) or "(none)"
+                apps = ", ".join(name for name, application in rows if application is not None)
+                raise _fail(
+                    f"no user named {user!r}; seeded users: {people}" + (f"; applications: {apps}" if apps else "")
+                )
             object_id = found.object_id
         if audience is None and not os.environ.get("CCAAS_ORG_URL"):
             # The running server's org URL, whatever port it took: tokens follow the server, not this shell.

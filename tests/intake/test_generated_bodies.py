@@ -115,10 +115,21 @@ def attributes(draw: Any) -> tuple[Any, dict[str, str]]:
     return wire, value
 
 
+def _without_latin_letters(value: str) -> str:
+    return "".join(character for character in value if not ("a" <= character.lower() <= "z"))
+
+
 phone_numbers = st.one_of(
     st.from_regex(r"\A\+[1-9][0-9]{3,14}\Z"),
     st.just("+15005550001"),
-    text(1, 50),
+    # Whatever else a person types into a phone field, within the phone rule (a digit, no Latin letters:
+    # docs/choices.md): unicode, separators and emoji around a digit, up to the column's 50 characters.
+    st.builds(
+        lambda head, digit, tail: _without_latin_letters(head) + digit + _without_latin_letters(tail),
+        text(1, 24),
+        st.sampled_from("0123456789"),
+        text(1, 25),
+    ),
 )
 time_zones = st.one_of(
     st.sampled_from(["(GMT-03:00) Brasilia", "(GMT+01:00) Amsterdam, Berlin", "Pacific Standard Time", "UTC"]),
@@ -155,7 +166,7 @@ def contacts(draw: Any, *, sms: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         "uniqueIdentifier": identifier,
         "firstName": draw(text(1, 50)),
         "lastName": draw(text(1, 50)),
-        **{key: draw(st.from_regex(r"\A\+[1-9][0-9]{3,14}\Z") | text(1, 50)) for key in chosen},
+        **{key: draw(phone_numbers) for key in chosen},
     }
     for key, (_, limit) in rules._CONTACT_TEXT.items():
         if draw(st.booleans()):
