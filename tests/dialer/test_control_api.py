@@ -42,7 +42,7 @@ def test_the_api_stamps_rows_with_the_simulated_time(emulator):
 @pytest.mark.parametrize(
     "body",
     [{}, {"now": "2027-01-01T00:00:00Z", "advance": "PT1H"}, {"advance": "two hours"}, {"advance": "-PT1H"},
-     {"now": "yesterday"}, {"speed": 3}],
+     {"now": "yesterday"}, {"speed": -1}, {"speed": "fast"}, {"pace": 3}],
 )  # fmt: skip
 def test_a_bad_clock_change_is_400_in_the_envelope(emulator, body):
     response = emulator.client.post("/emulator/v1/clock", json=body)
