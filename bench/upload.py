@@ -46,7 +46,7 @@ def main() -> None:
     write_contacts(path, args.rows)
     expected = bad_lines(args.rows)
     # No HTTPS listener: on a shared machine another emulator may hold the default 8443.
-    server, process = start_server(url, CCAAS_DIALER="off", CCAAS_TLS_PORT="0")
+    server, process = start_server(url, CCAAS_DIALER="off", CCAAS_TLS_PORT="0", CCAAS_LIMITS="0")
     try:
         before = count_stored(url)  # the demo data's contacts and deliveries
         load = os.getloadavg()
