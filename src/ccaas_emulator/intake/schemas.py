@@ -506,27 +506,6 @@ def _bulk_body_schema(cls: type[ActionParameters]) -> dict[str, Any]:
     return _body_schema(cls, properties, ["ApiVersion", "ProactiveEngagementConfigId", "ProactiveDeliveries"])
 
 
-class CreateProactiveBulkDeliveryParameters(ActionParameters):
-    """CCaaS_CreateProactiveBulkDelivery (wire-facts A5): up to 15,000 contacts a call, each its own delivery task."""
-
-    action: ClassVar[str] = "CCaaS_CreateProactiveBulkDelivery"
-    summary: ClassVar[str] = "Create a proactive delivery task for each of up to 15,000 contacts"
-    response_fields: ClassVar[tuple[str, ...]] = ("RequestId",)
-    text_response_fields: ClassVar[frozenset[str]] = frozenset({"RequestId"})
-
-    ApiVersion: str = _string('a string ("1.0")')
-    ProactiveEngagementConfigId: str = _string("a string holding a GUID")
-    ProactiveDeliveries: list[Any] | str = Field(
-        description="JSON array of contacts, or that array as a JSON-encoded string"
-    )
-    RequestId: str | None = _string(optional=True)
-    ProactiveEngagements: str | None = _string("an empty string", optional=True)
-
-    @classmethod
-    def openapi_schema(cls) -> dict[str, Any]:
-        return _bulk_body_schema(cls)
-
-
 class CreateProactiveDeliveryBulkV2Parameters(ActionParameters):
     """CCaaS_CreateProactiveDeliveryBulkV2 (wire-facts A5): the bulk action without ProactiveEngagements."""
 
@@ -545,6 +524,16 @@ class CreateProactiveDeliveryBulkV2Parameters(ActionParameters):
     @classmethod
     def openapi_schema(cls) -> dict[str, Any]:
         return _bulk_body_schema(cls)
+
+
+class CreateProactiveBulkDeliveryParameters(CreateProactiveDeliveryBulkV2Parameters):
+    """CCaaS_CreateProactiveBulkDelivery (wire-facts A5): up to 15,000 contacts a call, each its own delivery task;
+    BulkV2's parameters and ProactiveEngagements."""
+
+    action: ClassVar[str] = "CCaaS_CreateProactiveBulkDelivery"
+    summary: ClassVar[str] = "Create a proactive delivery task for each of up to 15,000 contacts"
+
+    ProactiveEngagements: str | None = _string("an empty string", optional=True)
 
 
 BULK_ACTIONS: tuple[type[ActionParameters], ...] = (
