@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,14 +31,10 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.actions import emulator_env, free_port
+
 CONFIG = "36ebcd69-574d-f111-bec5-70a8a5b0f6fd"  # the demo configuration of the Simple and Bulk samples
 TARGET_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def contact(run: str, index: int) -> dict[str, str]:
@@ -133,11 +128,8 @@ def main() -> None:
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='ccaas-bench-')}/ccaas.db"
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    # No HTTPS listener (CCAAS_TLS_PORT=0): on a shared machine another emulator may hold the default 8443.
-    # CCAAS_LIMITS=0: the one-by-one baseline sends thousands of requests as one user, past the 6,000 per 300 s.
-    env |= {"CCAAS_DATABASE_URL": url, "CCAAS_PORT": str(port), "CCAAS_TLS_PORT": "0", "CCAAS_DIALER": "off",
-            "CCAAS_LOG_LEVEL": "warning", "CCAAS_LIMITS": "0"}  # fmt: skip
+    # HTTP only, dialer off, no limits (the one-by-one baseline sends thousands of requests as one user).
+    env = emulator_env(url, port, 1)
     cli = [sys.executable, "-m", "ccaas_emulator"]
     server = None
     load = os.getloadavg()

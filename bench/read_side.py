@@ -12,8 +12,6 @@ read costs. Each query is sent REQUESTS times, one at a time, after a warm-up.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.actions import emulator_env, free_port
 from tests.support.bulk import fill_deliveries
 
 from ccaas_emulator.db.engine import make_engine
@@ -44,12 +43,6 @@ QUERIES = {
     ),
     "status eq, page of 50 via maxpagesize": "$select=msdyn_status&$filter=msdyn_status eq 'Pending'",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def timed(http: httpx.Client, url: str, count: int, headers: dict[str, str]) -> list[float]:
@@ -84,15 +77,7 @@ def main() -> None:
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='ccaas-bench-')}/ccaas.db"
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CCAAS_")}
-    env |= {
-        "CCAAS_DATABASE_URL": url,
-        "CCAAS_PORT": str(port),
-        "CCAAS_DIALER": "off",
-        "CCAAS_LOG_LEVEL": "warning",
-        "CCAAS_LIMITS": "0",
-    }  # one token: the service protection limits would throttle the measurement
-    env["CCAAS_TLS_PORT"] = "0"  # HTTP only, as measured before HTTPS existed
+    env = emulator_env(url, port, 1)  # HTTP only, dialer off, no limits: one token, the measurement not throttled
     server = None
     try:
         prepare_database(Settings(database_url=url, port=port))
