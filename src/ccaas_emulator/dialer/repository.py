@@ -52,7 +52,7 @@ def pending_past_their_window(session: Session, *, now: datetime, limit: int) ->
         session.execute(
             select(D.id, D.status, D.windows, D.dial_mode, D.version, D.task_id, D.priority_number)
             .where(D.status == PENDING, D.window_end_date <= now)
-            .order_by(D.window_end_date)
+            .order_by(D.window_end_date, D.sequence)  # ties in posting order, the same on every database
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -70,7 +70,9 @@ def calls_ending(
         statement = statement.where(
             (D.lease_owner == worker) | (D.lease_owner.is_(None)) | (D.lease_expires_at < real_now)
         )
-    return list(session.execute(statement.order_by(D.call_ends_at).limit(limit).with_for_update(skip_locked=True)))
+    return list(
+        session.execute(statement.order_by(D.call_ends_at, D.sequence).limit(limit).with_for_update(skip_locked=True))
+    )
 
 
 def renew_leases(session: Session, *, worker: str, until: datetime) -> None:
@@ -81,10 +83,12 @@ def dialable_engagements(session: Session) -> list[EngagementConfig]:
     """Active, not suspended engagements of either channel (voice ones are dialled, SMS ones sent)."""
     return list(
         session.scalars(
-            select(EngagementConfig).where(
+            select(EngagementConfig)
+            .where(
                 EngagementConfig.state == StateCode.ACTIVE,
                 EngagementConfig.suspended.is_(False),
             )
+            .order_by(EngagementConfig.id)  # one order on every database, so runs repeat event for event
         )
     )
 
@@ -236,7 +240,10 @@ def insert_attributes(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def cancellation_policies(session: Session) -> list[CancellationPolicy]:
-    return list(session.scalars(select(CancellationPolicy)))
+    """Every policy, oldest first: a delivery two policies cover is cancelled under the first one made."""
+    return list(
+        session.scalars(select(CancellationPolicy).order_by(CancellationPolicy.created_on, CancellationPolicy.id))
+    )
 
 
 def any_opt_out(session: Session) -> bool:
