@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.database import (
     BACKENDS,
     REQUIRE_POSTGRES,
@@ -125,7 +125,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, clock: FixedClock, database: Database) -> Iterator[TestClient]:
-    app = create_app(settings, clock=clock, database=database)
+    app = create_test_app(settings, clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
         yield test_client
 
