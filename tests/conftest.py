@@ -20,7 +20,7 @@ from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
-from tests.support.apps import create_test_app
+from tests.support.apps import create_test_app, forget_apps
 from tests.support.database import (
     BACKENDS,
     REQUIRE_POSTGRES,
@@ -44,6 +44,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.suffix != ".py":
         return None
     return "\npytestmark = pytest.mark.slow" in collection_path.read_text() or None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        forget_apps()  # the test's apps die with it (tests/support/apps.py)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------

@@ -8,6 +8,11 @@ router and how it was included, not on the app: the handlers read the app's stat
 app of a process that includes a router keeps its built `_IncludedRouter`, and every later app including the same
 router the same way uses that one in its place. The app itself, its state, middleware, lifespan and runtime stay
 the test's own.
+
+FastAPI also keeps the last 4,096 callables it classified (sync, coroutine, generator) in caches that hold them,
+and the /docs endpoints FastAPIOffline defines on each app hold the app: a worker kept every app it ever made, and
+with them a heap of millions of objects that each full collection walked. After each test the caches are emptied
+(`forget_apps`, by tests/conftest.py), so an app dies with its test.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import weakref
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies import models as fastapi_dependencies
 from fastapi.routing import _IncludedRouter
 
 from ccaas_emulator.app import create_app
@@ -62,3 +68,12 @@ def _same_inclusion(built: _IncludedRouter, route: _IncludedRouter) -> bool:
     return dataclasses.replace(built.include_context, dependency_overrides_provider=None) == dataclasses.replace(
         route.include_context, dependency_overrides_provider=None
     )
+
+
+_CLASSIFICATION_CACHES = ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached")
+
+
+def forget_apps() -> None:
+    """Empty FastAPI's classification caches: once a test's fixtures are gone, nothing else holds its apps."""
+    for name in _CLASSIFICATION_CACHES:
+        getattr(fastapi_dependencies, name).cache_clear()
