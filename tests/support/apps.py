@@ -17,7 +17,6 @@ with them a heap of millions of objects that each full collection walked. After 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import weakref
 from typing import Any
@@ -65,9 +64,13 @@ def _shared(route: _IncludedRouter) -> _IncludedRouter:
 
 def _same_inclusion(built: _IncludedRouter, route: _IncludedRouter) -> bool:
     """Included with the same prefix, tags, dependencies, ...: everything but the app."""
-    return dataclasses.replace(built.include_context, dependency_overrides_provider=None) == dataclasses.replace(
-        route.include_context, dependency_overrides_provider=None
-    )
+    return _inclusion(built) == _inclusion(route)
+
+
+def _inclusion(route: _IncludedRouter) -> dict[str, Any]:
+    context = dict(vars(route.include_context))
+    del context["dependency_overrides_provider"]
+    return context
 
 
 _CLASSIFICATION_CACHES = ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached")
