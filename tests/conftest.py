@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app, forget_apps
 from tests.support.database import (
     BACKENDS,
     REQUIRE_POSTGRES,
@@ -44,6 +44,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.suffix != ".py":
         return None
     return "\npytestmark = pytest.mark.slow" in collection_path.read_text() or None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        forget_apps()  # the test's apps die with it (tests/support/apps.py)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------
@@ -125,7 +133,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, clock: FixedClock, database: Database) -> Iterator[TestClient]:
-    app = create_app(settings, clock=clock, database=database)
+    app = create_test_app(settings, clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -104,8 +104,13 @@ def _cycles(graph: dict[str, dict[str, set[str]]]) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycle_between_the_top_level_modules_and_packages():
-    graph = unit_graph()
+@pytest.fixture(scope="module")
+def graph() -> dict[str, dict[str, set[str]]]:
+    """The sources do not change during a run: parsed once for the module's tests, not once for each (~1 s)."""
+    return unit_graph()
+
+
+def test_no_import_cycle_between_the_top_level_modules_and_packages(graph):
     cycles = _cycles(graph)
     detail = [
         edge
@@ -138,16 +143,16 @@ def test_no_import_cycle_between_the_top_level_modules_and_packages():
         ("chain", "wire"),
     ],
 )
-def test_a_lower_layer_imports_nothing_from_an_upper_one(lower, upper):
-    assert sorted(unit_graph().get(lower, {}).get(upper, ())) == []
+def test_a_lower_layer_imports_nothing_from_an_upper_one(graph, lower, upper):
+    assert sorted(graph.get(lower, {}).get(upper, ())) == []
 
 
 @pytest.mark.parametrize(
     "unit", ["auth", "control", "dialer", "intake", "odata", "operations", "metrics", "tasks", "wire"]
 )
-def test_only_app_assembly_imports_the_process_container(unit):
+def test_only_app_assembly_imports_the_process_container(graph, unit):
     # Routers get the process's pieces through deps.py; Runtime is named for typing only.
-    assert sorted(unit_graph().get(unit, {}).get("runtime", ())) == []
+    assert sorted(graph.get(unit, {}).get("runtime", ())) == []
 
 
 def test_the_scan_sees_imports_inside_functions_and_skips_type_checking_blocks(tmp_path):

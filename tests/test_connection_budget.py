@@ -7,9 +7,9 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.db.engine import BACKGROUND_CONNECTIONS, make_engine
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 
 PROCESSES = 3  # docker-compose.yml's topology: two API processes and a worker
 
@@ -30,7 +30,7 @@ def test_three_processes_at_the_defaults_stay_under_max_connections(postgres_adm
 
 def test_request_threads_are_as_many_as_pooled_connections(settings, clock, database):
     """A burst of sync requests waits for a thread rather than opening connections past the pool."""
-    app = create_app(settings, clock=clock, database=database)
+    app = create_test_app(settings, clock=clock, database=database)
     seen: list[float] = []
 
     async def tokens() -> float:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.engine import make_engine
 from ccaas_emulator.db.models import SigningKey
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import NOW
 
 
@@ -32,7 +32,9 @@ def test_ready_is_503_when_migrations_are_not_at_head(tmp_path):
     database = Database(make_engine(url))
     SigningKey.__table__.create(database.engine)  # enough schema to start; no alembic_version at all
     try:
-        with TestClient(create_app(Settings(database_url=url), clock=FixedClock(NOW), database=database)) as client:
+        with TestClient(
+            create_test_app(Settings(database_url=url), clock=FixedClock(NOW), database=database)
+        ) as client:
             response = client.get("/ready")
     finally:
         database.dispose()

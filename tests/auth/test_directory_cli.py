@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 
 pytestmark = pytest.mark.slow
 ORG = "http://127.0.0.1:8000"
@@ -44,7 +44,7 @@ def stored_hashes(tmp_path: Path) -> list[str]:
 
 def token(tmp_path: Path, data: dict[str, str]) -> dict[str, str]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}", org_url=ORG, dialer="off")
-    with TestClient(create_app(settings), base_url=ORG) as client:
+    with TestClient(create_test_app(settings), base_url=ORG) as client:
         response = client.post(f"/{settings.tenant}/oauth2/v2.0/token", data=data, headers=FORM)
         answer: dict[str, str] = response.json()
         who = client.get("/api/data/v9.2/WhoAmI", headers={"Authorization": f"Bearer {answer.get('access_token')}"})

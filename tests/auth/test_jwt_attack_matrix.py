@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.auth.tokens import MAX_TOKEN_LENGTH
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.models import EngagementConfig, ProactiveDelivery
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.database import reset_database
 from tests.support.demo import NOW, ORG_URL
 from tests.support.samples import fixture_bytes
@@ -137,7 +137,7 @@ def matrix(session_database_url: str, session_database: Any) -> Iterator[tuple[T
     """One emulator per back end for the whole matrix: every request in it is refused, so none writes."""
     reset_database(session_database)
     settings = Settings(database_url=session_database_url, org_url=ORG_URL, demo_seed=True)
-    app = create_app(settings, clock=FixedClock(NOW), database=session_database)
+    app = create_test_app(settings, clock=FixedClock(NOW), database=session_database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as client:
         yield client, Tokens(app.state.runtime.keys, settings, real_now()), settings
 

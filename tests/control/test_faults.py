@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.urls import API, DELIVERIES, VOICE_URL
 
@@ -171,7 +171,7 @@ def test_the_control_guard_applies_to_faults(client):
 
 
 def test_with_several_worker_processes_arming_a_fault_is_refused(settings, clock, database):
-    app = create_app(settings.model_copy(update={"workers": 2}), clock=clock, database=database)
+    app = create_test_app(settings.model_copy(update={"workers": 2}), clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL) as client:
         response = client.post(FAULTS, json={"status": 500})
 
@@ -180,6 +180,6 @@ def test_with_several_worker_processes_arming_a_fault_is_refused(settings, clock
 
 
 def test_without_the_control_api_there_are_no_fault_routes(settings, clock, database):
-    app = create_app(settings.model_copy(update={"control_api": False}), clock=clock, database=database)
+    app = create_test_app(settings.model_copy(update={"control_api": False}), clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL) as client:
         assert client.post(FAULTS, json={"status": 500}).status_code == 404

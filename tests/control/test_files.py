@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock
 from ccaas_emulator.db.models import Contact, DeliveryAttribute, DeliveryTask, ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import AttributeType, DeliveryStatus
 from ccaas_emulator.intake import upload
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import DEMO_VOICE_CONFIG, ORG_URL
 
 SMS_CONFIG = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
@@ -251,7 +251,7 @@ def test_a_malformed_form_is_400_and_stores_nothing(client, database, content_ty
 @pytest.fixture
 def small_limit_client(settings: Settings, clock: FixedClock, database: Database) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"upload_max_bytes": 4096})
-    with TestClient(create_app(limited, clock=clock, database=database), base_url=ORG_URL,
+    with TestClient(create_test_app(limited, clock=clock, database=database), base_url=ORG_URL,
                     raise_server_exceptions=False) as test_client:  # fmt: skip
         yield test_client
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.db.models import ProactiveDelivery
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.in_process import window
 
@@ -42,7 +42,7 @@ def local(database_url: str, database: Database) -> Iterator[TestClient]:
     """The emulator as `make run` serves it: http://127.0.0.1:8000, its org URL the default."""
     settings = Settings(database_url=database_url, dialer="off", clock_speed=0, max_body_bytes=4096)
     with TestClient(
-        create_app(settings, database=database), base_url="http://127.0.0.1:8000", raise_server_exceptions=False
+        create_test_app(settings, database=database), base_url="http://127.0.0.1:8000", raise_server_exceptions=False
     ) as client:
         yield client
 
@@ -144,7 +144,7 @@ def test_the_configured_hosts_are_served_too(database_url, database):
     # CCAAS_HOST when it names one address, and the host of CCAAS_ORG_URL (compose: http://localhost:8000).
     settings = Settings(database_url=database_url, host="192.0.2.7", org_url="https://emulator.test:8443",
                         dialer="off", control_token="s3cret")  # fmt: skip
-    with TestClient(create_app(settings, database=database), raise_server_exceptions=False) as client:
+    with TestClient(create_test_app(settings, database=database), raise_server_exceptions=False) as client:
         auth = {"Authorization": "Bearer s3cret"}
         for host in ("192.0.2.7:8000", "emulator.test", "emulator.test:8443"):
             assert client.get("/emulator/v1/clock", headers={"Host": host, **auth}).status_code == 200, host
@@ -156,7 +156,7 @@ def test_the_configured_hosts_are_served_too(database_url, database):
 
 def test_a_wildcard_listen_address_is_no_host_name(database_url, database):
     settings = Settings(database_url=database_url, host="0.0.0.0", org_url=ORG_URL, dialer="off", control_token="t")
-    with TestClient(create_app(settings, database=database), raise_server_exceptions=False) as client:
+    with TestClient(create_test_app(settings, database=database), raise_server_exceptions=False) as client:
         response = client.get("/emulator/v1/clock", headers={"Host": "0.0.0.0:8000", "Authorization": "Bearer t"})
 
     _assert_refused(response, 403, ACCESS_DENIED)
@@ -164,7 +164,7 @@ def test_a_wildcard_listen_address_is_no_host_name(database_url, database):
 
 def test_the_host_is_checked_before_the_control_token(database_url, database):
     settings = Settings(database_url=database_url, org_url=ORG_URL, dialer="off", control_token="s3cret")
-    with TestClient(create_app(settings, database=database), base_url=ORG_URL, raise_server_exceptions=False) as c:
+    with TestClient(create_test_app(settings, database=database), base_url=ORG_URL, raise_server_exceptions=False) as c:
         foreign = c.get("/emulator/v1/clock", headers={"Host": "attacker.example", "Authorization": "Bearer s3cret"})
         cross_site = c.get("/emulator/v1/clock", headers={"Origin": "https://attacker.example",
                                                           "Authorization": "Bearer s3cret"})  # fmt: skip

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import DEMO_VOICE_CONFIG, ORG_URL
 from tests.support.in_process import window
 
@@ -151,7 +151,7 @@ def test_another_site_or_a_rebound_name_is_refused_as_the_control_api_refuses_it
 def token_guarded(database_url: str, database: Database) -> Iterator[TestClient]:
     settings = Settings(database_url=database_url, org_url=ORG_URL, dialer="off", clock_speed=0,
                         control_token="s3cret-dashboard")  # fmt: skip
-    with TestClient(create_app(settings, database=database), base_url="http://127.0.0.1:8000") as client:
+    with TestClient(create_test_app(settings, database=database), base_url="http://127.0.0.1:8000") as client:
         yield client
 
 
@@ -169,6 +169,6 @@ def test_with_a_control_token_the_page_opens_and_its_data_needs_the_token(token_
 
 def test_without_the_control_api_there_is_no_dashboard(database_url: str, database: Database):
     settings = Settings(database_url=database_url, org_url=ORG_URL, dialer="off", control_api=False)
-    with TestClient(create_app(settings, database=database), base_url="http://127.0.0.1:8000") as client:
+    with TestClient(create_test_app(settings, database=database), base_url="http://127.0.0.1:8000") as client:
         for path in ("/dashboard", "/dashboard/assets/dashboard.js", "/emulator/v1/dashboard"):
             assert client.get(path).status_code == 404

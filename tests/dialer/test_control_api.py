@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.db.models import DeliveryEvent, EngagementConfig, ProactiveDelivery, ScriptedOutcome
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import NOW, ORG_URL
 from tests.support.in_process import window
 
@@ -104,7 +104,9 @@ def test_the_magic_numbers_are_listed(emulator):
 
 
 def _client(database_url, database, **settings):
-    app = create_app(Settings(database_url=database_url, org_url=ORG_URL, dialer="off", **settings), database=database)
+    app = create_test_app(
+        Settings(database_url=database_url, org_url=ORG_URL, dialer="off", **settings), database=database
+    )
     return TestClient(app, base_url=ORG_URL, raise_server_exceptions=False)
 
 

@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.db.models import Contact, DeliveryAttribute, DeliveryTask, EngagementConfig, ProactiveDelivery
 from ccaas_emulator.domain import OutreachType
 from ccaas_emulator.intake import rules
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.samples import fixture_bytes, fixture_json
 
@@ -425,7 +425,7 @@ def test_bulk_bodies_have_their_own_limit_well_past_the_others(client, agent_hea
 
 def test_a_bulk_body_past_its_own_limit_is_413(database_url, database, clock, agent_headers):
     settings = Settings(database_url=database_url, org_url=ORG_URL, bulk_max_body_bytes=4096)
-    with TestClient(create_app(settings, clock=clock, database=database), base_url=ORG_URL) as client:
+    with TestClient(create_test_app(settings, clock=clock, database=database), base_url=ORG_URL) as client:
         raw = orjson.dumps(bulk_body([item(index) for index in range(40)]))
 
         response = client.post(BULK_URL, content=raw, headers=agent_headers | {"content-type": "application/json"})

@@ -7,6 +7,7 @@
 - database.py  the back ends every persistence test runs on, and the per-test reset
 - postgres.py  throwaway PostgreSQL databases (also used by bench/)
 - bulk.py      many deliveries at once (plan tests, housekeeping, bench/read_side.py)
+- apps.py      create_test_app: create_app with the routes' request handling built once per process
 - in_process.py  the emulator in this process on a frozen clock: the `emulator` fixture (dialer, OData)
 - servers.py   `ccaas-emulator serve` in its own process: end-to-end, Postman and real-client tests
 - node.py      node projects the tests run (DynamicsWebApi, newman)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import sqlite3
+import shutil
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import Table, delete, text
 from sqlalchemy.orm import Session
 
 from ccaas_emulator.clock import FixedClock
@@ -47,31 +46,48 @@ KEPT = frozenset({SigningKey.__tablename__, TimeZoneDefinition.__tablename__})
 
 def reset_database(database: Database) -> None:
     """Empty every table but the kept ones, restore the demo seed and freeze the shared clock at NOW."""
-    tables = [table for table in Base.metadata.sorted_tables if table.name not in KEPT]
     with database.transaction() as session:
-        for table in reversed(tables):
-            session.execute(delete(table))
         if database.engine.dialect.name == "postgresql" and _has_snapshot(session):
-            # Copying the seeded rows back costs a few ms; seeding through the ORM again costs ~20.
-            for table in tables:
-                session.execute(text(f'INSERT INTO "{table.name}" SELECT * FROM {SNAPSHOT}."seed_{table.name}"'))
+            # One round trip: deleting and copying the seeded rows back statement by statement took ~50.
+            session.execute(text(f"SELECT {SNAPSHOT}.restore()"))
             return
+        for table in reversed(_reset_tables()):
+            session.execute(delete(table))
         apply_seed(session, demo_seed(), clock=FixedClock(NOW))
         session.add(ClockState(id=1, anchor=NOW, real_anchor=NOW, speed=0.0, version=1))
 
 
 def snapshot_seed(database: Database) -> None:
-    """Keep a copy of every table's rows as they are now (PostgreSQL), for reset_database to copy back."""
+    """Keep a copy of every table's rows as they are now (PostgreSQL), and the function reset_database calls to
+    empty the tables and copy them back (~2 ms; seeding through the ORM again costs ~20)."""
+    tables = _reset_tables()
+    deletes = "".join(f'DELETE FROM "{table.name}";\n' for table in reversed(tables))
+    inserts = "".join(f'INSERT INTO "{table.name}" SELECT * FROM {SNAPSHOT}."seed_{table.name}";\n' for table in tables)
     with database.transaction() as session:
         session.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
         session.execute(text(f"CREATE SCHEMA {SNAPSHOT}"))
-        for table in Base.metadata.sorted_tables:
-            if table.name not in KEPT:
-                session.execute(text(f'CREATE TABLE {SNAPSHOT}."seed_{table.name}" AS SELECT * FROM "{table.name}"'))
+        for table in tables:
+            session.execute(text(f'CREATE TABLE {SNAPSHOT}."seed_{table.name}" AS SELECT * FROM "{table.name}"'))
+        session.execute(
+            text(
+                f"CREATE FUNCTION {SNAPSHOT}.restore() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n"
+                f"{deletes}{inserts}END\n$$"
+            )
+        )
+    _snapshots.add(database.engine.url.render_as_string(hide_password=False))
+
+
+def _reset_tables() -> list[Table]:
+    return [table for table in Base.metadata.sorted_tables if table.name not in KEPT]
+
+
+# Databases whose snapshot this process made (each session makes its own PostgreSQL database).
+_snapshots: set[str] = set()
 
 
 def _has_snapshot(session: Session) -> bool:
-    return bool(session.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :name"), {"name": SNAPSHOT}))
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return url in _snapshots
 
 
 class PreparedDatabases:
@@ -93,6 +109,8 @@ class PreparedDatabases:
             if backend == "sqlite":
                 self._template = self._folder / "template.db"
                 _prepare(f"sqlite:///{self._template}")
+                leftovers = [path.name for path in self._folder.glob("template.db-*")]
+                assert not leftovers, f"the SQLite template must be closed and checkpointed, found {leftovers}"
                 url = self.sqlite_copy(self._folder / "session.db")
             else:
                 url, drop = create_postgres_database(postgres_admin_url())
@@ -102,10 +120,11 @@ class PreparedDatabases:
         return self._urls[backend]
 
     def sqlite_copy(self, target: Path) -> str:
-        """A copy of the SQLite template at `target` (sqlite3's backup: consistent, ~1 ms)."""
+        """A copy of the SQLite template at `target`: a file copy (0.3 ms; sqlite3's backup took 2.5 ms of CPU and
+        14 of waiting), consistent because no connection to the template is open and its WAL was checkpointed
+        into it when the last one closed (`url` checks that no WAL file is left)."""
         assert self._template is not None, "the SQLite template is made by url('sqlite', ...) first"
-        with closing(sqlite3.connect(self._template)) as source, closing(sqlite3.connect(target)) as copy:
-            source.backup(copy)
+        shutil.copyfile(self._template, target)
         return f"sqlite:///{target}"
 
     def drop(self) -> None:

@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.db.models import (
     DeliveryAttribute,
@@ -30,6 +29,7 @@ from ccaas_emulator.db.transaction import Database
 from ccaas_emulator.domain import AttributeType, format_timestamp
 from ccaas_emulator.seed import SeedFile, apply_seed
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import DEMO_CONTACT, DEMO_VOICE_CONFIG, NOW, ORG_URL
 from tests.support.tokens import Tokens, bearer
 from tests.support.urls import PROACTIVE_URL, VOICE_URL
@@ -180,7 +180,7 @@ def window(start_minutes: float = 0, hours: float = 8) -> tuple[datetime, dateti
 @pytest.fixture
 def emulator(database_url: str, database: Database) -> Iterator[InProcessEmulator]:
     settings = Settings(database_url=database_url, org_url=ORG_URL, dialer="off", clock_speed=0)
-    app = create_app(settings, database=database)
+    app = create_test_app(settings, database=database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         tokens = Tokens(runtime.keys, settings, real_now())

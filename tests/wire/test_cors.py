@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.settings import Settings, SettingsError, load_settings
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.tokens import bearer
 from tests.support.urls import CONFIGS, VOICE_URL
@@ -40,7 +40,7 @@ def cors_headers(response: httpx.Response) -> dict[str, str]:
 @pytest.fixture
 def cors_client(settings: Settings, clock, database) -> Iterator[TestClient]:
     listed = settings.model_copy(update={"cors_origins": f"{SPA},https://app.contoso.example"})
-    app = create_app(listed, clock=clock, database=database)
+    app = create_test_app(listed, clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -120,7 +120,7 @@ def test_cors_is_off_by_default(client, tokens):
 
 
 def test_any_origin_is_answered_with_a_star_and_never_with_credentials(settings, clock, database):
-    app = create_app(settings.model_copy(update={"cors_origins": "*"}), clock=clock, database=database)
+    app = create_test_app(settings.model_copy(update={"cors_origins": "*"}), clock=clock, database=database)
     with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as client:
         response = preflight(client, VOICE_URL, OTHER)
 

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, SharedClock, real_now
 from ccaas_emulator.db.engine import database_trouble, make_engine
 from ccaas_emulator.db.transaction import Database
@@ -23,6 +22,7 @@ from ccaas_emulator.dialer.dispatcher import TickReport
 from ccaas_emulator.dialer.runner import Dialer
 from ccaas_emulator.runtime import Runtime
 from ccaas_emulator.settings import Settings
+from tests.support.apps import create_test_app
 from tests.support.demo import DEMO_VOICE_CONFIG, NOW, ORG_URL
 from tests.support.postgres import create_postgres_database
 from tests.support.samples import voice_body
@@ -291,7 +291,7 @@ def read_only_client(settings, clock, database, database_url):
         cursor.close()
 
     read_only = Database(engine)
-    app = create_app(settings, clock=clock, database=read_only)
+    app = create_test_app(settings, clock=clock, database=read_only)
     try:
         with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
             yield test_client
@@ -335,7 +335,7 @@ def test_ready_is_503_when_the_database_takes_no_writes(read_only_client):
 def impatient_client(settings, clock, database, database_url):
     """The emulator with a half-second lock timeout (SQLite busy timeout, PostgreSQL lock_timeout)."""
     impatient = Database(make_engine(database_url, pool_size=2, lock_timeout=0.5))
-    app = create_app(settings, clock=clock, database=impatient)
+    app = create_test_app(settings, clock=clock, database=impatient)
     try:
         with TestClient(app, base_url=ORG_URL, raise_server_exceptions=False) as test_client:
             yield test_client

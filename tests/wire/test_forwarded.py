@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.settings import Settings, SettingsError, load_settings
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.samples import voice_body
 from tests.support.tokens import bearer
@@ -39,7 +39,7 @@ NEW_CONFIG = {
 @contextmanager
 def connected_from(settings: Settings, clock, database, address: str) -> Iterator[TestClient]:
     """The app as a client at `address` reaches it (the peer address the proxy check judges)."""
-    app = create_app(settings, clock=clock, database=database)
+    app = create_test_app(settings, clock=clock, database=database)
     with TestClient(app, base_url="http://127.0.0.1:8000", client=(address, 50000)) as client:
         yield client
 

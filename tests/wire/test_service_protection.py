@@ -14,11 +14,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from ccaas_emulator.app import create_app
 from ccaas_emulator.clock import FixedClock, real_now
 from ccaas_emulator.protection.callers import TokenCallers
 from ccaas_emulator.protection.limits import Exceeded, Limits, Refusal, ServiceProtection, Ticket
 from ccaas_emulator.settings import Settings, SettingsError, load_settings
+from tests.support.apps import create_test_app
 from tests.support.demo import ORG_URL
 from tests.support.tokens import Tokens, bearer
 from tests.support.urls import API, DELIVERIES
@@ -39,7 +39,7 @@ class SteppingClock:
 
 
 def limited_client(settings: Settings, clock, database, real_clock, **limits: object) -> TestClient:
-    app = create_app(settings.model_copy(update=limits), clock=clock, database=database, real_clock=real_clock)
+    app = create_test_app(settings.model_copy(update=limits), clock=clock, database=database, real_clock=real_clock)
     return TestClient(app, base_url=ORG_URL, raise_server_exceptions=False)
 
 
