@@ -27,6 +27,7 @@ from ccaas_emulator.dialer.outcomes import (
     CallPlan,
     CallSimulator,
     MessageSimulator,
+    ScriptedCall,
 )
 from ccaas_emulator.domain import (
     AttributeType,
@@ -116,23 +117,35 @@ class Dispatcher:
         found: T = self._lookups[key]
         return found
 
-    def tick(self, now: datetime, *, take_over_all: bool = False) -> TickReport:
-        """Everything due at `now`: close windows, finish calls, dial what capacity allows."""
+    def tick(self, now: datetime, *, take_over_all: bool = False, due: repository.DueWork | None = None) -> TickReport:
+        """Everything due at `now`: close windows, finish calls, dial what capacity allows.
+
+        `due` is what is due at `now` when the caller knows it already (time travel reads it with the next event
+        time, in the same transaction)."""
         report = TickReport()
         if real_now() >= self._next_renewal:
             with self.database.transaction() as session:
                 repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
             self._next_renewal = real_now() + self.lease / 3
-        with self.database.read() as session:
-            due = repository.due_work(session, now=now)
+        if due is None:
+            with self.database.read() as session:
+                due = repository.due_work(session, now=now)
         # A step with nothing due takes no write transaction: with a fast clock the dialer ticks back to back,
         # and empty write transactions queued the actions' commits behind SQLite's one writer.
         if due.windows_closed:
-            while (step := self._close_windows(now)).changed:
+            # Another pass only when this one may have left some behind: a full batch, or a task's next dial
+            # scheduled (which could already be past its window).
+            while True:
+                step, claimed = self._close_windows(now)
                 report.add(step)
+                if claimed < self.batch and not step.chained:
+                    break
         if due.calls_ending:
-            while (step := self._finish_calls(now, take_over_all)).changed:
+            while True:  # ending a call makes no other call end: another pass only after a full batch
+                step, claimed = self._finish_calls(now, take_over_all)
                 report.add(step)
+                if claimed < self.batch:
+                    break
         # A delivery moved to its next window, or a task's next dial, may be due at once.
         if due.windows_open or report.rewindowed or report.chained:
             step = self._dial(now)
@@ -146,7 +159,9 @@ class Dispatcher:
 
     # --- windows --------------------------------------------------------------------------------------
 
-    def _close_windows(self, now: datetime) -> TickReport:
+    def _close_windows(self, now: datetime) -> tuple[TickReport, int]:
+        """Move or expire the Pending deliveries whose window has closed; returns what it did and how many it
+        claimed."""
         report = TickReport()
         with self.database.transaction() as session:
             rows = repository.pending_past_their_window(session, now=now, limit=self.batch)
@@ -173,11 +188,12 @@ class Dispatcher:
             repository.update_deliveries(session, updates)
             journal.record(session, changes, actor=self.worker)
             report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
-        return report
+        return report, len(rows)
 
     # --- call ends ------------------------------------------------------------------------------------
 
-    def _finish_calls(self, now: datetime, take_over_all: bool) -> TickReport:
+    def _finish_calls(self, now: datetime, take_over_all: bool) -> tuple[TickReport, int]:
+        """End the calls whose planned end has come; returns what it did and how many it claimed."""
         report = TickReport()
         with self.database.transaction() as session:
             rows = repository.calls_ending(
@@ -222,7 +238,7 @@ class Dispatcher:
                 self._lookups["opt-outs"] = True
             journal.record(session, changes, actor=self.worker)
             report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
-        return report
+        return report, len(rows)
 
     # --- new dials ------------------------------------------------------------------------------------
 
@@ -230,11 +246,9 @@ class Dispatcher:
         report = TickReport()
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
-            due = [
-                config
-                for config in self._kept("engagements", lambda: repository.dialable_engagements(session))
-                if repository.has_due(session, config_id=config.id, now=now)
-            ]
+            dialable = self._kept("engagements", lambda: repository.dialable_engagements(session))
+            found = repository.due_engagements(session, config_ids=[config.id for config in dialable], now=now)
+            due = [config for config in dialable if config.id in found]
             engagements = [config for config in due if config.outreach_type.channel is Channel.VOICE]
             sms = [config for config in due if config.outreach_type.channel is Channel.SMS]
             for config in engagements:
@@ -248,7 +262,7 @@ class Dispatcher:
             }
             ranked = self._kept("ranked", lambda: repository.ranked_engagements(session)) if ready or sms else set()
         for queue_id, configs in ready.items():
-            report.add(self._dial_queue(queue_id, configs, now, ranked))
+            report.add(self._dial_queue(queue_id, configs, now, ranked, in_flight))
         for config in sms:
             report.add(self._send_messages(config, now, config.id in ranked))
         return report
@@ -431,9 +445,7 @@ class Dispatcher:
             )  # fmt: skip
             if not rows:
                 return report
-            scripted = repository.take_scripted_outcomes(
-                session, numbers=[row.to_address for row in rows], results=SENDABLE_RESULTS
-            )
+            scripted = self._scripted(session, rows, SENDABLE_RESULTS)
             texts = repository.task_messages(session, task_ids={row.task_id for row in rows if row.task_id})
             template = self._kept(
                 ("template", config.id), lambda: repository.message_template(session, config_id=config.id)
@@ -464,6 +476,15 @@ class Dispatcher:
             report.dialled += len(rows)
         return report
 
+    def _scripted(
+        self, session: Any, rows: list[Any], results: frozenset[DeliveryResult]
+    ) -> dict[str, list[ScriptedCall]]:
+        """Consume the outcomes scripted for the claimed numbers (none to look for when time travel found the
+        table empty at the start of its transaction: only the control API adds to it)."""
+        if not rows or not self._kept("scripted", lambda: repository.any_scripted_outcome(session)):
+            return {}
+        return repository.take_scripted_outcomes(session, numbers=[row.to_address for row in rows], results=results)
+
     def _has_room(
         self, session: Any, queue_id: uuid.UUID, configs: list[EngagementConfig], in_flight: dict[str, int]
     ) -> bool:
@@ -484,13 +505,21 @@ class Dispatcher:
         return representatives is None or capacity.available_representatives(representatives, led) > 0
 
     def _dial_queue(
-        self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime, ranked: set[uuid.UUID]
-    ) -> TickReport:
-        """Dial what the queue's capacity allows; `ranked` engagements queue reattempts by their retry rank."""
+        self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime, ranked: set[uuid.UUID],
+        in_flight: dict[str, int],
+    ) -> TickReport:  # fmt: skip
+        """Dial what the queue's capacity allows; `ranked` engagements queue reattempts by their retry rank.
+
+        `in_flight` (the calls in progress, read before) counts only when this transaction held the queue's lock
+        when it was read: time travel locks a queue once and keeps the lock until it commits, so no other worker
+        dials the queue's engagements in between; otherwise the calls are counted again under the lock."""
         report = TickReport()
         with self.database.transaction() as session:
-            pool = repository.lock_queue(session, queue_id=queue_id)  # one dispatcher per queue at a time
-            in_flight = repository.calls_in_progress(session, now=now)
+            locked = self._lookups is not None and ("queue", queue_id) in self._lookups
+            # One dispatcher per queue at a time.
+            pool = self._kept(("queue", queue_id), lambda: repository.lock_queue(session, queue_id=queue_id))
+            if not locked:
+                in_flight = repository.calls_in_progress(session, now=now)
             engagements = {}
             for config in configs:
                 ratio = 1.0
@@ -568,9 +597,7 @@ class Dispatcher:
         handle_seconds: int, report: TickReport,
     ) -> None:  # fmt: skip
         rows = self._suppress(session, config, rows, now, report)
-        scripted = repository.take_scripted_outcomes(
-            session, numbers=[row.to_address for row in rows], results=DIALLABLE_RESULTS
-        )
+        scripted = self._scripted(session, rows, DIALLABLE_RESULTS)
         predictive = config.dial_mode is DialMode.PREDICTIVE and available >= capacity.PREDICTIVE_MIN_REPRESENTATIVES
         answered = 0
         lease_until = real_now() + self.lease

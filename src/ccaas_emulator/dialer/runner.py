@@ -117,19 +117,24 @@ class Dialer:
         with self._tick_lock:
             start = moment = self.clock.now()
             steps, finished = 0, False
+            due: repository.DueWork | None = None  # what is due at `moment`, when known
             while not finished:
                 deadline = time.monotonic() + ADVANCE_TRANSACTION_SECONDS
                 with self._database.joined_transaction() as session, self.dispatcher.lookups_kept():
                     while True:
-                        report.add(self.dispatcher.tick(moment, take_over_all=True))
+                        report.add(self.dispatcher.tick(moment, take_over_all=True, due=due))
                         steps += 1
-                        upcoming = repository.next_event_after(session, moment=moment)
+                        upcoming, due = repository.next_event_and_due(session, moment=moment)
                         if upcoming is None or upcoming > target or steps >= MAX_STEPS:
                             finished = True
                             break
-                        # A call already due but held by a running transaction elsewhere: look again a moment later.
-                        moment = max(upcoming, moment + timedelta(milliseconds=1))
+                        if upcoming <= moment:
+                            # A call already due but held by a running transaction elsewhere: look again a moment
+                            # later.
+                            upcoming, due = moment + timedelta(milliseconds=1), None
+                        moment = upcoming
                         if time.monotonic() >= deadline:
+                            due = None  # the next transaction reads it again: others may have written in between
                             break
                     if finished and moment < target:
                         moment = target
