@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, ProactiveDelivery
-from ccaas_emulator.dialer import runner
+from ccaas_emulator.dialer import repository, runner
 from ccaas_emulator.domain import ContactDelayUnit, PhoneDelayUnit, ReattemptReason, WaitTimeUnit
 from ccaas_emulator.quiet_hours import DAYS
 from tests.support.database import reset_database
@@ -115,6 +115,8 @@ def test_the_fast_advance_writes_the_journal_of_the_old_one_event_for_event(emul
     monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 60.0)  # one transaction per advance
     new = run(emulator, monkeypatch, runner.Dialer.advance_to)
     monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 0.002)  # many transactions per advance
+    # and claims through the call-order indexes whenever more than two deliveries are open
+    monkeypatch.setattr(repository, "OPEN_SCAN_LIMIT", 3)
     chunked = run(emulator, monkeypatch, runner.Dialer.advance_to)
 
     events, deliveries, tasks = old

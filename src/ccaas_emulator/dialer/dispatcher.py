@@ -247,8 +247,8 @@ class Dispatcher:
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
             dialable = self._kept("engagements", lambda: repository.dialable_engagements(session))
-            found = repository.due_engagements(session, config_ids=[config.id for config in dialable], now=now)
-            due = [config for config in dialable if config.id in found]
+            found = repository.open_now(session, config_ids=[config.id for config in dialable], now=now)
+            due = [config for config in dialable if config.id in found.engagements]
             engagements = [config for config in due if config.outreach_type.channel is Channel.VOICE]
             sms = [config for config in due if config.outreach_type.channel is Channel.SMS]
             for config in engagements:
@@ -261,10 +261,11 @@ class Dispatcher:
                 if self._has_room(session, queue, configs, in_flight)
             }
             ranked = self._kept("ranked", lambda: repository.ranked_engagements(session)) if ready or sms else set()
+        claims = _Claims(now, ranked, few_open=found.few)
         for queue_id, configs in ready.items():
-            report.add(self._dial_queue(queue_id, configs, now, ranked, in_flight))
+            report.add(self._dial_queue(queue_id, configs, claims, in_flight))
         for config in sms:
-            report.add(self._send_messages(config, now, config.id in ranked))
+            report.add(self._send_messages(config, claims))
         return report
 
     def _started(
@@ -434,15 +435,13 @@ class Dispatcher:
 
     # --- SMS ------------------------------------------------------------------------------------------
 
-    def _send_messages(self, config: EngagementConfig, now: datetime, ranked: bool) -> TickReport:
+    def _send_messages(self, config: EngagementConfig, claims: _Claims) -> TickReport:
         """Hand every due SMS of the engagement to the simulated messaging runtime (no representative or line
         limits it): InProcess until its result (sent, a reply, the first-response timeout)."""
         report = TickReport()
         with self.database.transaction() as session:
-            rows = self._suppress(
-                session, config, repository.claim_due(session, config=config, now=now, limit=self.batch,
-                                                      ranked=ranked), now, report,
-            )  # fmt: skip
+            now = claims.now
+            rows = self._suppress(session, config, claims.take(session, config, self.batch), now, report)
             if not rows:
                 return report
             scripted = self._scripted(session, rows, SENDABLE_RESULTS)
@@ -505,15 +504,14 @@ class Dispatcher:
         return representatives is None or capacity.available_representatives(representatives, led) > 0
 
     def _dial_queue(
-        self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime, ranked: set[uuid.UUID],
-        in_flight: dict[str, int],
-    ) -> TickReport:  # fmt: skip
-        """Dial what the queue's capacity allows; `ranked` engagements queue reattempts by their retry rank.
+        self, queue_id: uuid.UUID, configs: list[EngagementConfig], claims: _Claims, in_flight: dict[str, int]
+    ) -> TickReport:
+        """Dial what the queue's capacity allows.
 
         `in_flight` (the calls in progress, read before) counts only when this transaction held the queue's lock
         when it was read: time travel locks a queue once and keeps the lock until it commits, so no other worker
         dials the queue's engagements in between; otherwise the calls are counted again under the lock."""
-        report = TickReport()
+        report, now = TickReport(), claims.now
         with self.database.transaction() as session:
             locked = self._lookups is not None and ("queue", queue_id) in self._lookups
             # One dispatcher per queue at a time.
@@ -532,15 +530,14 @@ class Dispatcher:
             for engagement in engagements.values():
                 if not engagement.representative_led:
                     limit = min(capacity.copilot_slots(engagement), self.batch)
-                    rows = repository.claim_due(session, config=by_id[engagement.id], now=now, limit=limit,
-                                                ranked=engagement.id in ranked)  # fmt: skip
+                    rows = claims.take(session, by_id[engagement.id], limit)
                     if rows:
                         self._start_calls(session, by_id[engagement.id], rows, now, 0.0, handle, report)
             led = [e for e in engagements.values() if e.representative_led]
             if led:
                 available = capacity.available_representatives(pool.representatives, led)
                 self._dial_representative_led(session, led, by_id, available, pool.round_robin_cursor, now,
-                                              handle, report, ranked)  # fmt: skip
+                                              handle, report, claims)  # fmt: skip
                 pool.round_robin_cursor += 1
         return report
 
@@ -554,7 +551,7 @@ class Dispatcher:
 
     def _dial_representative_led(
         self, session: Any, led: list[capacity.Engagement], by_id: dict[uuid.UUID, EngagementConfig],
-        available: float, cursor: int, now: datetime, handle: int, report: TickReport, ranked: set[uuid.UUID],
+        available: float, cursor: int, now: datetime, handle: int, report: TickReport, claims: _Claims,
     ) -> None:  # fmt: skip
         """Higher priority first; a lower priority gets representatives only once every engagement above
         it has nothing more due (002_...). An engagement that returns fewer due deliveries than it was
@@ -574,8 +571,7 @@ class Dispatcher:
                     if not granted:
                         continue
                     config = by_id[engagement.id]
-                    rows = repository.claim_due(session, config=config, now=now, limit=granted,
-                                                ranked=config.id in ranked)  # fmt: skip
+                    rows = claims.take(session, config, granted)
                     if len(rows) < granted:
                         dry.add(engagement.id)
                     if rows:
@@ -618,6 +614,20 @@ class Dispatcher:
         repository.update_deliveries(session, updates)
         journal.record(session, changes, actor=self.worker)
         report.dialled += len(rows)
+
+
+@dataclass(frozen=True)
+class _Claims:
+    """How one dial pass claims due deliveries: at `now`; `ranked` engagements queue reattempts by their retry
+    rank; `few_open`: few deliveries are open now, so claims find them by their window (repository.OpenNow)."""
+
+    now: datetime
+    ranked: set[uuid.UUID]
+    few_open: bool
+
+    def take(self, session: Any, config: EngagementConfig, limit: int) -> list[Any]:
+        return repository.claim_due(session, config=config, now=self.now, limit=limit,
+                                    ranked=config.id in self.ranked, few_open=self.few_open)  # fmt: skip
 
 
 def _opt_outs_of(row: Any, plan: CallPlan, ended: datetime) -> list[dict[str, Any]]:

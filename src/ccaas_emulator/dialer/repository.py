@@ -14,6 +14,7 @@ from sqlalchemy import Row, Select, Table, Update, bindparam, delete, exists, fu
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import compliance, quiet_hours, timezones
+from ccaas_emulator.db.functions import NotIndexed
 from ccaas_emulator.db.models import (
     CancellationPolicy,
     Contact,
@@ -68,10 +69,12 @@ def _rows(session: Session, statement: Any, parameters: dict[str, Any]) -> list[
 
 
 _NOW = _bind("now", "window_start_date")
+_PENDING = _bind("pending", "status")
+_IN_PROCESS = _bind("in_process", "status")
 _LIMIT: Any = bindparam("limit")
 _PAST_THEIR_WINDOW = (
     select(*_columns("id", "status", "windows", "dial_mode", "version", "task_id", "priority_number"))
-    .where(C.status == _bind("pending", "status"), C.window_end_date <= _NOW)
+    .where(C.status == _PENDING, C.window_end_date <= _NOW)
     .order_by(C.window_end_date, C.sequence)  # ties in posting order, the same on every database
     .limit(_LIMIT)
     .with_for_update(skip_locked=True)
@@ -84,7 +87,7 @@ def pending_past_their_window(session: Session, *, now: datetime, limit: int) ->
 
 
 _ENDING = ("id", "call_plan", "call_ends_at", "version", "task_id", "priority_number", "to_address", "contact_id")
-_CALLS_ENDING = select(*_columns(*_ENDING)).where(C.status == _bind("in_process", "status"), C.call_ends_at <= _NOW)
+_CALLS_ENDING = select(*_columns(*_ENDING)).where(C.status == _IN_PROCESS, C.call_ends_at <= _NOW)
 _CALLS_ENDING_ALL = _CALLS_ENDING.order_by(C.call_ends_at, C.sequence).limit(_LIMIT).with_for_update(skip_locked=True)
 _CALLS_ENDING_MINE = (
     _CALLS_ENDING.where(
@@ -128,7 +131,7 @@ def dialable_engagements(session: Session) -> list[EngagementConfig]:
 
 _CALLS_IN_PROGRESS = (
     select(C.engagement_config_id, func.count())
-    .where(C.status == _bind("in_process", "status"), C.call_ends_at > _NOW)
+    .where(C.status == _IN_PROCESS, C.call_ends_at > _NOW)
     .group_by(C.engagement_config_id)
 )
 
@@ -193,14 +196,28 @@ def ranked_engagements(session: Session) -> set[uuid.UUID]:
     }
 
 
-def _open_now(config: Any) -> list[Any]:
-    """A Pending delivery of the engagement (a bound parameter or a column) inside its current window now."""
-    return [
-        C.engagement_config_id == config,
-        C.status == _bind("pending", "status"),
-        C.window_start_date <= _NOW,
-        C.window_end_date > _NOW,
-    ]
+def _open_now(config: Any, *, by_window: bool = False) -> list[Any]:
+    """A Pending delivery of the engagement (a bound parameter) inside its current window now.
+
+    `by_window`: found through the window-start index (the few deliveries whose window has started), not through
+    the engagement's call-order indexes (which read every Pending delivery of the engagement until enough of them
+    are open)."""
+    engagement, end = (NotIndexed(C.engagement_config_id), NotIndexed(C.window_end_date)) if by_window else (
+        C.engagement_config_id, C.window_end_date)  # fmt: skip
+    return [engagement == config, C.status == _PENDING, C.window_start_date <= _NOW, end > _NOW]
+
+
+OPEN_SCAN_LIMIT = 1_000
+"""Up to this many deliveries inside their window, the dialer finds and sorts them through the window-start index;
+beyond it, each engagement's claim reads its call-order index until it has enough."""
+
+_OPEN = (
+    select(C.engagement_config_id.label("engagement"))
+    .where(C.status == _PENDING, C.window_start_date <= _NOW, NotIndexed(C.window_end_date) > _NOW)
+    .limit(_LIMIT)
+    .subquery()
+)
+_OPEN_NOW = select(_OPEN.c.engagement, func.count()).group_by(_OPEN.c.engagement)
 
 
 @cache
@@ -210,30 +227,39 @@ def _dial_state(engagements: int) -> Select[Any]:
     )
 
 
-def due_engagements(session: Session, *, config_ids: list[uuid.UUID], now: datetime) -> set[uuid.UUID]:
-    """The engagements among `config_ids` with a delivery inside its window now: one statement, an index seek
-    per engagement, no lock."""
+@dataclass(frozen=True)
+class OpenNow:
+    """The engagements with a delivery inside its window now, and whether there are few such deliveries."""
+
+    engagements: set[uuid.UUID]
+    few: bool
+    """At most OPEN_SCAN_LIMIT deliveries are open: claims find them through the window-start index."""
+
+
+def open_now(session: Session, *, config_ids: list[uuid.UUID], now: datetime) -> OpenNow:
+    """Which of `config_ids` have a delivery inside its window now: the open deliveries counted through the
+    window-start index, up to OPEN_SCAN_LIMIT; when there are more, one index seek per engagement instead (a
+    statement for all of them)."""
     if not config_ids:
-        return set()
-    parameters: dict[str, Any] = {"pending": PENDING, "now": now}
+        return OpenNow(set(), few=True)
+    connection = session.connection()
+    parameters: dict[str, Any] = {"pending": PENDING, "now": now, "limit": OPEN_SCAN_LIMIT}
+    counts: dict[str, int] = {config_id: count for config_id, count in connection.execute(_OPEN_NOW, parameters)}
+    if sum(counts.values()) < OPEN_SCAN_LIMIT:
+        return OpenNow({config_id for config_id in config_ids if str(config_id) in counts}, few=True)
     parameters |= {f"config_{index}": str(config_id) for index, config_id in enumerate(config_ids)}
-    found = session.connection().execute(_dial_state(len(config_ids)), parameters).one()
-    return {config_id for config_id, due in zip(config_ids, found, strict=True) if due}
-
-
-def has_due(session: Session, *, config_id: uuid.UUID, now: datetime) -> bool:
-    """Whether the engagement has a delivery inside its window now (an index seek, no lock)."""
-    return bool(due_engagements(session, config_ids=[config_id], now=now))
+    found = connection.execute(_dial_state(len(config_ids)), parameters).one()
+    return OpenNow({config_id for config_id, due in zip(config_ids, found, strict=True) if due}, few=False)
 
 
 _CLAIMED = ("id", "to_address", "version", "task_id", "contact_id", "priority_number", "message")
 
 
 @cache
-def _claim(order: ProcessingOrder, ranked: bool) -> Select[Any]:
+def _claim(order: ProcessingOrder, ranked: bool, by_window: bool) -> Select[Any]:
     return (
         select(*_columns(*_CLAIMED))
-        .where(*_open_now(_bind("config", "engagement_config_id")))
+        .where(*_open_now(_bind("config", "engagement_config_id"), by_window=by_window))
         .order_by(*_call_order(order, ranked=ranked))
         .limit(_LIMIT)
         .with_for_update(skip_locked=True)
@@ -241,13 +267,15 @@ def _claim(order: ProcessingOrder, ranked: bool) -> Select[Any]:
 
 
 def claim_due(
-    session: Session, *, config: EngagementConfig, now: datetime, limit: int, ranked: bool = False
-) -> list[Row[Any]]:
-    """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order."""
+    session: Session, *, config: EngagementConfig, now: datetime, limit: int, ranked: bool = False,
+    few_open: bool = False,
+) -> list[Row[Any]]:  # fmt: skip
+    """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order;
+    `few_open`: few deliveries of any engagement are open now (OpenNow.few), so they are found by their window."""
     if limit <= 0:
         return []
     parameters = {"config": str(config.id), "pending": PENDING, "now": now, "limit": limit}
-    return _rows(session, _claim(config.processing_order, ranked), parameters)
+    return _rows(session, _claim(config.processing_order, ranked, few_open), parameters)
 
 
 def take_scripted_outcomes(
@@ -575,8 +603,6 @@ def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
     return min(present) if present else None
 
 
-_PENDING = bindparam("pending", type_=D.status.type)
-_IN_PROCESS = bindparam("in_process", type_=D.status.type)
 _NEXT_EVENT_AND_DUE = select(
     _earliest(C.call_ends_at, C.status == _IN_PROCESS),
     _earliest(C.window_start_date, C.status == _PENDING, C.window_start_date > _MOMENT),
