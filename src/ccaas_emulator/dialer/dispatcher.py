@@ -194,12 +194,36 @@ class Dispatcher:
 
     def _finish_calls(self, now: datetime, take_over_all: bool) -> tuple[TickReport, int]:
         """End the calls whose planned end has come; returns what it did and how many it claimed."""
-        report = TickReport()
         with self.database.transaction() as session:
             rows = repository.calls_ending(
                 session, now=now, worker=self.worker, real_now=real_now(),
                 take_over_all=take_over_all, limit=self.batch,
             )  # fmt: skip
+            return self._end_calls(session, rows, now), len(rows)
+
+    def end_calls_before(self, before: datetime) -> CallEnds:
+        """Time travel's run of call ends: the calls ending before `before`, each as the tick at its own end would
+        end it, in one claim and one write, up to the first call of a delivery task (whose next dial may be due at
+        once, so it ends in a tick of its own).
+
+        For time travel only, in its transaction, where the caller knows that until `before` no window opens or
+        closes and no delivery is waiting inside its window: so no tick at any of these moments would dial, and a
+        call's end changes nothing another one's end reads."""
+        with self.database.transaction() as session:
+            rows = repository.calls_ending_before(session, before=before, limit=self.batch)
+            task_call = next((row for row in rows if row.task_id is not None), None)
+            if task_call is not None:
+                rows = [row for row in rows if row.call_ends_at < task_call.call_ends_at]
+            if not rows:
+                return CallEnds(TickReport(), None, 0, at_task_call=task_call is not None)
+            report = self._end_calls(session, rows, None)
+        moments = len({row.call_ends_at for row in rows})
+        return CallEnds(report, rows[-1].call_ends_at, moments, at_task_call=task_call is not None)
+
+    def _end_calls(self, session: Any, rows: list[Any], now: datetime | None) -> TickReport:
+        """Write the ends of claimed calls (`now`: the tick's moment; None: each at its own end)."""
+        report = TickReport()
+        if rows:
             updates, attributes, changes, ended_dials, opt_outs = [], [], [], [], []
             for row in rows:
                 plan = CallPlan.from_json(row.call_plan)
@@ -215,7 +239,7 @@ class Dispatcher:
                         "disposition_codes": ",".join(f'"{code}"' for code in plan.disposition_codes) or None,
                         "lease_owner": None,
                         "lease_expires_at": None,
-                        "modified_on": now,
+                        "modified_on": ended if now is None else now,
                         "version": row.version + 1,
                     }
                 )
@@ -237,8 +261,10 @@ class Dispatcher:
             if opt_outs and self._lookups is not None:
                 self._lookups["opt-outs"] = True
             journal.record(session, changes, actor=self.worker)
-            report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
-        return report, len(rows)
+            if ended_dials:
+                assert now is not None  # a run of call ends stops before a task's call
+                report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
+        return report
 
     # --- new dials ------------------------------------------------------------------------------------
 
@@ -614,6 +640,19 @@ class Dispatcher:
         repository.update_deliveries(session, updates)
         journal.record(session, changes, actor=self.worker)
         report.dialled += len(rows)
+
+
+@dataclass(frozen=True)
+class CallEnds:
+    """What a run of call ends did (Dispatcher.end_calls_before)."""
+
+    report: TickReport
+    last: datetime | None
+    """The last call's end (None: no call ended)."""
+    moments: int
+    """The distinct moments the calls ended at: the event times the run stands for."""
+    at_task_call: bool
+    """It stopped before the call of a delivery task, which ends in a tick of its own."""
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,21 @@ _CALLS_ENDING_MINE = (
 )
 
 
+_CALLS_ENDING_BEFORE = (
+    select(*_columns(*_ENDING))
+    .where(C.status == _IN_PROCESS, C.call_ends_at < bindparam("before", type_=C.call_ends_at.type))
+    .order_by(C.call_ends_at, C.sequence)
+    .limit(_LIMIT)
+    .with_for_update(skip_locked=True)
+)
+
+
+def calls_ending_before(session: Session, *, before: datetime, limit: int) -> list[Row[Any]]:
+    """Calls whose planned end comes before `before`, whichever worker holds them (time travel's run of call
+    ends), in the order ticks end them."""
+    return _rows(session, _CALLS_ENDING_BEFORE, {"in_process": IN_PROCESS, "before": before, "limit": limit})
+
+
 def calls_ending(
     session: Session, *, now: datetime, worker: str, real_now: datetime, take_over_all: bool, limit: int
 ) -> list[Row[Any]]:
@@ -612,7 +627,23 @@ _NEXT_EVENT_AND_DUE = select(
 )
 
 
-def next_event_and_due(session: Session, *, moment: datetime) -> tuple[datetime | None, DueWork]:
+@dataclass(frozen=True)
+class Upcoming:
+    """The next event time after a moment, what is due then, and until when only calls can end."""
+
+    at: datetime | None
+    due: DueWork
+    quiet_until: datetime | None
+    """The next window opening or closing after the moment (None: none)."""
+
+    @property
+    def calls_only(self) -> bool:
+        """Only calls end at `at`, and no delivery waits inside its window: until quiet_until, ticks only end
+        calls."""
+        return self.due.calls_ending and not self.due.windows_open and not self.due.windows_closed
+
+
+def next_event_and_due(session: Session, *, moment: datetime) -> Upcoming:
     """next_event_after and, in the same statement, due_work at that moment (as far as this transaction sees,
     which on SQLite is all there is: time travel holds the writer between the two)."""
     parameters = {"moment": moment, "pending": PENDING, "in_process": IN_PROCESS}
@@ -623,4 +654,6 @@ def next_event_and_due(session: Session, *, moment: datetime) -> tuple[datetime 
     def by(value: datetime | None) -> bool:
         return value is not None and upcoming is not None and value <= upcoming
 
-    return upcoming, DueWork(windows_open=by(opened), calls_ending=by(ending), windows_closed=by(closed))
+    due = DueWork(windows_open=by(opened), calls_ending=by(ending), windows_closed=by(closed))
+    windows = [value for value in (opening, closing) if value is not None]
+    return Upcoming(upcoming, due, min(windows) if windows else None)
