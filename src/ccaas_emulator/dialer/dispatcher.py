@@ -280,7 +280,7 @@ class Dispatcher:
             for config in engagements:
                 # An engagement without a queue gets a pool of its own.
                 by_queue[config.queue_id or config.id].append(config)
-            in_flight = repository.calls_in_progress(session, now=now) if engagements else {}
+            in_flight = found.in_flight
             ready = {
                 queue: configs
                 for queue, configs in by_queue.items()

@@ -10,7 +10,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, Update, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ccaas_emulator import compliance, quiet_hours, timezones
@@ -232,7 +245,12 @@ _OPEN = (
     .limit(_LIMIT)
     .subquery()
 )
-_OPEN_NOW = select(_OPEN.c.engagement, func.count()).group_by(_OPEN.c.engagement)
+_OPEN_AND_BUSY = union_all(
+    select(literal_column("0").label("busy"), _OPEN.c.engagement, func.count()).group_by(_OPEN.c.engagement),
+    select(literal_column("1"), C.engagement_config_id, func.count())
+    .where(C.status == _IN_PROCESS, C.call_ends_at > _NOW)
+    .group_by(C.engagement_config_id),
+)
 
 
 @cache
@@ -244,27 +262,35 @@ def _dial_state(engagements: int) -> Select[Any]:
 
 @dataclass(frozen=True)
 class OpenNow:
-    """The engagements with a delivery inside its window now, and whether there are few such deliveries."""
+    """The engagements with a delivery inside its window now, whether there are few such deliveries, and the calls
+    in progress."""
 
     engagements: set[uuid.UUID]
     few: bool
     """At most OPEN_SCAN_LIMIT deliveries are open: claims find them through the window-start index."""
+    in_flight: dict[str, int]
+    """calls_in_progress, read in the same statement."""
 
 
 def open_now(session: Session, *, config_ids: list[uuid.UUID], now: datetime) -> OpenNow:
-    """Which of `config_ids` have a delivery inside its window now: the open deliveries counted through the
-    window-start index, up to OPEN_SCAN_LIMIT; when there are more, one index seek per engagement instead (a
-    statement for all of them)."""
+    """Which of `config_ids` have a delivery inside its window now, and the calls in progress, in one statement:
+    the open deliveries are counted through the window-start index, up to OPEN_SCAN_LIMIT; when there are more,
+    one index seek per engagement follows instead (one statement for all of them)."""
     if not config_ids:
-        return OpenNow(set(), few=True)
+        return OpenNow(set(), few=True, in_flight={})
     connection = session.connection()
-    parameters: dict[str, Any] = {"pending": PENDING, "now": now, "limit": OPEN_SCAN_LIMIT}
-    counts: dict[str, int] = {config_id: count for config_id, count in connection.execute(_OPEN_NOW, parameters)}
+    parameters: dict[str, Any] = {"pending": PENDING, "in_process": IN_PROCESS, "now": now, "limit": OPEN_SCAN_LIMIT}
+    counts: dict[str, int] = {}
+    in_flight: dict[str, int] = {}
+    for busy, config_id, count in connection.execute(_OPEN_AND_BUSY, parameters):
+        (in_flight if busy else counts)[config_id] = count
     if sum(counts.values()) < OPEN_SCAN_LIMIT:
-        return OpenNow({config_id for config_id in config_ids if str(config_id) in counts}, few=True)
+        due = {config_id for config_id in config_ids if str(config_id) in counts}
+        return OpenNow(due, few=True, in_flight=in_flight)
     parameters |= {f"config_{index}": str(config_id) for index, config_id in enumerate(config_ids)}
     found = connection.execute(_dial_state(len(config_ids)), parameters).one()
-    return OpenNow({config_id for config_id, due in zip(config_ids, found, strict=True) if due}, few=False)
+    due = {config_id for config_id, open_ in zip(config_ids, found, strict=True) if open_}
+    return OpenNow(due, few=False, in_flight=in_flight)
 
 
 _CLAIMED = ("id", "to_address", "version", "task_id", "contact_id", "priority_number", "message")

@@ -28,6 +28,10 @@ MAX_BACKOFF_SECONDS = 30.0
 ADVANCE_TRANSACTION_SECONDS = 0.1
 """How long one write transaction of time travel works before it commits: on SQLite, the longest an action's commit
 waits behind an advance (one event time's work is never split, so a transaction may run over by one step)."""
+POSTGRES_TRANSACTION_FACTOR = 10
+"""On PostgreSQL, an advance's transactions last this many times longer: nothing waits for them but another worker
+dispatching the same queue and a change to a delivery the advance holds (row locks), and each transaction costs
+its look-ups again, a round trip each."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class Dialer:
             steps, finished = 0, False
             due: repository.DueWork | None = None  # what is due at `moment`, when known
             while not finished:
-                deadline = time.monotonic() + ADVANCE_TRANSACTION_SECONDS
+                deadline = time.monotonic() + self._transaction_seconds()
                 with self._database.joined_transaction() as session, self.dispatcher.lookups_kept():
                     while True:
                         report.add(self.dispatcher.tick(moment, take_over_all=True, due=due))
@@ -165,6 +169,10 @@ class Dialer:
                 if progress is not None:
                     progress(AdvanceProgress(start=start, reached=moment, target=target, steps=steps, report=report))
         return report
+
+    def _transaction_seconds(self) -> float:
+        postgres = self._database.engine.dialect.name == "postgresql"
+        return ADVANCE_TRANSACTION_SECONDS * (POSTGRES_TRANSACTION_FACTOR if postgres else 1)
 
     def advance_stepwise(self, target: datetime, *, progress: ProgressCallback | None = None) -> TickReport:
         """The advance as it was before issue #17: one full tick per event time, each with its own transactions
