@@ -117,11 +117,19 @@ class Dispatcher:
         found: T = self._lookups[key]
         return found
 
-    def tick(self, now: datetime, *, take_over_all: bool = False, due: repository.DueWork | None = None) -> TickReport:
+    def tick(
+        self,
+        now: datetime,
+        *,
+        take_over_all: bool = False,
+        due: repository.DueWork | None = None,
+        posted_by: datetime | None = None,
+    ) -> TickReport:
         """Everything due at `now`: close windows, finish calls, dial what capacity allows.
 
         `due` is what is due at `now` when the caller knows it already (time travel reads it with the next event
-        time, in the same transaction)."""
+        time, in the same transaction); `posted_by`: dial only deliveries created by then (a running clock's
+        catch-up ticks at moments already past, when later deliveries may exist)."""
         report = TickReport()
         if real_now() >= self._next_renewal:
             with self.database.transaction() as session:
@@ -148,12 +156,12 @@ class Dispatcher:
                     break
         # A delivery moved to its next window, or a task's next dial, may be due at once.
         if due.windows_open or report.rewindowed or report.chained:
-            step = self._dial(now)
+            step = self._dial(now, posted_by)
             report.add(step)
             # A dial cancelled before it was made (an opt-out, a policy) may have scheduled its task's next one,
             # due now; a chain is finite, so this ends.
             while step.chained:
-                step = self._dial(now)
+                step = self._dial(now, posted_by)
                 report.add(step)
         return report
 
@@ -268,7 +276,7 @@ class Dispatcher:
 
     # --- new dials ------------------------------------------------------------------------------------
 
-    def _dial(self, now: datetime) -> TickReport:
+    def _dial(self, now: datetime, posted_by: datetime | None = None) -> TickReport:
         report = TickReport()
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
@@ -287,7 +295,7 @@ class Dispatcher:
                 if self._has_room(session, queue, configs, in_flight)
             }
             ranked = self._kept("ranked", lambda: repository.ranked_engagements(session)) if ready or sms else set()
-        claims = _Claims(now, ranked, few_open=found.few)
+        claims = _Claims(now, ranked, few_open=found.few, posted_by=posted_by)
         for queue_id, configs in ready.items():
             report.add(self._dial_queue(queue_id, configs, claims, in_flight))
         for config in sms:
@@ -658,15 +666,17 @@ class CallEnds:
 @dataclass(frozen=True)
 class _Claims:
     """How one dial pass claims due deliveries: at `now`; `ranked` engagements queue reattempts by their retry
-    rank; `few_open`: few deliveries are open now, so claims find them by their window (repository.OpenNow)."""
+    rank; `few_open`: few deliveries are open now, so claims find them by their window (repository.OpenNow);
+    `posted_by`: only deliveries created by then (Dispatcher.tick)."""
 
     now: datetime
     ranked: set[uuid.UUID]
     few_open: bool
+    posted_by: datetime | None = None
 
     def take(self, session: Any, config: EngagementConfig, limit: int) -> list[Any]:
-        return repository.claim_due(session, config=config, now=self.now, limit=limit,
-                                    ranked=config.id in self.ranked, few_open=self.few_open)  # fmt: skip
+        return repository.claim_due(session, config=config, now=self.now, limit=limit, ranked=config.id in self.ranked,
+                                    few_open=self.few_open, posted_by=self.posted_by)  # fmt: skip
 
 
 def _opt_outs_of(row: Any, plan: CallPlan, ended: datetime) -> list[dict[str, Any]]:

@@ -297,26 +297,26 @@ _CLAIMED = ("id", "to_address", "version", "task_id", "contact_id", "priority_nu
 
 
 @cache
-def _claim(order: ProcessingOrder, ranked: bool, by_window: bool) -> Select[Any]:
-    return (
-        select(*_columns(*_CLAIMED))
-        .where(*_open_now(_bind("config", "engagement_config_id"), by_window=by_window))
-        .order_by(*_call_order(order, ranked=ranked))
-        .limit(_LIMIT)
-        .with_for_update(skip_locked=True)
+def _claim(order: ProcessingOrder, ranked: bool, by_window: bool, posted_by: bool) -> Select[Any]:
+    statement = select(*_columns(*_CLAIMED)).where(
+        *_open_now(_bind("config", "engagement_config_id"), by_window=by_window)
     )
+    if posted_by:
+        statement = statement.where(C.created_on <= _bind("posted_by", "created_on"))
+    return statement.order_by(*_call_order(order, ranked=ranked)).limit(_LIMIT).with_for_update(skip_locked=True)
 
 
 def claim_due(
     session: Session, *, config: EngagementConfig, now: datetime, limit: int, ranked: bool = False,
-    few_open: bool = False,
+    few_open: bool = False, posted_by: datetime | None = None,
 ) -> list[Row[Any]]:  # fmt: skip
     """Up to `limit` Pending deliveries of the engagement inside their current window, in its call order;
-    `few_open`: few deliveries of any engagement are open now (OpenNow.few), so they are found by their window."""
+    `few_open`: few deliveries of any engagement are open now (OpenNow.few), so they are found by their window;
+    `posted_by`: only those created by then."""
     if limit <= 0:
         return []
-    parameters = {"config": str(config.id), "pending": PENDING, "now": now, "limit": limit}
-    return _rows(session, _claim(config.processing_order, ranked, few_open), parameters)
+    parameters = {"config": str(config.id), "pending": PENDING, "now": now, "limit": limit, "posted_by": posted_by}
+    return _rows(session, _claim(config.processing_order, ranked, few_open, posted_by is not None), parameters)
 
 
 def take_scripted_outcomes(
