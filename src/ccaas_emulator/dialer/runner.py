@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ccaas_emulator import journal
 from ccaas_emulator.clock import SharedClock
 from ccaas_emulator.db.engine import database_trouble, error_summary
 from ccaas_emulator.db.transaction import Database, in_shared_transaction
@@ -165,7 +166,11 @@ class Dialer:
         take_over_all, posted_by = not catching_up, None
         while not finished:
             deadline = time.monotonic() + self._transaction_seconds(catching_up)
-            with self._database.joined_transaction() as session, self.dispatcher.lookups_kept():
+            with (
+                self._database.joined_transaction() as session,
+                self.dispatcher.lookups_kept(),
+                journal.held(session),
+            ):
                 if catching_up and steps == 0:
                     upcoming = repository.next_event_and_due(session, moment=moment)
                     if upcoming.at is None or upcoming.at > target:
