@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    Integer,
     Row,
     Select,
     Table,
@@ -82,8 +83,11 @@ def _rows(session: Session, statement: Any, parameters: dict[str, Any]) -> list[
 
 
 _NOW = _bind("now", "window_start_date")
-_PENDING = _bind("pending", "status")
-_IN_PROCESS = _bind("in_process", "status")
+# Constants of the statements are written into their SQL (at execution, each its one value), so that PostgreSQL's
+# generic plan of a prepared statement knows them: with a parameter for the status and the open scan's limit, it
+# estimated a sequential scan of the whole table cheaper than the index.
+_PENDING = bindparam("pending", type_=C.status.type, literal_execute=True)
+_IN_PROCESS = bindparam("in_process", type_=C.status.type, literal_execute=True)
 _LIMIT: Any = bindparam("limit")
 _PAST_THEIR_WINDOW = (
     select(*_columns("id", "status", "windows", "dial_mode", "version", "task_id", "priority_number"))
@@ -242,7 +246,7 @@ beyond it, each engagement's claim reads its call-order index until it has enoug
 _OPEN = (
     select(C.engagement_config_id.label("engagement"))
     .where(C.status == _PENDING, C.window_start_date <= _NOW, NotIndexed(C.window_end_date) > _NOW)
-    .limit(_LIMIT)
+    .limit(bindparam("open_limit", type_=Integer(), literal_execute=True))
     .subquery()
 )
 _OPEN_AND_BUSY = union_all(
@@ -279,7 +283,12 @@ def open_now(session: Session, *, config_ids: list[uuid.UUID], now: datetime) ->
     if not config_ids:
         return OpenNow(set(), few=True, in_flight={})
     connection = session.connection()
-    parameters: dict[str, Any] = {"pending": PENDING, "in_process": IN_PROCESS, "now": now, "limit": OPEN_SCAN_LIMIT}
+    parameters: dict[str, Any] = {
+        "pending": PENDING,
+        "in_process": IN_PROCESS,
+        "now": now,
+        "open_limit": OPEN_SCAN_LIMIT,
+    }
     counts: dict[str, int] = {}
     in_flight: dict[str, int] = {}
     for busy, config_id, count in connection.execute(_OPEN_AND_BUSY, parameters):
