@@ -171,6 +171,24 @@ def test_a_catch_up_out_of_time_dials_the_rest_at_the_clocks_time_as_a_tick_did(
     assert emulator.delivery(second).start_date == NOW + timedelta(minutes=30)
 
 
+def test_catching_up_leaves_another_workers_live_call_to_it(emulator):
+    runtime = emulator.client.app.state.runtime
+    dialer, other = runtime.dialer, runner.Dialer(runtime.database, runtime.clock, runtime.settings)
+    theirs = emulator.post(NO_ANSWER, windows=[window(0, 1)])
+    other.tick()  # the other worker dials it at 12:00; its call ends at 12:00:30, its lease runs in real time
+    later = emulator.post(LIVE_ANSWER, windows=[window(10, 1)])
+    dialer.tick()
+    dialer.clock.set(NOW + timedelta(minutes=30))
+
+    report = dialer.catch_up()
+
+    assert emulator.delivery(theirs).status == "InProcess"  # the other worker ends it, on its own step
+    assert report.dialled == 1 and report.completed == 0
+    assert emulator.delivery(later).start_date == NOW + timedelta(minutes=30)  # at the closing tick
+    other.catch_up()
+    assert emulator.delivery(theirs).end_date == NOW + timedelta(seconds=30)
+
+
 def test_an_advance_reports_its_progress_after_each_transaction(emulator, monkeypatch):
     monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 0.0)  # one event time per transaction
     for minutes in range(0, 300, 10):

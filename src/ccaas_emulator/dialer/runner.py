@@ -173,10 +173,10 @@ class Dialer:
             ):
                 if catching_up and steps == 0:
                     upcoming = repository.next_event_and_due(session, moment=moment)
-                    if upcoming.at is None or upcoming.at > target:
-                        finished = True
+                    if upcoming.at is None or upcoming.at > target or upcoming.at <= moment:
+                        finished = True  # nothing of this worker's to run before `target`: the closing tick
                     else:
-                        moment, due = max(upcoming.at, moment + timedelta(milliseconds=1)), None
+                        moment, due = upcoming.at, None
                 while not finished:
                     if catching_up:
                         posted_by = moment
@@ -208,6 +208,11 @@ class Dialer:
                         finished = True
                         break
                     if upcoming.at <= moment:
+                        if catching_up:
+                            # Another worker's call, due but not ended yet (it ends its own calls, on its own step):
+                            # the rest at `target`, in the closing tick.
+                            finished = True
+                            break
                         # A call already due but held by a running transaction elsewhere: look again a moment later.
                         moment, due = moment + timedelta(milliseconds=1), None
                     else:
