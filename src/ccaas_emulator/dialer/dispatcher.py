@@ -109,6 +109,19 @@ class Dispatcher:
         finally:
             self._lookups = None
 
+    def lock_queues_first(self) -> None:
+        """Inside lookups_kept: lock, before anything else in the transaction, the queues of every voice engagement
+        (those that have their row yet), kept until it commits. Time travel's transaction locks tasks at one event
+        time and may need a queue at a later one: taken then, a worker dispatching that queue and waiting for one
+        of those tasks would wait on each other (PostgreSQL would end one of them as a deadlock)."""
+        with self.database.transaction() as session:
+            engagements = self._kept("engagements", lambda: repository.dialable_engagements(session))
+            queues = {config.queue_id or config.id for config in engagements
+                      if config.outreach_type.channel is Channel.VOICE}  # fmt: skip
+            locked = repository.lock_queues(session, queue_ids=queues)
+        if self._lookups is not None:
+            self._lookups.update({("queue", queue_id): pool for queue_id, pool in locked.items()})
+
     def _kept(self, key: Hashable, load: Callable[[], T]) -> T:
         if self._lookups is None:
             return load()

@@ -183,6 +183,20 @@ def queue_representatives(session: Session, *, queue_id: uuid.UUID) -> int | Non
     return session.scalar(select(RepresentativePool.representatives).where(RepresentativePool.queue_id == queue_id))
 
 
+def lock_queues(session: Session, *, queue_ids: set[uuid.UUID]) -> dict[uuid.UUID, RepresentativePool]:
+    """The pool rows these queues already have, locked in id order (a queue without one yet gets it from
+    lock_queue)."""
+    if not queue_ids:
+        return {}
+    pools = session.scalars(
+        select(RepresentativePool)
+        .where(RepresentativePool.queue_id.in_(sorted(queue_ids)))
+        .order_by(RepresentativePool.queue_id)
+        .with_for_update()
+    )
+    return {pool.queue_id: pool for pool in pools}
+
+
 def lock_queue(session: Session, *, queue_id: uuid.UUID) -> RepresentativePool:
     """The queue's pool row, created with defaults if new, locked so one worker dispatches it at a time."""
     session.execute(

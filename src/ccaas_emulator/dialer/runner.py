@@ -171,6 +171,8 @@ class Dialer:
                 self.dispatcher.lookups_kept(),
                 journal.held(session),
             ):
+                if not catching_up and self._database.engine.dialect.name == "postgresql":
+                    self.dispatcher.lock_queues_first()
                 if catching_up and steps == 0:
                     upcoming = repository.next_event_and_due(session, moment=moment)
                     if upcoming.at is None or upcoming.at > target or upcoming.at <= moment:
