@@ -142,7 +142,8 @@ def test_the_fast_advance_writes_the_journal_of_the_old_one_event_for_event(emul
         assert fast[2] == tasks
 
 
-def test_catching_up_dials_each_delivery_when_its_window_opens_but_never_before_it_was_posted(emulator):
+def test_catching_up_dials_each_delivery_when_its_window_opens_but_never_before_it_was_posted(emulator, monkeypatch):
+    monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 60.0)  # time to catch up event by event, however busy
     dialer = emulator.client.app.state.runtime.dialer
     early = emulator.post(NO_ANSWER, windows=[window(10, 1)])  # opens at 12:10
     dialer.tick()  # the dialer has run up to 12:00
