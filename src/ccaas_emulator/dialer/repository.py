@@ -307,12 +307,16 @@ def open_now(session: Session, *, config_ids: list[uuid.UUID], now: datetime) ->
     in_flight: dict[str, int] = {}
     for busy, config_id, count in connection.execute(_OPEN_AND_BUSY, parameters):
         (in_flight if busy else counts)[config_id] = count
+    due = {config_id for config_id in config_ids if str(config_id) in counts}
     if sum(counts.values()) < OPEN_SCAN_LIMIT:
-        due = {config_id for config_id in config_ids if str(config_id) in counts}
         return OpenNow(due, few=True, in_flight=in_flight)
-    parameters |= {f"config_{index}": str(config_id) for index, config_id in enumerate(config_ids)}
-    found = connection.execute(_dial_state(len(config_ids)), parameters).one()
-    due = {config_id for config_id, open_ in zip(config_ids, found, strict=True) if open_}
+    # Only the engagements the scan did not meet: for one it met, the seek could read all its Pending deliveries
+    # before an open one (PostgreSQL's generic plan took 60-100 ms per dial at 100,000).
+    unseen = [config_id for config_id in config_ids if config_id not in due]
+    if unseen:
+        parameters |= {f"config_{index}": str(config_id) for index, config_id in enumerate(unseen)}
+        found = connection.execute(_dial_state(len(unseen)), parameters).one()
+        due |= {config_id for config_id, open_ in zip(unseen, found, strict=True) if open_}
     return OpenNow(due, few=False, in_flight=in_flight)
 
 
