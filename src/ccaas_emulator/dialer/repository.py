@@ -646,20 +646,21 @@ def _any(*conditions: Any) -> Any:
 # event time, where building and compiling three statements cost more than running them.
 _MOMENT = bindparam("moment", type_=D.window_start_date.type)
 _DUE_WORK = select(
-    _any(D.status == PENDING, D.window_start_date <= _MOMENT),
-    _any(D.status == IN_PROCESS, D.call_ends_at <= _MOMENT),
-    _any(D.status == PENDING, D.window_end_date <= _MOMENT),
+    _any(C.status == _PENDING, C.window_start_date <= _MOMENT),
+    _any(C.status == _IN_PROCESS, C.call_ends_at <= _MOMENT),
+    _any(C.status == _PENDING, C.window_end_date <= _MOMENT),
 )
 _NEXT_EVENT = select(
-    _earliest(D.call_ends_at, D.status == IN_PROCESS),
-    _earliest(D.window_start_date, D.status == PENDING, D.window_start_date > _MOMENT),
-    _earliest(D.window_end_date, D.status == PENDING, D.window_end_date > _MOMENT),
+    _earliest(C.call_ends_at, C.status == _IN_PROCESS),
+    _earliest(C.window_start_date, C.status == _PENDING, C.window_start_date > _MOMENT),
+    _earliest(C.window_end_date, C.status == _PENDING, C.window_end_date > _MOMENT),
 )
+_STATUSES = {"pending": PENDING, "in_process": IN_PROCESS}
 
 
 def due_work(session: Session, *, now: datetime) -> DueWork:
     """Which kinds of work are due at `now`, so a tick takes SQLite's write lock only for those."""
-    windows_open, calls_ending, windows_closed = session.execute(_DUE_WORK, {"moment": now}).one()
+    windows_open, calls_ending, windows_closed = session.execute(_DUE_WORK, {"moment": now} | _STATUSES).one()
     return DueWork(
         windows_open=bool(windows_open), calls_ending=bool(calls_ending), windows_closed=bool(windows_closed)
     )
@@ -667,7 +668,8 @@ def due_work(session: Session, *, now: datetime) -> DueWork:
 
 def next_event_after(session: Session, *, moment: datetime) -> datetime | None:
     """The earliest moment after `moment` when something can happen: a call ends, a window opens or closes."""
-    present = [value for value in session.execute(_NEXT_EVENT, {"moment": moment}).one() if value is not None]
+    found = session.execute(_NEXT_EVENT, {"moment": moment} | _STATUSES).one()
+    present = [value for value in found if value is not None]
     return min(present) if present else None
 
 
