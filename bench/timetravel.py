@@ -6,7 +6,8 @@ stopped (CCAAS_CLOCK_SPEED=0); N voice deliveries posted to CCaaS_CreateProactiv
 concurrent connections (the baseline: the time they took); then `POST /emulator/v1/clock {"advance": "P2D"}` over
 them (the time it took). Windows are spread as a campaign's would be: each opens 1 minute to 36 hours after the
 stopped clock's time and lasts 1 to 8 hours, a third with a second window the next day; numbers are random, so
-outcomes are drawn (LiveAnswer, NoAnswer, ...), on the demo Copilot engagement (500 concurrent calls).
+outcomes are drawn (LiveAnswer, NoAnswer, ...), on the demo Copilot engagement (10 concurrent calls: from about
+N = 10,000 deliveries wait for a free line, dialled as calls end, and at N = 100,000 most expire undialled).
 
 With --old (SQLite only), the database is also copied right after posting and advanced in this process with the
 old one-tick-per-event-time path (Dialer.advance_stepwise), for comparison.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,9 +35,33 @@ def record(session: Session, changes: list[StateChange], *, actor: str) -> None:
     record_many(session, [(change, actor) for change in changes])
 
 
+_HELD = "ccaas_journal_held"
+
+
+@contextmanager
+def held(session: Session) -> Iterator[None]:
+    """Inside the block, the changes recorded in the session are kept and written when it ends, in one statement:
+    time travel's transaction records a few at each of many event times, and nothing reads the journal before
+    the transaction commits. Nothing is written if the block raises (its transaction rolls back)."""
+    if _HELD in session.info:
+        yield
+        return
+    kept: list[tuple[StateChange, str]] = []
+    session.info[_HELD] = kept
+    try:
+        yield
+    finally:
+        session.info.pop(_HELD, None)
+    record_many(session, kept)
+
+
 def record_many(session: Session, entries: list[tuple[StateChange, str]]) -> None:
     """record() for changes made by several actors (a group commit): one executemany (db.rows.insert_rows)."""
     if not entries:
+        return
+    kept = session.info.get(_HELD)
+    if kept is not None:
+        kept.extend(entries)
         return
     insert_rows(
         session,

@@ -7,14 +7,14 @@ import json
 import random
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from ccaas_emulator.db.models import DeliveryEvent, DeliveryTask, ProactiveDelivery
-from ccaas_emulator.dialer import runner
+from ccaas_emulator.dialer import repository, runner
 from ccaas_emulator.domain import ContactDelayUnit, PhoneDelayUnit, ReattemptReason, WaitTimeUnit
 from ccaas_emulator.quiet_hours import DAYS
 from tests.support.database import reset_database
@@ -110,12 +110,24 @@ def run(emulator: InProcessEmulator, monkeypatch: pytest.MonkeyPatch, advance: C
     return journal(emulator)
 
 
+def advance_by_catching_up(self: runner.Dialer, target: datetime, *, progress: Any = None) -> Any:
+    """The clock runs ahead of the dialer, as a running clock faster than the dialer's polls does, and the
+    background loop's step catches up."""
+    self.tick()  # the dialer has run everything up to the clock's time
+    self.clock.set(target)
+    return self.catch_up()
+
+
 def test_the_fast_advance_writes_the_journal_of_the_old_one_event_for_event(emulator, monkeypatch):
     old = run(emulator, monkeypatch, runner.Dialer.advance_stepwise)
     monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 60.0)  # one transaction per advance
     new = run(emulator, monkeypatch, runner.Dialer.advance_to)
     monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 0.002)  # many transactions per advance
+    # and claims through the call-order indexes whenever more than two deliveries are open
+    monkeypatch.setattr(repository, "OPEN_SCAN_LIMIT", 3)
     chunked = run(emulator, monkeypatch, runner.Dialer.advance_to)
+    monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 60.0)  # time to catch up event by event
+    caught_up = run(emulator, monkeypatch, advance_by_catching_up)
 
     events, deliveries, tasks = old
     assert len(events) > 150 and len(deliveries) > 50 and len(tasks) > 10  # the scenario did what it says
@@ -124,10 +136,58 @@ def test_the_fast_advance_writes_the_journal_of_the_old_one_event_for_event(emul
     assert {"Abandoned", "Terminated"} & results
     assert any(event[6] and "heldUntil" in event[6] for event in events)  # quiet hours or the cap held a dial
     assert any(event[6] and event[6].get("OptOutSource") for event in events)  # an opt-out made on the way
-    for fast in (new, chunked):
+    for fast in (new, chunked, caught_up):
         assert fast[0] == events
         assert fast[1] == deliveries
         assert fast[2] == tasks
+
+
+def test_catching_up_dials_each_delivery_when_its_window_opens_but_never_before_it_was_posted(emulator, monkeypatch):
+    monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 60.0)  # time to catch up event by event, however busy
+    dialer = emulator.client.app.state.runtime.dialer
+    early = emulator.post(NO_ANSWER, windows=[window(10, 1)])  # opens at 12:10
+    dialer.tick()  # the dialer has run up to 12:00
+    dialer.clock.set(NOW + timedelta(minutes=30))  # the clock runs ahead of it, to 12:30
+    late = emulator.post(LIVE_ANSWER, windows=[window(5, 1)])  # posted at 12:30, its window open since 12:05
+
+    report = dialer.catch_up()
+
+    assert report.dialled == 2 and report.completed == 1  # the NoAnswer call rang 30 s from 12:10
+    assert emulator.delivery(early).start_date == NOW + timedelta(minutes=10)
+    assert emulator.delivery(early).end_date == NOW + timedelta(minutes=10, seconds=30)
+    assert emulator.delivery(late).start_date == NOW + timedelta(minutes=30)  # not at 12:05, before it existed
+    assert dialer.catch_up().changed == 0  # everything up to the clock's time is done
+
+
+def test_a_catch_up_out_of_time_dials_the_rest_at_the_clocks_time_as_a_tick_did(emulator, monkeypatch):
+    monkeypatch.setattr(runner, "ADVANCE_TRANSACTION_SECONDS", 0.0)  # one event time, then the clock's time
+    dialer = emulator.client.app.state.runtime.dialer
+    first, second = (emulator.post(NO_ANSWER, windows=[window(minutes, 1)]) for minutes in (10, 20))
+    dialer.tick()
+    dialer.clock.set(NOW + timedelta(minutes=30))
+
+    assert dialer.catch_up().dialled == 2
+
+    assert emulator.delivery(first).start_date == NOW + timedelta(minutes=10)
+    assert emulator.delivery(second).start_date == NOW + timedelta(minutes=30)
+
+
+def test_catching_up_leaves_another_workers_live_call_to_it(emulator):
+    runtime = emulator.client.app.state.runtime
+    dialer, other = runtime.dialer, runner.Dialer(runtime.database, runtime.clock, runtime.settings)
+    theirs = emulator.post(NO_ANSWER, windows=[window(0, 1)])
+    other.tick()  # the other worker dials it at 12:00; its call ends at 12:00:30, its lease runs in real time
+    later = emulator.post(LIVE_ANSWER, windows=[window(10, 1)])
+    dialer.tick()
+    dialer.clock.set(NOW + timedelta(minutes=30))
+
+    report = dialer.catch_up()
+
+    assert emulator.delivery(theirs).status == "InProcess"  # the other worker ends it, on its own step
+    assert report.dialled == 1 and report.completed == 0
+    assert emulator.delivery(later).start_date == NOW + timedelta(minutes=30)  # at the closing tick
+    other.catch_up()
+    assert emulator.delivery(theirs).end_date == NOW + timedelta(seconds=30)
 
 
 def test_an_advance_reports_its_progress_after_each_transaction(emulator, monkeypatch):

@@ -31,3 +31,24 @@ def _bucket_sqlite(element: BucketOf, compiler: SQLCompiler, **kw: Any) -> str:
 def _bucket_postgresql(element: BucketOf, compiler: SQLCompiler, **kw: Any) -> str:
     column, start, width = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"CAST(floor((extract(epoch from {column}) - {start}) / {width}) AS INTEGER)"
+
+
+class NotIndexed(FunctionElement[Any]):
+    """`NotIndexed(column)`: the column's value, but no index on it may serve the comparison it is in (SQLite's
+    unary `+`; PostgreSQL's planner weighs its indexes by their statistics, so it gets the plain column). For a
+    statement where SQLite's planner, which has no statistics, would pick an index that reads far more rows."""
+
+    inherit_cache = True
+    name = "not_indexed"
+
+
+@compiles(NotIndexed, "sqlite")
+def _not_indexed_sqlite(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"+{column}"  # a no-op on any value; an expression, so no index serves it
+
+
+@compiles(NotIndexed)
+def _not_indexed(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return column

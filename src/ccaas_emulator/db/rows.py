@@ -138,7 +138,7 @@ def insert_rows(
     connection = session.connection()
     chosen = insert if statement is None else statement
     keys = tuple(rows[0])
-    plan = _driver_plan(chosen, connection.dialect, tuple(columns[key] for key in keys)) if len(rows) > 1 else None
+    plan = _driver_plan(chosen, connection.dialect, tuple(columns[key] for key in keys))
     if plan is None or any(len(row) != len(keys) or tuple(row) != keys for row in rows):
         connection.execute(chosen, [{columns[key]: value for key, value in row.items()} for row in rows])
         return
@@ -148,7 +148,7 @@ def insert_rows(
     # Column by column: a value shared by many rows (the request's moment, its configuration, a status) is the
     # same object in each, and is processed once.
     processed = [_column(row_values, slot) for slot in ordered]
-    if statement is None and connection.dialect.name == "postgresql" and isinstance(slots, dict):
+    if statement is None and connection.dialect.name == "postgresql" and isinstance(slots, dict) and len(rows) > 1:
         # A plain insert on PostgreSQL: COPY, one round trip for all the rows instead of one statement per row.
         _copy(connection, cast(Table, model.__table__).name, tuple(slots), processed)
         return
@@ -157,7 +157,8 @@ def insert_rows(
     else:  # named paramstyle (psycopg): one dict per row
         names = tuple(slots)
         prepared = [dict(zip(names, values, strict=True)) for values in zip(*processed, strict=True)]
-    connection.exec_driver_sql(sql, prepared)
+    # One row (the dialer's journal line at most event times) is one execute, not an executemany of one.
+    connection.exec_driver_sql(sql, prepared[0] if len(prepared) == 1 else prepared)
 
 
 def _copy(connection: Connection, table: str, names: tuple[str, ...], processed: list[list[Any]]) -> None:

@@ -27,6 +27,7 @@ from ccaas_emulator.dialer.outcomes import (
     CallPlan,
     CallSimulator,
     MessageSimulator,
+    ScriptedCall,
 )
 from ccaas_emulator.domain import (
     AttributeType,
@@ -108,6 +109,19 @@ class Dispatcher:
         finally:
             self._lookups = None
 
+    def lock_queues_first(self) -> None:
+        """Inside lookups_kept: lock, before anything else in the transaction, the queues of every voice engagement
+        (those that have their row yet), kept until it commits. Time travel's transaction locks tasks at one event
+        time and may need a queue at a later one: taken then, a worker dispatching that queue and waiting for one
+        of those tasks would wait on each other (PostgreSQL would end one of them as a deadlock)."""
+        with self.database.transaction() as session:
+            engagements = self._kept("engagements", lambda: repository.dialable_engagements(session))
+            queues = {config.queue_id or config.id for config in engagements
+                      if config.outreach_type.channel is Channel.VOICE}  # fmt: skip
+            locked = repository.lock_queues(session, queue_ids=queues)
+        if self._lookups is not None:
+            self._lookups.update({("queue", queue_id): pool for queue_id, pool in locked.items()})
+
     def _kept(self, key: Hashable, load: Callable[[], T]) -> T:
         if self._lookups is None:
             return load()
@@ -116,37 +130,59 @@ class Dispatcher:
         found: T = self._lookups[key]
         return found
 
-    def tick(self, now: datetime, *, take_over_all: bool = False) -> TickReport:
-        """Everything due at `now`: close windows, finish calls, dial what capacity allows."""
+    def tick(
+        self,
+        now: datetime,
+        *,
+        take_over_all: bool = False,
+        due: repository.DueWork | None = None,
+        posted_by: datetime | None = None,
+    ) -> TickReport:
+        """Everything due at `now`: close windows, finish calls, dial what capacity allows.
+
+        `due` is what is due at `now` when the caller knows it already (time travel reads it with the next event
+        time, in the same transaction); `posted_by`: dial only deliveries created by then (a running clock's
+        catch-up ticks at moments already past, when later deliveries may exist)."""
         report = TickReport()
         if real_now() >= self._next_renewal:
             with self.database.transaction() as session:
                 repository.renew_leases(session, worker=self.worker, until=real_now() + self.lease)
             self._next_renewal = real_now() + self.lease / 3
-        with self.database.read() as session:
-            due = repository.due_work(session, now=now)
+        if due is None:
+            with self.database.read() as session:
+                due = repository.due_work(session, now=now)
         # A step with nothing due takes no write transaction: with a fast clock the dialer ticks back to back,
         # and empty write transactions queued the actions' commits behind SQLite's one writer.
         if due.windows_closed:
-            while (step := self._close_windows(now)).changed:
+            # Another pass only when this one may have left some behind: a full batch, or a task's next dial
+            # scheduled (which could already be past its window).
+            while True:
+                step, claimed = self._close_windows(now)
                 report.add(step)
+                if claimed < self.batch and not step.chained:
+                    break
         if due.calls_ending:
-            while (step := self._finish_calls(now, take_over_all)).changed:
+            while True:  # ending a call makes no other call end: another pass only after a full batch
+                step, claimed = self._finish_calls(now, take_over_all)
                 report.add(step)
+                if claimed < self.batch:
+                    break
         # A delivery moved to its next window, or a task's next dial, may be due at once.
         if due.windows_open or report.rewindowed or report.chained:
-            step = self._dial(now)
+            step = self._dial(now, posted_by)
             report.add(step)
             # A dial cancelled before it was made (an opt-out, a policy) may have scheduled its task's next one,
             # due now; a chain is finite, so this ends.
             while step.chained:
-                step = self._dial(now)
+                step = self._dial(now, posted_by)
                 report.add(step)
         return report
 
     # --- windows --------------------------------------------------------------------------------------
 
-    def _close_windows(self, now: datetime) -> TickReport:
+    def _close_windows(self, now: datetime) -> tuple[TickReport, int]:
+        """Move or expire the Pending deliveries whose window has closed; returns what it did and how many it
+        claimed."""
         report = TickReport()
         with self.database.transaction() as session:
             rows = repository.pending_past_their_window(session, now=now, limit=self.batch)
@@ -173,17 +209,42 @@ class Dispatcher:
             repository.update_deliveries(session, updates)
             journal.record(session, changes, actor=self.worker)
             report.chained += tasks.follow(session, ended, now=now, actor=self.worker)
-        return report
+        return report, len(rows)
 
     # --- call ends ------------------------------------------------------------------------------------
 
-    def _finish_calls(self, now: datetime, take_over_all: bool) -> TickReport:
-        report = TickReport()
+    def _finish_calls(self, now: datetime, take_over_all: bool) -> tuple[TickReport, int]:
+        """End the calls whose planned end has come; returns what it did and how many it claimed."""
         with self.database.transaction() as session:
             rows = repository.calls_ending(
                 session, now=now, worker=self.worker, real_now=real_now(),
                 take_over_all=take_over_all, limit=self.batch,
             )  # fmt: skip
+            return self._end_calls(session, rows, now), len(rows)
+
+    def end_calls_before(self, before: datetime) -> CallEnds:
+        """Time travel's run of call ends: the calls ending before `before`, each as the tick at its own end would
+        end it, in one claim and one write, up to the first call of a delivery task (whose next dial may be due at
+        once, so it ends in a tick of its own).
+
+        For time travel only, in its transaction, where the caller knows that until `before` no window opens or
+        closes and no delivery is waiting inside its window: so no tick at any of these moments would dial, and a
+        call's end changes nothing another one's end reads."""
+        with self.database.transaction() as session:
+            rows = repository.calls_ending_before(session, before=before, limit=self.batch)
+            task_call = next((row for row in rows if row.task_id is not None), None)
+            if task_call is not None:
+                rows = [row for row in rows if row.call_ends_at < task_call.call_ends_at]
+            if not rows:
+                return CallEnds(TickReport(), None, 0, at_task_call=task_call is not None)
+            report = self._end_calls(session, rows, None)
+        moments = len({row.call_ends_at for row in rows})
+        return CallEnds(report, rows[-1].call_ends_at, moments, at_task_call=task_call is not None)
+
+    def _end_calls(self, session: Any, rows: list[Any], now: datetime | None) -> TickReport:
+        """Write the ends of claimed calls (`now`: the tick's moment; None: each at its own end)."""
+        report = TickReport()
+        if rows:
             updates, attributes, changes, ended_dials, opt_outs = [], [], [], [], []
             for row in rows:
                 plan = CallPlan.from_json(row.call_plan)
@@ -199,7 +260,7 @@ class Dispatcher:
                         "disposition_codes": ",".join(f'"{code}"' for code in plan.disposition_codes) or None,
                         "lease_owner": None,
                         "lease_expires_at": None,
-                        "modified_on": now,
+                        "modified_on": ended if now is None else now,
                         "version": row.version + 1,
                     }
                 )
@@ -221,36 +282,37 @@ class Dispatcher:
             if opt_outs and self._lookups is not None:
                 self._lookups["opt-outs"] = True
             journal.record(session, changes, actor=self.worker)
-            report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
+            if ended_dials:
+                assert now is not None  # a run of call ends stops before a task's call
+                report.chained += tasks.follow(session, ended_dials, now=now, actor=self.worker)
         return report
 
     # --- new dials ------------------------------------------------------------------------------------
 
-    def _dial(self, now: datetime) -> TickReport:
+    def _dial(self, now: datetime, posted_by: datetime | None = None) -> TickReport:
         report = TickReport()
         by_queue: dict[uuid.UUID, list[EngagementConfig]] = defaultdict(list)
         with self.database.read() as session:
-            due = [
-                config
-                for config in self._kept("engagements", lambda: repository.dialable_engagements(session))
-                if repository.has_due(session, config_id=config.id, now=now)
-            ]
+            dialable = self._kept("engagements", lambda: repository.dialable_engagements(session))
+            found = repository.open_now(session, config_ids=[config.id for config in dialable], now=now)
+            due = [config for config in dialable if config.id in found.engagements]
             engagements = [config for config in due if config.outreach_type.channel is Channel.VOICE]
             sms = [config for config in due if config.outreach_type.channel is Channel.SMS]
             for config in engagements:
                 # An engagement without a queue gets a pool of its own.
                 by_queue[config.queue_id or config.id].append(config)
-            in_flight = repository.calls_in_progress(session, now=now) if engagements else {}
+            in_flight = found.in_flight
             ready = {
                 queue: configs
                 for queue, configs in by_queue.items()
                 if self._has_room(session, queue, configs, in_flight)
             }
             ranked = self._kept("ranked", lambda: repository.ranked_engagements(session)) if ready or sms else set()
+        claims = _Claims(now, ranked, few_open=found.few, posted_by=posted_by)
         for queue_id, configs in ready.items():
-            report.add(self._dial_queue(queue_id, configs, now, ranked))
+            report.add(self._dial_queue(queue_id, configs, claims, in_flight))
         for config in sms:
-            report.add(self._send_messages(config, now, config.id in ranked))
+            report.add(self._send_messages(config, claims))
         return report
 
     def _started(
@@ -420,20 +482,16 @@ class Dispatcher:
 
     # --- SMS ------------------------------------------------------------------------------------------
 
-    def _send_messages(self, config: EngagementConfig, now: datetime, ranked: bool) -> TickReport:
+    def _send_messages(self, config: EngagementConfig, claims: _Claims) -> TickReport:
         """Hand every due SMS of the engagement to the simulated messaging runtime (no representative or line
         limits it): InProcess until its result (sent, a reply, the first-response timeout)."""
         report = TickReport()
         with self.database.transaction() as session:
-            rows = self._suppress(
-                session, config, repository.claim_due(session, config=config, now=now, limit=self.batch,
-                                                      ranked=ranked), now, report,
-            )  # fmt: skip
+            now = claims.now
+            rows = self._suppress(session, config, claims.take(session, config, self.batch), now, report)
             if not rows:
                 return report
-            scripted = repository.take_scripted_outcomes(
-                session, numbers=[row.to_address for row in rows], results=SENDABLE_RESULTS
-            )
+            scripted = self._scripted(session, rows, SENDABLE_RESULTS)
             texts = repository.task_messages(session, task_ids={row.task_id for row in rows if row.task_id})
             template = self._kept(
                 ("template", config.id), lambda: repository.message_template(session, config_id=config.id)
@@ -464,6 +522,15 @@ class Dispatcher:
             report.dialled += len(rows)
         return report
 
+    def _scripted(
+        self, session: Any, rows: list[Any], results: frozenset[DeliveryResult]
+    ) -> dict[str, list[ScriptedCall]]:
+        """Consume the outcomes scripted for the claimed numbers (none to look for when time travel found the
+        table empty at the start of its transaction: only the control API adds to it)."""
+        if not rows or not self._kept("scripted", lambda: repository.any_scripted_outcome(session)):
+            return {}
+        return repository.take_scripted_outcomes(session, numbers=[row.to_address for row in rows], results=results)
+
     def _has_room(
         self, session: Any, queue_id: uuid.UUID, configs: list[EngagementConfig], in_flight: dict[str, int]
     ) -> bool:
@@ -484,13 +551,20 @@ class Dispatcher:
         return representatives is None or capacity.available_representatives(representatives, led) > 0
 
     def _dial_queue(
-        self, queue_id: uuid.UUID, configs: list[EngagementConfig], now: datetime, ranked: set[uuid.UUID]
+        self, queue_id: uuid.UUID, configs: list[EngagementConfig], claims: _Claims, in_flight: dict[str, int]
     ) -> TickReport:
-        """Dial what the queue's capacity allows; `ranked` engagements queue reattempts by their retry rank."""
-        report = TickReport()
+        """Dial what the queue's capacity allows.
+
+        `in_flight` (the calls in progress, read before) counts only when this transaction held the queue's lock
+        when it was read: time travel locks a queue once and keeps the lock until it commits, so no other worker
+        dials the queue's engagements in between; otherwise the calls are counted again under the lock."""
+        report, now = TickReport(), claims.now
         with self.database.transaction() as session:
-            pool = repository.lock_queue(session, queue_id=queue_id)  # one dispatcher per queue at a time
-            in_flight = repository.calls_in_progress(session, now=now)
+            locked = self._lookups is not None and ("queue", queue_id) in self._lookups
+            # One dispatcher per queue at a time.
+            pool = self._kept(("queue", queue_id), lambda: repository.lock_queue(session, queue_id=queue_id))
+            if not locked:
+                in_flight = repository.calls_in_progress(session, now=now)
             engagements = {}
             for config in configs:
                 ratio = 1.0
@@ -503,15 +577,14 @@ class Dispatcher:
             for engagement in engagements.values():
                 if not engagement.representative_led:
                     limit = min(capacity.copilot_slots(engagement), self.batch)
-                    rows = repository.claim_due(session, config=by_id[engagement.id], now=now, limit=limit,
-                                                ranked=engagement.id in ranked)  # fmt: skip
+                    rows = claims.take(session, by_id[engagement.id], limit)
                     if rows:
                         self._start_calls(session, by_id[engagement.id], rows, now, 0.0, handle, report)
             led = [e for e in engagements.values() if e.representative_led]
             if led:
                 available = capacity.available_representatives(pool.representatives, led)
                 self._dial_representative_led(session, led, by_id, available, pool.round_robin_cursor, now,
-                                              handle, report, ranked)  # fmt: skip
+                                              handle, report, claims)  # fmt: skip
                 pool.round_robin_cursor += 1
         return report
 
@@ -525,7 +598,7 @@ class Dispatcher:
 
     def _dial_representative_led(
         self, session: Any, led: list[capacity.Engagement], by_id: dict[uuid.UUID, EngagementConfig],
-        available: float, cursor: int, now: datetime, handle: int, report: TickReport, ranked: set[uuid.UUID],
+        available: float, cursor: int, now: datetime, handle: int, report: TickReport, claims: _Claims,
     ) -> None:  # fmt: skip
         """Higher priority first; a lower priority gets representatives only once every engagement above
         it has nothing more due (002_...). An engagement that returns fewer due deliveries than it was
@@ -545,8 +618,7 @@ class Dispatcher:
                     if not granted:
                         continue
                     config = by_id[engagement.id]
-                    rows = repository.claim_due(session, config=config, now=now, limit=granted,
-                                                ranked=config.id in ranked)  # fmt: skip
+                    rows = claims.take(session, config, granted)
                     if len(rows) < granted:
                         dry.add(engagement.id)
                     if rows:
@@ -568,9 +640,7 @@ class Dispatcher:
         handle_seconds: int, report: TickReport,
     ) -> None:  # fmt: skip
         rows = self._suppress(session, config, rows, now, report)
-        scripted = repository.take_scripted_outcomes(
-            session, numbers=[row.to_address for row in rows], results=DIALLABLE_RESULTS
-        )
+        scripted = self._scripted(session, rows, DIALLABLE_RESULTS)
         predictive = config.dial_mode is DialMode.PREDICTIVE and available >= capacity.PREDICTIVE_MIN_REPRESENTATIVES
         answered = 0
         lease_until = real_now() + self.lease
@@ -591,6 +661,35 @@ class Dispatcher:
         repository.update_deliveries(session, updates)
         journal.record(session, changes, actor=self.worker)
         report.dialled += len(rows)
+
+
+@dataclass(frozen=True)
+class CallEnds:
+    """What a run of call ends did (Dispatcher.end_calls_before)."""
+
+    report: TickReport
+    last: datetime | None
+    """The last call's end (None: no call ended)."""
+    moments: int
+    """The distinct moments the calls ended at: the event times the run stands for."""
+    at_task_call: bool
+    """It stopped before the call of a delivery task, which ends in a tick of its own."""
+
+
+@dataclass(frozen=True)
+class _Claims:
+    """How one dial pass claims due deliveries: at `now`; `ranked` engagements queue reattempts by their retry
+    rank; `few_open`: few deliveries are open now, so claims find them by their window (repository.OpenNow);
+    `posted_by`: only deliveries created by then (Dispatcher.tick)."""
+
+    now: datetime
+    ranked: set[uuid.UUID]
+    few_open: bool
+    posted_by: datetime | None = None
+
+    def take(self, session: Any, config: EngagementConfig, limit: int) -> list[Any]:
+        return repository.claim_due(session, config=config, now=self.now, limit=limit, ranked=config.id in self.ranked,
+                                    few_open=self.few_open, posted_by=self.posted_by)  # fmt: skip
 
 
 def _opt_outs_of(row: Any, plan: CallPlan, ended: datetime) -> list[dict[str, Any]]:
