@@ -93,6 +93,13 @@ def create_app(
         redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
     )
+    # Innermost: an action's POST skips FastAPI's route matching and dependency resolution (intake/routes.py).
+    endpoints = {
+        path: found
+        for version in SUPPORTED_VERSIONS
+        for path, found in intake_routes.endpoints_of(_versioned_routers(version)[0]).items()
+    }
+    app.add_middleware(intake_routes.ActionDispatch, endpoints=endpoints, on_error=_handled_error)
     app.add_middleware(HeadAsGet)
     limits = Limits.from_settings(settings)
     app.state.fault_board = FaultBoard()
@@ -223,6 +230,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         for name, value in dataverse_headers(request_id_of(request.scope)).items():
             response.headers.setdefault(name, value)
         return response
+
+
+def _handled_error(request: Request, exc: Exception) -> ODataJSONResponse | None:
+    """What the handlers below answer for an exception a route raised, None for one left to the last resort."""
+    if isinstance(exc, DataverseError):
+        return error_response(exc)
+    if isinstance(exc, SQLAlchemyError):
+        return _server_error_response(request, exc)
+    return None
 
 
 def _server_error_response(request: Request, exc: Exception) -> ODataJSONResponse:
