@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccaas_emulator.ids import new_uuid
 
 REQUEST_ID_SCOPE_KEY = "ccaas.request_id"
 
@@ -20,7 +21,7 @@ class DataverseHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = str(uuid.uuid4())
+        request_id = str(new_uuid())
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         extra = [(name.encode(), value.encode()) for name, value in dataverse_headers(request_id).items()]
 
