@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -92,6 +93,7 @@ def create_app(
         static_url=api_docs.ASSETS,
         redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
+        telemetry=_telemetry(),
     )
     # Innermost: an action's POST skips FastAPI's route matching and dependency resolution (intake/routes.py).
     endpoints = {
@@ -156,6 +158,17 @@ def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
         whoami.build_router(version, documented=documented),  # before the entity sets' /{entity_set} routes
         odata_routes.build_router(version, documented=documented),
     )
+
+
+def _telemetry() -> dict[str, bool] | None:
+    """FastAPI's own OpenTelemetry, only where OpenTelemetry is configured (an OTEL_* variable is set).
+
+    Otherwise it is off: its check for configured providers reads the environment on every request (a few percent
+    of an action's Python), and the emulator's own figures are Prometheus's (/metrics).
+    """
+    if any(name.startswith("OTEL_") for name in os.environ):
+        return None  # FastAPI's defaults
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def verified_caller(scope: Scope) -> tuple[str, float] | None:

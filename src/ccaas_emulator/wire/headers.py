@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ccaas_emulator.ids import new_uuid
 
 REQUEST_ID_SCOPE_KEY = "ccaas.request_id"
+_NO_CACHE = (b"cache-control", b"no-cache")
 
 
 class DataverseHeadersMiddleware:
@@ -23,7 +24,9 @@ class DataverseHeadersMiddleware:
             return
         request_id = str(new_uuid())
         scope[REQUEST_ID_SCOPE_KEY] = request_id
-        extra = [(name.encode(), value.encode()) for name, value in dataverse_headers(request_id).items()]
+        stamp = request_id.encode()
+        # dataverse_headers(request_id), encoded: the same names, values and order.
+        extra = [(b"odata-version", b"4.0"), (b"req_id", stamp), (b"x-ms-service-request-id", stamp), _NO_CACHE]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
