@@ -16,7 +16,9 @@ p50 and p99 for each configuration:
 
 Every configuration runs once per round (default 2 rounds, interleaved), each on a fresh database; every
 ratio is to bare1 of the same round. After each emulator run the deliveries in the database are counted:
-there must be at least as many as 200s answered (a 200 means committed). A missing tool (wrk, node, the
+there must be at least as many as 200s answered (a 200 means committed). CPU us/req is the server's own CPU time
+(user + system, all its processes; not PostgreSQL's) per request, read from /proc: on a machine shared with other
+work it moves far less than req/s. A missing tool (wrk, node, the
 Prism install, PostgreSQL) is said so and the rest is measured; without wrk an async httpx driver is used.
 
     make bench                                         # or:
@@ -73,6 +75,9 @@ class Result:
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     non_2xx: int = 0
+    cpu_us: float | None = None
+    """The server's CPU time (user + system, all its processes) per request answered, in microseconds: what a
+    request costs, which a machine shared with other work changes far less than it changes req/s."""
     socket_errors: int = 0
     committed: int | None = None
     note: str = ""
@@ -294,6 +299,25 @@ def drive_httpx(config: str, run: Run, body: bytes, seconds: float, connections:
     return asyncio.run(go())
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of the server's process group (uvicorn's or node's workers too), from /proc;
+    None where there is no /proc (the column is then left empty)."""
+    total = 0.0
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == pid:  # the process group: start() gives each server a session of its own
+                total += int(fields[11]) + int(fields[12])  # utime, stime (in clock ticks)
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(config: str, launcher: Launcher, args: argparse.Namespace, body: bytes) -> Result | None:
     if config == "prism" and (shutil.which("node") is None or not PRISM.exists()):
         print("NOTE: Prism is not installed (needs node and `cd bench/prism && npm ci`); prism skipped")
@@ -311,7 +335,11 @@ def measure(config: str, launcher: Launcher, args: argparse.Namespace, body: byt
         before = count_deliveries(run.database_url) if run.database_url else None
         drive(args.warmup)  # pools filled, caches warm, first-request costs paid
         warm = count_deliveries(run.database_url) if run.database_url else None
+        cpu_before = server_cpu_seconds(process.pid)
         result = drive(args.duration)
+        cpu_after = server_cpu_seconds(process.pid)
+        if cpu_before is not None and cpu_after is not None and result.requests:
+            result.cpu_us = (cpu_after - cpu_before) / result.requests * 1e6
         if run.database_url is not None and before is not None and warm is not None:
             time.sleep(0.5)
             result.committed = count_deliveries(run.database_url) - warm
@@ -328,7 +356,7 @@ def report(round_number: int, results: dict[str, Result]) -> None:
     base = results.get("bare1")
     print(f"\nround {round_number}: ratios to the bare app on 1 process in this round")
     print(f"{'configuration':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s x':>9}{'p50 x':>8}{'p99 x':>8}"
-          f"{'non-2xx':>9}{'200s':>8}{'committed':>11}")  # fmt: skip
+          f"{'CPU us/req':>11}{'non-2xx':>9}{'200s':>8}{'committed':>11}")  # fmt: skip
     for config, result in results.items():
         ratio = (
             (result.rate / base.rate, result.p50_ms / base.p50_ms, result.p99_ms / base.p99_ms)
@@ -337,13 +365,14 @@ def report(round_number: int, results: dict[str, Result]) -> None:
         )
         answered = result.requests - result.non_2xx
         committed = "" if result.committed is None else f"{result.committed:,}"
+        cpu = "" if result.cpu_us is None else f"{result.cpu_us:,.0f}"
         flag = ""
         if result.committed is not None and result.committed < answered:
             flag = "  FEWER COMMITTED THAN 200s"
         if result.non_2xx or result.socket_errors:
             flag += f"  ({result.non_2xx} non-2xx, {result.socket_errors} socket errors)"
         print(f"{LABELS[config]:<36}{result.rate:>9,.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
-              f"{ratio[0]:>9.2f}{ratio[1]:>8.2f}{ratio[2]:>8.2f}{result.non_2xx:>9,}{answered:>8,}{committed:>11}"
+              f"{ratio[0]:>9.2f}{ratio[1]:>8.2f}{ratio[2]:>8.2f}{cpu:>11}{result.non_2xx:>9,}{answered:>8,}{committed:>11}"
               f"{flag}{('  ' + result.note) if result.note else ''}")  # fmt: skip
 
 
@@ -419,12 +448,13 @@ def main() -> None:
                     continue
                 if result is not None:
                     results[config] = result
+                    cpu = "" if result.cpu_us is None else f", {result.cpu_us:,.0f} us CPU/request"
                     print(f"  {LABELS[config]}: {result.rate:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
-                          f"p99 {result.p99_ms:.2f} ms", flush=True)  # fmt: skip
+                          f"p99 {result.p99_ms:.2f} ms{cpu}", flush=True)  # fmt: skip
             ordered = {name: results[name] for name in LABELS if name in results}
             report(number, ordered)
             rounds.append(ordered)
-    print("\ntargets (issue #6), per round:")
+    print("\ntargets (issues #6 and #17), per round:")
     for number, results in enumerate(rounds, 1):
         for text_, met in targets(results):
             print(f"  round {number}: {'MET   ' if met else 'MISSED'} {text_}")

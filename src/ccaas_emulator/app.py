@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -92,7 +93,15 @@ def create_app(
         static_url=api_docs.ASSETS,
         redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's badge would ask validator.swagger.io
+        telemetry=_telemetry(),
     )
+    # Innermost: an action's POST skips FastAPI's route matching and dependency resolution (intake/routes.py).
+    endpoints = {
+        path: found
+        for version in SUPPORTED_VERSIONS
+        for path, found in intake_routes.endpoints_of(_versioned_routers(version)[0]).items()
+    }
+    app.add_middleware(intake_routes.ActionDispatch, endpoints=endpoints, on_error=_handled_error)
     app.add_middleware(HeadAsGet)
     limits = Limits.from_settings(settings)
     app.state.fault_board = FaultBoard()
@@ -149,6 +158,17 @@ def _versioned_routers(version: str) -> tuple[APIRouter, ...]:
         whoami.build_router(version, documented=documented),  # before the entity sets' /{entity_set} routes
         odata_routes.build_router(version, documented=documented),
     )
+
+
+def _telemetry() -> dict[str, bool] | None:
+    """FastAPI's own OpenTelemetry, only where OpenTelemetry is configured (an OTEL_* variable is set).
+
+    Otherwise it is off: its check for configured providers reads the environment on every request (a few percent
+    of an action's Python), and the emulator's own figures are Prometheus's (/metrics).
+    """
+    if any(name.startswith("OTEL_") for name in os.environ):
+        return None  # FastAPI's defaults
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def verified_caller(scope: Scope) -> tuple[str, float] | None:
@@ -223,6 +243,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         for name, value in dataverse_headers(request_id_of(request.scope)).items():
             response.headers.setdefault(name, value)
         return response
+
+
+def _handled_error(request: Request, exc: Exception) -> ODataJSONResponse | None:
+    """What the handlers below answer for an exception a route raised, None for one left to the last resort."""
+    if isinstance(exc, DataverseError):
+        return error_response(exc)
+    if isinstance(exc, SQLAlchemyError):
+        return _server_error_response(request, exc)
+    return None
 
 
 def _server_error_response(request: Request, exc: Exception) -> ODataJSONResponse:

@@ -107,10 +107,23 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
+            elapsed = time.perf_counter() - started
             method = scope["method"] if scope["method"] in METHODS else "other"
             route = route_label(scope)
-            REQUESTS_TOTAL.labels(method, route, str(status)).inc()
-            REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+            key = (method, route, status)
+            series = _series.get(key)
+            if series is None:
+                series = _series[key] = (
+                    REQUESTS_TOTAL.labels(method, route, str(status)),
+                    REQUEST_SECONDS.labels(method, route),
+                )
+            series[0].inc()
+            series[1].observe(elapsed)
+
+
+_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+"""Each label set's counter and histogram, looked up once: labels() takes a lock and builds its key each call.
+Bounded as the label sets are (methods, route templates, status codes)."""
 
 
 class DatabaseCollector(Collector):

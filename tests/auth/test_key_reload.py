@@ -126,3 +126,20 @@ def test_a_key_gone_from_the_database_stops_verifying_after_a_reload(verifier_ke
     with pytest.raises(DataverseError) as refused:
         verifier.verify(old_token, now=now)
     assert refused.value.status == 401
+
+
+def test_a_remembered_token_of_a_key_gone_from_the_database_is_refused(verifier_keys, settings, replace_keys):
+    """The verifier remembers tokens that passed (test_token_cache.py); a key reload must forget them."""
+    verifier = make_verifier(verifier_keys, settings)
+    now = real_now()
+    old_token = Tokens(verifier_keys, settings, now).for_user("agent")
+    for _ in range(2):
+        verifier.verify(old_token, now=now)  # passed, and remembered
+
+    replace_keys()
+    verifier_keys.reload()  # as a token with the new key's kid would make it do
+
+    with pytest.raises(DataverseError) as refused:
+        verifier.verify(old_token, now=now)
+    assert refused.value.status == 401
+    assert "signing key (kid)" in refused.value.message

@@ -8,6 +8,7 @@ layer parses the token and checks the signature; the claims are ours to judge.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import uuid
 from collections import OrderedDict
@@ -209,16 +210,17 @@ class TokenVerifier:
         tenant: str,
         skew_seconds: int,
         audiences: KnownAudiences | None = None,
+        cache_size: int = 4096,
     ) -> None:
         self._keys = keys
         self._audiences = audiences or KnownAudiences(org_url)
         self._tenant = tenant.lower()
         self._issuers = {issuer_v1(self._tenant), issuer_v2(self._tenant)}
         self._skew = skew_seconds
-        # Signature checks cost ~10x the rest; remember tokens whose signature already passed.
-        # Only the signature is cached: time, audience and issuer are judged on every request.
-        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._cache_size = 4096
+        # Tokens that passed, keyed by the raw token (bounded; see _Verified): a client sends the same token
+        # for an hour, and verifying it in full costs a signature check (~10x the rest) and the claims' checks.
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._cache_size = cache_size
         self._keys_generation = keys.generation
 
     def verify(self, token: str, *, now: datetime) -> VerifiedToken:
@@ -226,17 +228,37 @@ class TokenVerifier:
             # The key set was reloaded: a token signed by a key that left it must not pass on its cached signature.
             self._verified = OrderedDict()
             self._keys_generation = self._keys.generation
-        claims = self._verified.get(token)
-        if claims is None:
-            claims = self._check_signature(token, now)
-            self._verified[token] = claims
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
-        self._check_claims(claims, now)
+        known = self._verified.get(token)
+        if known is None:
+            known = _Verified(self._check_signature(token, now))
+            self._remember(token, known)
+        elif known.token is not None:
+            moment = now.timestamp()
+            if known.not_before <= moment <= known.expires and self._audiences.accepts(known.audience, now=now):
+                return known.token
+        claims = known.claims  # a token not judged yet, or out of its lifetime now (judged again: refused)
+        audience = self._check_claims(claims, now)
         object_id = uuid.UUID(str(claims["oid"]))
-        return VerifiedToken(
+        verified = VerifiedToken(
             object_id=object_id, tenant_id=str(claims.get("tid", "")), claims=claims, principal=Principal(object_id)
         )
+        not_before = claims.get("nbf")
+        self._remember(
+            token,
+            _Verified(
+                claims,
+                verified,
+                audience,
+                not_before=not_before - self._skew if _is_number(not_before) else -math.inf,
+                expires=claims["exp"] + self._skew,
+            ),
+        )
+        return verified
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        self._verified[token] = verified
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)  # the oldest first
 
     def _check_signature(self, token: str, now: datetime) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH:
@@ -272,7 +294,8 @@ class TokenVerifier:
             raise TOKEN_INVALID(detail="The token's payload is not a JSON object.")
         return claims
 
-    def _check_claims(self, claims: dict[str, Any], now: datetime) -> None:
+    def _check_claims(self, claims: dict[str, Any], now: datetime) -> str:
+        """Raises what refuses the claims at `now`; returns the audience that was accepted."""
         moment = now.timestamp()
         expires = claims.get("exp")
         if not _is_number(expires):
@@ -287,7 +310,10 @@ class TokenVerifier:
             raise TOKEN_INVALID(detail="IDX10222: Lifetime validation failed. The token is not yet valid.")
         audiences = claims.get("aud")
         audiences = audiences if isinstance(audiences, list) else [audiences]
-        if not any(isinstance(aud, str) and self._audiences.accepts(aud, now=now) for aud in audiences):
+        accepted = next(
+            (aud for aud in audiences if isinstance(aud, str) and self._audiences.accepts(aud, now=now)), None
+        )
+        if accepted is None:
             raise TOKEN_INVALID(detail="IDX10214: Audience validation failed. The token is not for this organization.")
         issuer = claims.get("iss")
         tenant = claims.get("tid")
@@ -302,3 +328,22 @@ class TokenVerifier:
             uuid.UUID(str(object_id))
         except ValueError:
             raise TOKEN_INVALID(detail="The token has no valid object id (oid) claim.") from None
+        return accepted
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature passed (`claims`), and once its claims passed too, the verdict (`token`).
+
+    Only a genuine signature is remembered, so a forged token never is. A verdict is reused while what can change
+    after a token passed still holds: the time (its lifetime, `nbf - skew` to `exp + skew`, the bounds
+    _check_claims applies) and whether its audience is still one of ours; past it the claims are judged again,
+    which refuses the token. Its signature, issuer, tenant and object id cannot change, and a reload of the
+    signing keys empties the cache (TokenVerifier.verify). At most `cache_size` tokens, the oldest forgotten first.
+    """
+
+    claims: dict[str, Any]
+    token: VerifiedToken | None = None
+    audience: str = ""
+    not_before: float = -math.inf
+    expires: float = -math.inf

@@ -20,6 +20,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.domain import NEW_DELIVERY_RANK, AttributeType, DeliveryStatus, Window
+from ccaas_emulator.ids import new_uuid
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def attribute_rows(
     """One msdyn_proactive_delivery_attribute row per name/value pair (an Input or a Result)."""
     rows = []
     for keyword, value in attributes.items():
-        row_id = uuid.uuid4()
+        row_id = new_uuid()
         rows.append(
             {
                 "id": row_id,
@@ -145,8 +146,8 @@ def insert_rows(
     sql, slots = plan
     row_values = [tuple(row.values()) for row in rows]
     ordered = slots if isinstance(slots, tuple) else tuple(slots.values())
-    # Column by column: a value shared by many rows (the request's moment, its configuration, a status) is the
-    # same object in each, and is processed once.
+    # Column by column: a value shared by many rows (the group's moment, a configuration, a status, a user) is the
+    # same object in consecutive rows, and is processed once: bind processors are Python (microseconds each).
     processed = [_column(row_values, slot) for slot in ordered]
     if statement is None and connection.dialect.name == "postgresql" and isinstance(slots, dict) and len(rows) > 1:
         # A plain insert on PostgreSQL: COPY, one round trip for all the rows instead of one statement per row.

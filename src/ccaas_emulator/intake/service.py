@@ -24,6 +24,7 @@ from ccaas_emulator.clock import Clock, next_sequence
 from ccaas_emulator.db.models import EngagementConfig
 from ccaas_emulator.db.rows import Author, attribute_rows, delivery_row
 from ccaas_emulator.domain import AttributeType, Channel, DeliveryStatus, PhoneType
+from ccaas_emulator.ids import new_uuid
 from ccaas_emulator.intake import repository, rules
 from ccaas_emulator.intake.commands import BulkCommand, Command, DeliveryCommand, Target
 from ccaas_emulator.wire.errors import INVALID_ARGUMENT, OBJECT_DOES_NOT_EXIST, DataverseError
@@ -101,10 +102,15 @@ def _write(session: Session, submissions: Sequence[Submission]) -> list[Accepted
             outcomes.append(None)
             commands.append((index, submission.command, caller))
     batch = _Batch(session, [single for _, command, _ in commands for single in _singles(command)])
+    # The group's moment, read once per clock: its requests are committed together, and their rows then share one
+    # timestamp, which the insert converts once (db/rows.py) instead of once per row.
+    moments: dict[int, datetime] = {}
     for index, command, caller in commands:
-        outcomes[index] = batch.add(
-            command, Writer(caller.user_id, caller.user_name, caller.on_behalf_by), submissions[index].clock.now()
-        )
+        clock = submissions[index].clock
+        now = moments.get(id(clock))
+        if now is None:
+            now = moments[id(clock)] = clock.now()
+        outcomes[index] = batch.add(command, Writer(caller.user_id, caller.user_name, caller.on_behalf_by), now)
     batch.flush()
     return cast(list[Accepted | DataverseError], outcomes)  # every None was replaced by the loop above
 
@@ -196,11 +202,11 @@ class _Batch:
                     message="None of the contacts has a phone this engagement dials: its planner settings "
                     f"dial {', '.join(settings.phone_order)}."
                 )
-            task_id = uuid.uuid4()
+            task_id = new_uuid()
             task = _task_row(task_id, command, config, writer, now, chain, settings, first)
         else:
             task = None
-        delivery_id = uuid.uuid4()
+        delivery_id = new_uuid()
         if first is not None:
             to_address, contact_id = first.phone.number, first.contact.contact_id
             windows, attributes = list(first.windows), dict(first.contact.attributes)

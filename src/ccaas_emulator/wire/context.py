@@ -27,7 +27,7 @@ def request_origin(request: Request, fallback: str) -> str:
     host = request.headers.get("host", "")
     if not HOST_HEADER.match(host):
         return fallback
-    return f"{request.url.scheme}://{host}"
+    return f"{request.scope.get('scheme', 'http')}://{host}"  # request.url.scheme, without building the URL
 
 
 def service_root(origin: str, version: str) -> str:

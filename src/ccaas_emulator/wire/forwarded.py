@@ -26,6 +26,7 @@ from ccaas_emulator.wire.context import FORWARDED_ORIGIN, HOST_HEADER
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _SCHEMES = frozenset({"http", "https"})
+MAX_REMEMBERED_PEERS = 1024
 
 
 class ForwardedHeaders:
@@ -34,17 +35,26 @@ class ForwardedHeaders:
     def __init__(self, app: ASGIApp, trusted: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted = tuple(trusted)
+        # Peer host -> trusted, judged once per host (parsing an address is ~10 us, and a client keeps its address);
+        # bounded: past MAX_REMEMBERED_PEERS hosts it starts again.
+        self._peers: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.trusted and self._is_trusted(scope.get("client")):
-            scope = self._forwarded(scope)
+        if scope["type"] == "http" and self.trusted:
+            client = scope.get("client")
+            if client:
+                trusted = self._peers.get(client[0])
+                if trusted is None:
+                    if len(self._peers) >= MAX_REMEMBERED_PEERS:
+                        self._peers.clear()
+                    trusted = self._peers[client[0]] = self._is_trusted(client[0])
+                if trusted:
+                    scope = self._forwarded(scope)
         await self.app(scope, receive, send)
 
-    def _is_trusted(self, client: tuple[str, int] | None) -> bool:
-        if not client:
-            return False
+    def _is_trusted(self, host: str) -> bool:
         try:
-            address = ipaddress.ip_address(client[0])
+            address = ipaddress.ip_address(host)
         except ValueError:
             return False  # a unix socket peer or a test client's name: not an address we were told to trust
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:

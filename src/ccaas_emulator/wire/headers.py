@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ccaas_emulator.ids import new_uuid
+
 REQUEST_ID_SCOPE_KEY = "ccaas.request_id"
+_NO_CACHE = (b"cache-control", b"no-cache")
 
 
 class DataverseHeadersMiddleware:
@@ -20,9 +22,11 @@ class DataverseHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = str(uuid.uuid4())
+        request_id = str(new_uuid())
         scope[REQUEST_ID_SCOPE_KEY] = request_id
-        extra = [(name.encode(), value.encode()) for name, value in dataverse_headers(request_id).items()]
+        stamp = request_id.encode()
+        # dataverse_headers(request_id), encoded: the same names, values and order.
+        extra = [(b"odata-version", b"4.0"), (b"req_id", stamp), (b"x-ms-service-request-id", stamp), _NO_CACHE]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
