@@ -600,7 +600,7 @@ def recent_predictive_figures(
         session.scalars(
             select(D.result)
             .where(D.engagement_config_id == str(config_id), D.result.is_not(None), D.call_plan.is_not(None))
-            .order_by(D.result_date.desc())
+            .order_by(D.result_date.desc(), D.sequence.desc())  # ties the same way on every database
             .limit(sample)
         )
     )
