@@ -405,13 +405,13 @@ def test_the_dialer_backs_off_while_the_database_is_down_and_logs_one_line_each_
     down = _sqlite("unable to open database file", "SQLITE_CANTOPEN")
     outcomes: list[Any] = [down] * 9 + [TickReport()] * 2
 
-    def tick() -> TickReport:
+    def step() -> TickReport:
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    dialer.tick = tick  # type: ignore[method-assign]
+    dialer.catch_up = step  # type: ignore[method-assign]  # the background loop's step
     dialer._stop = _CountingStop(rounds=11)  # type: ignore[assignment]
 
     with caplog.at_level("INFO", logger="ccaas_emulator.dialer"):
@@ -432,13 +432,13 @@ def test_a_dialer_bug_logs_its_traceback_once_per_streak(database, caplog):
     dialer = Dialer(database, SharedClock(database), Settings(database_url="sqlite://"))
     outcomes: list[Any] = [RuntimeError("a bug")] * 3 + [TickReport()]
 
-    def tick() -> TickReport:
+    def step() -> TickReport:
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    dialer.tick = tick  # type: ignore[method-assign]
+    dialer.catch_up = step  # type: ignore[method-assign]  # the background loop's step
     dialer._stop = _CountingStop(rounds=4)  # type: ignore[assignment]
 
     with caplog.at_level("INFO", logger="ccaas_emulator.dialer"):
