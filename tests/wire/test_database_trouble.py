@@ -250,6 +250,11 @@ def _postgres(sqlstate: str | None, kind: type[sa_exc.DBAPIError] = sa_exc.Opera
         (_postgres("57014"), "busy"),  # query_canceled: statement_timeout
         (_postgres("40P01"), "busy"),  # deadlock_detected
         (_postgres("40001"), "busy"),  # serialization_failure
+        # The pool had no free connection within its timeout (seen as a 500 under load before).
+        (
+            sa_exc.TimeoutError("QueuePool limit of size 20 overflow 6 reached, connection timed out, timeout 30.00"),
+            "busy",
+        ),
         # Bugs stay 500s: a missing table, bad SQL, a broken constraint.
         (_sqlite("no such table: msdyn_proactive_delivery", "SQLITE_ERROR"), None),
         (_sqlite("no such column: x"), None),

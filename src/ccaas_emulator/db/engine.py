@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 def dumps_json(value: Any) -> str:
@@ -133,8 +134,11 @@ _SQLITE_UNAVAILABLE_WORDS = (
 def database_trouble(exc: BaseException) -> Trouble | None:
     """What kind of database trouble `exc` is, or None when it is a bug (a bad statement, a broken constraint).
 
-    Only a DBAPI error can be trouble; SQLAlchemy marks a connection that died under it as invalidated.
+    Only a DBAPI error or the pool's timeout can be trouble; SQLAlchemy marks a connection that died under it as
+    invalidated.
     """
+    if isinstance(exc, PoolTimeout):  # every connection of the pool stayed in use for pool_timeout: busy, it passes
+        return "busy"
     if not isinstance(exc, DBAPIError):
         return None
     if exc.connection_invalidated:
