@@ -105,11 +105,14 @@ class Dialer:
     def tick(self) -> TickReport:
         _outside_shared_transactions()
         with self._tick_lock:
-            now = self.clock.now()
-            report = self.dispatcher.tick(now)
-            self._reached = now
-            self.housekeeper.maybe_maintain()
-            return report
+            return self._tick_at(self.clock.now())
+
+    def _tick_at(self, now: datetime) -> TickReport:
+        """One tick at `now`, under the tick lock: the dialer has then run every event up to `now`."""
+        report = self.dispatcher.tick(now)
+        self._reached = now
+        self.housekeeper.maybe_maintain()
+        return report
 
     def catch_up(self) -> TickReport:
         """The background loop's step: every event since the last step, each at its own time (the clock running
@@ -130,10 +133,7 @@ class Dialer:
                     report = self._simulate(since, now, catching_up=True)
                     self._reached = now
                     return report
-            report = self.dispatcher.tick(now)
-            self._reached = now
-            self.housekeeper.maybe_maintain()
-            return report
+            return self._tick_at(now)
 
     def advance_to(self, target: datetime, *, progress: ProgressCallback | None = None) -> TickReport:
         """Move the clock to `target`, running every event on the way (window openings and closings, dials, call
